@@ -1,0 +1,1113 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Build, boot, crash and verify kdump kernels under QEMU.
+
+One command takes the pinned upstream base (Debian's linux-source-6.12), applies
+this tree (overlay files plus the hook patches in patches/), builds the C or the
+Rust crash-dump kernel, crashes it under QEMU and checks the captured vmcore
+with tools nobody here wrote (drgn and makedumpfile).
+
+Subcommands:
+  apply   apply the overlay and hook patches to a kernel tree
+  build   build a kernel (--impl c|rust) and print bzImage/vmlinux
+  boot    boot the first kernel, run a shell command in it, print its output
+  run     full kdump cycle: boot, load, crash, capture, verify
+  test    the whole suite (host tests, both kernels, KUnit, every run cycle)
+
+Every subcommand sets up what is still missing (apt packages, bindgen-cli,
+drgn, the unpacked base) and reuses earlier work. Output goes under build/
+(KDUMP_BUILD_DIR overrides). Python 3 standard library only.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import queue
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+# --------------------------------------------------------------------------
+# Where things are
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+BUILD = Path(os.environ.get("KDUMP_BUILD_DIR", REPO / "build")).resolve()
+# Files of this tree are copied from here; a test may point it elsewhere.
+OVERLAY = Path(os.environ.get("KDUMP_OVERLAY", REPO)).resolve()
+
+BASE_PKG = "linux-source-6.12"
+BASE_PKG_VERSION = "6.12.117-1~deb12u1"
+BASE_TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
+BASE_DIRNAME = "linux-source-6.12"
+
+# Top-level folders of this repository that land in the kernel tree as they are.
+OVERLAY_DIRS = ("Documentation", "arch", "fs", "include", "kernel", "mm",
+                "rust", "samples", "scripts", "tools")
+PATCH_DIR = "patches"
+
+APT_PACKAGES = [
+    BASE_PKG, "rustc-web", "rust-web-src", "clang", "lld", "llvm",
+    "libclang-dev", "make", "gcc", "flex", "bison", "bc", "libelf-dev",
+    "libssl-dev", "xz-utils", "cpio", "qemu-system-x86", "kexec-tools",
+    "makedumpfile", "busybox-static",
+]
+BINDGEN_VERSION = "0.69.5"
+DRGN_SPEC = "drgn"
+
+# Debian's rustc-web: the kernel must be built with it, not rustup's rustc.
+KRUSTC = "/usr/bin/rustc"
+KRUSTDOC = "/usr/bin/rustdoc"
+KRUST_LIB_SRC = "/usr/lib/rustlib/src/rust/library"
+
+CONFIG_FRAGMENTS = {
+    "common": [REPO / "tools/testing/selftests/kdump/config",
+               HERE / "configs/x86_64.config"],
+    "c": [HERE / "configs/c.config"],
+    "rust": [HERE / "configs/rust.config"],
+}
+
+# Our KUnit suites: `test` requires each of them in the Rust kernel's log.
+KUNIT_SUITES = ["kdump_rust_memparse"]
+
+CONSOLE = "console=ttyS0 panic=1 loglevel=7"
+CAPTURE_APPEND = "console=ttyS0 panic=1 irqpoll nr_cpus=1 reset_devices"
+
+STAGES = ("setup", "apply", "build", "boot", "load", "crash", "capture",
+          "verify", "host", "kunit")
+
+
+class StageError(Exception):
+    """A stage failed; carries what the user needs to see."""
+
+    def __init__(self, stage, message, log=None, tail=None):
+        super().__init__(message)
+        self.stage = stage
+        self.message = message
+        self.log = log
+        self.tail = tail
+
+
+def fail_report(err):
+    """Print a stage failure the way every subcommand reports it."""
+    print(f"\nFAILED at stage '{err.stage}': {err.message}", flush=True)
+    tail = err.tail
+    if tail is None and err.log and Path(err.log).exists():
+        tail = Path(err.log).read_text(errors="replace").splitlines()[-25:]
+    if tail:
+        print(f"--- last lines of the {err.stage} log ---")
+        for line in tail:
+            print("  " + line)
+        print("---")
+    if err.log:
+        print(f"full log: {err.log}")
+
+
+class Clock:
+    """Elapsed-time helper for progress lines."""
+
+    def __init__(self):
+        self.t0 = time.monotonic()
+
+    def __str__(self):
+        s = int(time.monotonic() - self.t0)
+        return f"{s // 60}m{s % 60:02d}s"
+
+    def seconds(self):
+        return round(time.monotonic() - self.t0, 1)
+
+
+def say(msg):
+    print(f"[kdump] {msg}", flush=True)
+
+
+def run_logged(cmd, log, stage, cwd=None, env=None, heartbeat=None):
+    """Run cmd with output appended to log; raise StageError on failure.
+
+    heartbeat(last_line) is called every 30 s so long steps show progress.
+    """
+    log = Path(log)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as f:
+        f.write(f"\n$ {shlex.join(map(str, cmd))}\n".encode())
+        f.flush()
+        proc = subprocess.Popen(list(map(str, cmd)), cwd=cwd, env=env,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        last = [""]
+        stop = threading.Event()
+
+        def beat():
+            while not stop.wait(30):
+                if heartbeat:
+                    heartbeat(last[0])
+
+        t = threading.Thread(target=beat, daemon=True)
+        t.start()
+        for line in proc.stdout:
+            f.write(line)
+            s = line.decode(errors="replace").strip()
+            if s:
+                last[0] = s
+        rc = proc.wait()
+        stop.set()
+    if rc != 0:
+        raise StageError(stage, f"`{shlex.join(map(str, cmd[:3]))} ...` "
+                         f"exited with status {rc}", log=log)
+
+
+# --------------------------------------------------------------------------
+# Set-up: packages, tools, base source
+
+def have_root():
+    return os.geteuid() == 0
+
+
+def sudo():
+    return [] if have_root() else ["sudo", "-n"]
+
+
+def dpkg_version(pkg):
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Status}\t${Version}", pkg],
+                       capture_output=True, text=True)
+    if r.returncode != 0 or not r.stdout.startswith("install ok installed"):
+        return None
+    return r.stdout.split("\t", 1)[1]
+
+
+def ensure_apt(log):
+    missing = [p for p in APT_PACKAGES if dpkg_version(p) is None]
+    base = dpkg_version(BASE_PKG)
+    pinned = f"{BASE_PKG}={BASE_PKG_VERSION}"
+    if base is not None and base != BASE_PKG_VERSION:
+        say(f"warning: {BASE_PKG} {base} is installed, the pinned base is "
+            f"{BASE_PKG_VERSION}; trying to install the pinned one")
+        missing.append(BASE_PKG)
+    if not missing:
+        return
+    want = [pinned if p == BASE_PKG else p for p in missing]
+    say(f"installing apt packages: {' '.join(want)}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = sudo() + ["apt-get", "install", "-y", "--no-install-recommends"]
+    try:
+        run_logged(cmd + want, log, "setup", env=env)
+    except StageError:
+        run_logged(sudo() + ["apt-get", "update"], log, "setup", env=env)
+        try:
+            run_logged(cmd + want, log, "setup", env=env)
+        except StageError:
+            if BASE_PKG not in missing:
+                raise
+            # The pinned version left the archive: take the newest one and
+            # say so loudly (the version is printed in every run).
+            say(f"warning: {pinned} is not available; installing the newest "
+                f"{BASE_PKG}")
+            want = [BASE_PKG if w == pinned else w for w in want]
+            run_logged(cmd + want, log, "setup", env=env)
+
+
+def cargo_bin(name):
+    found = shutil.which(name)
+    if found:
+        return found
+    p = Path.home() / ".cargo/bin" / name
+    return str(p) if p.exists() else None
+
+
+def ensure_bindgen(log):
+    b = cargo_bin("bindgen")
+    if b:
+        r = subprocess.run([b, "--version"], capture_output=True, text=True)
+        if BINDGEN_VERSION in r.stdout:
+            return b
+    cargo = cargo_bin("cargo")
+    if not cargo:
+        raise StageError("setup", "cargo is needed to install bindgen-cli "
+                         "(install rustup's toolchain)")
+    say(f"installing bindgen-cli {BINDGEN_VERSION} with cargo")
+    run_logged([cargo, "install", "--locked", "bindgen-cli", "--version",
+                BINDGEN_VERSION], log, "setup")
+    return cargo_bin("bindgen")
+
+
+def venv_python():
+    return BUILD / "venv/bin/python3"
+
+
+def ensure_drgn(log):
+    py = venv_python()
+    if py.exists() and subprocess.run([py, "-c", "import drgn"],
+                                      capture_output=True).returncode == 0:
+        return py
+    say("installing drgn from PyPI into build/venv")
+    if not py.exists():
+        run_logged([sys.executable, "-m", "venv", BUILD / "venv"], log, "setup")
+    run_logged([py, "-m", "pip", "install", "--quiet", DRGN_SPEC], log,
+               "setup")
+    return py
+
+
+def base_version(src):
+    """Exact base: kernel Makefile version plus the Debian package version."""
+    mk = (Path(src) / "Makefile").read_text()
+    v = {k: re.search(rf"^{k} = (\S*)", mk, re.M).group(1)
+         for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL")}
+    kv = f"{v['VERSION']}.{v['PATCHLEVEL']}.{v['SUBLEVEL']}"
+    return f"{kv} (Debian {BASE_PKG} {dpkg_version(BASE_PKG) or '?'})"
+
+
+def patch_files(overlay=None):
+    return sorted((overlay or OVERLAY).joinpath(PATCH_DIR).glob("*.patch"))
+
+
+def overlay_files(overlay=None):
+    """Relative paths of every overlay file, in a stable order."""
+    root = overlay or OVERLAY
+    out = []
+    for d in OVERLAY_DIRS:
+        top = root / d
+        if not top.is_dir():
+            continue
+        for p in sorted(top.rglob("*")):
+            rel = p.relative_to(root)
+            if p.is_file() and not any(part in ("__pycache__", "target")
+                                       for part in rel.parts):
+                out.append(rel)
+    return out
+
+
+def apply_patches(src, log):
+    for p in patch_files():
+        # Dry run first: a patch that does not apply must leave the tree as it
+        # is and name itself.
+        r = subprocess.run(["patch", "-p1", "--forward", "--batch",
+                            "--dry-run", "-i", p], cwd=src,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise StageError("apply", f"hook patch {p.name} does not apply to "
+                             f"{src}", tail=(r.stdout + r.stderr).splitlines())
+        run_logged(["patch", "-p1", "--forward", "--batch", "-i", p], log,
+                   "apply", cwd=src)
+        say(f"applied {p.name}")
+
+
+def copy_overlay(src):
+    """Copy changed overlay files into src; drop files we put there before
+    that the overlay no longer has. Unchanged files keep their mtime so make
+    does not rebuild them."""
+    manifest = Path(src) / ".kdump-overlay"
+    old = set(manifest.read_text().split()) if manifest.exists() else set()
+    new = overlay_files()
+    changed = 0
+    for rel in new:
+        s, d = OVERLAY / rel, Path(src) / rel
+        data = s.read_bytes()
+        if d.exists() and d.read_bytes() == data:
+            continue
+        d.parent.mkdir(parents=True, exist_ok=True)
+        d.write_bytes(data)
+        shutil.copymode(s, d)
+        changed += 1
+    for rel in old - {str(r) for r in new}:
+        (Path(src) / rel).unlink(missing_ok=True)
+    manifest.write_text("\n".join(str(r) for r in new) + "\n")
+    return changed
+
+
+def prepare_source(log):
+    """Unpack the base once, apply the hook patches, copy the overlay.
+
+    The tree is unpacked afresh whenever the set of patches changes, so a
+    patch is always applied to pristine sources.
+    """
+    if not BASE_TARBALL.exists():
+        raise StageError("setup", f"{BASE_TARBALL} is missing; is "
+                         f"{BASE_PKG} installed?")
+    src = BUILD / "src" / BASE_DIRNAME
+    h = hashlib.sha256()
+    h.update(str(BASE_TARBALL.stat().st_mtime_ns).encode())
+    for p in patch_files():
+        h.update(p.name.encode() + p.read_bytes())
+    stamp = src / ".kdump-patches"
+    if not (stamp.exists() and stamp.read_text() == h.hexdigest()):
+        clock = Clock()
+        if src.exists():
+            say("hook patches changed: unpacking the base afresh")
+            shutil.rmtree(src)
+        say(f"unpacking {BASE_TARBALL}")
+        src.parent.mkdir(parents=True, exist_ok=True)
+        run_logged(["tar", "-C", src.parent, "-xf", BASE_TARBALL], log,
+                   "apply")
+        apply_patches(src, log)
+        stamp.write_text(h.hexdigest())
+        say(f"base unpacked and patched in {clock}")
+    n = copy_overlay(src)
+    if n:
+        say(f"overlay: {n} file(s) updated in {src}")
+    return src
+
+
+def setup(need_build=True):
+    """Everything a subcommand needs before it starts; idempotent."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    log = BUILD / "logs/setup.log"
+    ensure_apt(log)
+    tools = {}
+    if need_build:
+        tools["bindgen"] = ensure_bindgen(log)
+    src = prepare_source(BUILD / "logs/apply.log")
+    say(f"base: {base_version(src)}")
+    return src, tools
+
+
+# --------------------------------------------------------------------------
+# Kernel build
+
+def make_cmd(src, out, tools):
+    cmd = ["make", "-C", src, f"O={out}", "LLVM=1",
+           f"RUSTC={KRUSTC}", f"RUSTDOC={KRUSTDOC}", f"HOSTRUSTC={KRUSTC}",
+           f"RUST_LIB_SRC={KRUST_LIB_SRC}", f"-j{os.cpu_count() or 2}"]
+    if tools.get("bindgen"):
+        cmd.append(f"BINDGEN={tools['bindgen']}")
+    return cmd
+
+
+def wanted_options(impl):
+    """(option, value) pairs the fragments ask for; value None = not set."""
+    want = {}
+    for frag in CONFIG_FRAGMENTS["common"] + CONFIG_FRAGMENTS[impl]:
+        for line in frag.read_text().splitlines():
+            m = re.match(r"^(CONFIG_\w+)=(.*)$", line)
+            if m:
+                want[m.group(1)] = m.group(2)
+                continue
+            m = re.match(r"^# (CONFIG_\w+) is not set", line)
+            if m:
+                want[m.group(1)] = None
+    return want
+
+
+def configure(src, out, impl, tools, log):
+    frags = CONFIG_FRAGMENTS["common"] + CONFIG_FRAGMENTS[impl]
+    text = "".join(f.read_text() for f in frags)
+    stamp = out / ".kdump-fragments"
+    if stamp.exists() and stamp.read_text() == text and (out / ".config").exists():
+        return
+    say(f"configuring {impl} kernel: tinyconfig + {', '.join(f.name for f in frags)}")
+    out.mkdir(parents=True, exist_ok=True)
+    base = make_cmd(src, out, tools)
+    run_logged(base + ["tinyconfig"], log, "build")
+    run_logged([src / "scripts/kconfig/merge_config.sh", "-m", "-O", out,
+                out / ".config"] + frags, log, "build", cwd=out)
+    run_logged(base + ["olddefconfig"], log, "build")
+    have = {}
+    for line in (out / ".config").read_text().splitlines():
+        m = re.match(r"^(CONFIG_\w+)=(.*)$", line)
+        if m:
+            have[m.group(1)] = m.group(2)
+    bad = [f"{k}={v if v is not None else 'n'} (got "
+           f"{have.get(k, 'n')})"
+           for k, v in wanted_options(impl).items() if have.get(k) != v]
+    if bad:
+        raise StageError("build", "the kernel configuration does not have "
+                         "what the fragments ask for (a dependency is "
+                         "missing): " + "; ".join(bad), log=log)
+    stamp.write_text(text)
+
+
+def build_kernel(impl, src, tools):
+    out = BUILD / f"out-{impl}"
+    log = out / "build.log"
+    out.mkdir(parents=True, exist_ok=True)
+    clock = Clock()
+    configure(src, out, impl, tools, log)
+    say(f"building the {impl} kernel (log: {log})")
+
+    def beat(last):
+        say(f"  build {impl}: {clock} elapsed, {last[:70]}")
+
+    run_logged(make_cmd(src, out, tools) + ["bzImage"], log, "build",
+               heartbeat=beat)
+    bz = out / "arch/x86/boot/bzImage"
+    vmlinux = out / "vmlinux"
+    release = (out / "include/config/kernel.release").read_text().strip()
+    say(f"built {impl} kernel {release} in {clock}")
+    return {"impl": impl, "bzImage": bz, "vmlinux": vmlinux,
+            "release": release, "seconds": clock.seconds(), "out": out}
+
+
+# --------------------------------------------------------------------------
+# Initramfs (newc cpio written here: no root, no cpio quirks)
+
+class Cpio:
+    def __init__(self):
+        self.entries = []
+        self.dirs = set()
+        self.ino = 1000
+
+    def _hdr(self, name, mode, size, nlink=1, mtime=0):
+        self.ino += 1
+        fields = [self.ino, mode, 0, 0, nlink, mtime, size, 0, 0, 0, 0,
+                  len(name) + 1, 0]
+        return b"070701" + b"".join(b"%08X" % f for f in fields)
+
+    def _add(self, name, mode, data):
+        name = name.lstrip("/")
+        hdr = self._hdr(name, mode, len(data))
+        blob = hdr + name.encode() + b"\0"
+        blob += b"\0" * (-len(blob) % 4)
+        blob += data + b"\0" * (-len(data) % 4)
+        self.entries.append(blob)
+
+    def mkdir(self, path):
+        parts = Path(path.lstrip("/")).parts
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in self.dirs:
+                self.dirs.add(d)
+                self._add(d, 0o040755, b"")
+
+    def file(self, path, data, mode=0o644):
+        self.mkdir(str(Path(path).parent))
+        self._add(path, 0o100000 | mode, data)
+
+    def symlink(self, path, target):
+        self.mkdir(str(Path(path).parent))
+        self._add(path, 0o120777, target.encode())
+
+    def bytes(self):
+        trailer = self._hdr("TRAILER!!!", 0, 0)
+        blob = trailer + b"TRAILER!!!\0"
+        blob += b"\0" * (-len(blob) % 4)
+        data = b"".join(self.entries) + blob
+        return data + b"\0" * (-len(data) % 512)
+
+
+def shared_libs(binary):
+    """Paths of the shared libraries binary loads (ldd), loader included."""
+    r = subprocess.run(["ldd", binary], capture_output=True, text=True)
+    libs = []
+    for line in r.stdout.splitlines():
+        m = re.search(r"(/\S+) \(0x", line)
+        if m:
+            libs.append(m.group(1))
+    return libs
+
+
+INIT = r"""#!/bin/busybox sh
+# init of the tools/testing/kdump guests: mode boot, run or capture.
+/bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mark() { echo "KDUMP-STAGE: $*" > /dev/console; }
+finish() { sync; reboot -f; sleep 5; echo o > /proc/sysrq-trigger; }
+mode=$(cat /etc/kdump/mode)
+case "$mode" in
+boot)
+	mark booted
+	sh /etc/kdump/cmd > /dev/ttyS1 2>&1
+	rc=$?
+	mark "exit rc=$rc"
+	finish
+	;;
+run)
+	mark booted
+	grep -i 'crash kernel' /proc/iomem | sed 's/^/KDUMP-IOMEM: /' > /dev/console
+	mark load
+	if ! kexec $(cat /etc/kdump/kexec-flags) /boot/bzImage \
+		--initrd=/boot/capture.cpio \
+		--append="$(cat /etc/kdump/capture-append)" > /dev/console 2>&1; then
+		mark "load-failed"
+		finish
+	fi
+	if [ "$(cat /sys/kernel/kexec_crash_loaded)" != 1 ]; then
+		mark "load-failed kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
+		finish
+	fi
+	mark loaded
+	echo 1 > /proc/sys/kernel/sysrq
+	sync
+	mark crash
+	echo c > /proc/sysrq-trigger
+	mark "crash-returned"
+	finish
+	;;
+capture)
+	mark capture-kernel
+	if [ ! -e /proc/vmcore ]; then
+		mark "capture-failed no /proc/vmcore"
+		finish
+	fi
+	size=$(stat -c %s /proc/vmcore)
+	mark "capture-start size=$size"
+	dd if=/proc/vmcore of=/dev/vda bs=1M 2>/dev/console
+	rc=$?
+	sync
+	mark "capture-done rc=$rc size=$size"
+	finish
+	;;
+esac
+mark "unknown mode $mode"
+finish
+"""
+
+
+def busybox_cpio(mode):
+    c = Cpio()
+    c.file("/bin/busybox", Path("/bin/busybox").read_bytes(), 0o755)
+    c.symlink("/bin/sh", "busybox")
+    c.file("/init", INIT.encode(), 0o755)
+    c.file("/etc/kdump/mode", mode.encode() + b"\n")
+    for d in ("/proc", "/sys", "/dev", "/tmp"):
+        c.mkdir(d)
+    return c
+
+
+def make_initramfs(path, mode, cmd=None, kernel=None, loader=None,
+                   capture_append=None):
+    c = busybox_cpio(mode)
+    if cmd is not None:
+        c.file("/etc/kdump/cmd", cmd.encode() + b"\n")
+    if mode == "run":
+        kexec = shutil.which("kexec") or "/sbin/kexec"
+        c.file("/sbin/kexec", Path(kexec).read_bytes(), 0o755)
+        for lib in shared_libs(kexec):
+            c.file(lib, Path(lib).resolve().read_bytes(), 0o755)
+        c.file("/boot/bzImage", Path(kernel).read_bytes())
+        c.file("/boot/capture.cpio", busybox_cpio("capture").bytes())
+        flags = {"load": "-p", "file": "-s -p"}[loader]
+        c.file("/etc/kdump/kexec-flags", flags.encode() + b"\n")
+        c.file("/etc/kdump/capture-append", capture_append.encode() + b"\n")
+    Path(path).write_bytes(c.bytes())
+
+
+# --------------------------------------------------------------------------
+# QEMU
+
+class Guest:
+    """One QEMU run with its serial console streamed, timestamped and logged.
+
+    expect() waits for a console line; the guest is always killed at the end,
+    so a guest that halts instead of powering off cannot hang the runner.
+    """
+
+    def __init__(self, kernel, initrd, append, log, mem="1G", smp=1,
+                 disk=None, cmd_out=None):
+        self.log_path = Path(log)
+        self.log = open(self.log_path, "w")
+        accel = os.environ.get("KDUMP_QEMU_ACCEL", "tcg")
+        args = ["qemu-system-x86_64", "-accel", accel, "-m", mem,
+                "-smp", str(smp), "-nodefaults", "-display", "none",
+                "-no-reboot", "-kernel", str(kernel), "-initrd", str(initrd),
+                "-append", append, "-serial", "stdio"]
+        args += ["-serial", f"file:{cmd_out}" if cmd_out else "null"]
+        if disk:
+            args += ["-drive", f"file={disk},format=raw,if=virtio"]
+        self.log.write(f"$ {shlex.join(args)}\n")
+        self.log.flush()
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.lines = queue.Queue()
+        self.seen = []
+        self.t0 = time.monotonic()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            t = time.monotonic() - self.t0
+            self.log.write(f"[{t:8.3f}] {line}\n")
+            self.log.flush()
+            self.lines.put((t, line))
+        self.lines.put(None)
+
+    def tail(self, n=25):
+        return [l for _, l in self.seen[-n:]]
+
+    def expect(self, pattern, timeout, stage, fail=r"KDUMP-STAGE: \S+-failed"):
+        """Wait for a console line matching pattern; returns (time, match)."""
+        rx, frx = re.compile(pattern), re.compile(fail) if fail else None
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StageError(stage, f"no `{pattern}` on the console "
+                                 f"within {timeout}s", log=self.log_path,
+                                 tail=self.tail())
+            try:
+                item = self.lines.get(timeout=min(left, 1.0))
+            except queue.Empty:
+                continue
+            if item is None:
+                self.lines.put(None)
+                raise StageError(stage, f"the guest stopped (QEMU exit "
+                                 f"status {self.proc.wait()}) before "
+                                 f"`{pattern}` appeared", log=self.log_path,
+                                 tail=self.tail())
+            self.seen.append(item)
+            t, line = item
+            if frx and frx.search(line):
+                raise StageError(stage, f"guest reported: {line.strip()}",
+                                 log=self.log_path, tail=self.tail())
+            m = rx.search(line)
+            if m:
+                return t, m
+
+    def stop(self, grace=20):
+        """Let the guest power off by itself for grace seconds, then kill."""
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.log.write("[kdump] guest did not power off: killed\n")
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        # Drain what is left so the log is complete.
+        while True:
+            try:
+                item = self.lines.get(timeout=2)
+            except queue.Empty:
+                break
+            if item is None:
+                break
+            self.seen.append(item)
+        self.log.close()
+
+
+# --------------------------------------------------------------------------
+# Subcommands
+
+def cmd_apply(args):
+    if args.kernel_dir:
+        # The user's own 6.12 tree: patches then overlay, in place.
+        src = Path(args.kernel_dir).resolve()
+        if not (src / "Makefile").exists():
+            raise StageError("apply", f"{src} is not a kernel tree")
+        log = BUILD / "logs/apply.log"
+        BUILD.mkdir(parents=True, exist_ok=True)
+        apply_patches(src, log)
+        n = copy_overlay(src)
+        say(f"{n} overlay file(s) copied into {src}")
+        say(f"base: {base_version(src)}")
+        return 0
+    src, _ = setup(need_build=False)
+    print(src)
+    return 0
+
+
+def cmd_build(args):
+    src, tools = setup()
+    k = build_kernel(args.impl, src, tools)
+    print(f"bzImage: {k['bzImage']}")
+    print(f"vmlinux: {k['vmlinux']}")
+    return 0
+
+
+def boot_guest(k, append, cmd, mem, smp, timeout, workdir):
+    """Boot the first kernel only, run cmd; returns (rc, output, console)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    initrd = workdir / "boot.cpio"
+    make_initramfs(initrd, "boot", cmd=cmd)
+    out = workdir / "cmd.out"
+    out.write_bytes(b"")
+    g = Guest(k["bzImage"], initrd, f"{CONSOLE} {append}".strip(),
+              workdir / "console.log", mem=mem, smp=smp, cmd_out=out)
+    try:
+        g.expect(r"KDUMP-STAGE: booted", timeout, "boot")
+        _, m = g.expect(r"KDUMP-STAGE: exit rc=(\d+)", timeout, "boot")
+    finally:
+        g.stop()
+    return int(m.group(1)), out.read_text(errors="replace"), g
+
+
+def cmd_boot(args):
+    src, tools = setup()
+    k = build_kernel(args.impl, src, tools)
+    work = BUILD / f"boot-{args.impl}"
+    say(f"booting the {args.impl} kernel: {args.append!r}, running {args.cmd!r}")
+    rc, output, g = boot_guest(k, args.append, args.cmd, args.mem, args.smp,
+                               args.timeout, work)
+    sys.stdout.write(output)
+    say(f"guest command exited with status {rc} (console: {g.log_path})")
+    return rc
+
+
+DRGN_SCRIPT = r"""
+import json, sys, drgn
+prog = drgn.Program()
+prog.set_core_dump(sys.argv[1])
+prog.load_debug_info([sys.argv[2]])
+t = prog.crashed_thread()
+frames = []
+for f in t.stack_trace():
+    try:
+        frames.append(f.name)
+    except Exception:
+        frames.append(None)
+print(json.dumps({
+    "pid": t.tid,
+    "comm": t.object.comm.string_().decode() if t.object else None,
+    "frames": frames,
+    "release": prog["init_uts_ns"].name.release.string_().decode(),
+    "trace": str(t.stack_trace()),
+}))
+"""
+
+
+def verify_vmcore(vmcore, vmlinux, release, workdir):
+    """drgn and makedumpfile on the host; returns facts or raises."""
+    py = ensure_drgn(BUILD / "logs/setup.log")
+    script = workdir / "drgn_verify.py"
+    script.write_text(DRGN_SCRIPT)
+    r = subprocess.run([py, script, vmcore, vmlinux], capture_output=True,
+                       text=True, timeout=600)
+    (workdir / "drgn.log").write_text(r.stdout + r.stderr)
+    if r.returncode != 0:
+        raise StageError("verify", "drgn could not read the vmcore",
+                         log=workdir / "drgn.log")
+    facts = json.loads(r.stdout.strip().splitlines()[-1])
+    problems = []
+    names = [f for f in facts["frames"] if f]
+    for fn in ("panic", "sysrq_handle_crash"):
+        if fn not in names:
+            problems.append(f"`{fn}` is not in the crashed thread's backtrace")
+    if facts["release"] != release:
+        problems.append(f"UTS release {facts['release']!r} is not the built "
+                        f"kernel's {release!r}")
+    dump = workdir / "dumpfile"
+    dump.unlink(missing_ok=True)
+    m = subprocess.run(["makedumpfile", "-d", "31", "-x", str(vmlinux),
+                        str(vmcore), str(dump)], capture_output=True,
+                       text=True, timeout=900)
+    (workdir / "makedumpfile.log").write_text(m.stdout + m.stderr)
+    facts["makedumpfile_bytes"] = dump.stat().st_size if dump.exists() else 0
+    if m.returncode != 0 or not facts["makedumpfile_bytes"]:
+        problems.append(f"makedumpfile -d 31 failed (status {m.returncode}, "
+                        f"see {workdir / 'makedumpfile.log'})")
+    facts["problems"] = problems
+    return facts
+
+
+def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
+              fault=None, smp=1):
+    """One full kdump cycle; returns the report dict (raises on failure)."""
+    stages = {}
+    clock = Clock()
+    k = build_kernel(impl, src, tools)
+    stages["build"] = clock.seconds()
+    outdir.mkdir(parents=True, exist_ok=True)
+    for stale in ("vmcore", "report.json", "dumpfile"):
+        (outdir / stale).unlink(missing_ok=True)
+    capture_append = CAPTURE_APPEND
+    if fault == "capture":
+        # Deliberately unusable capture kernel: proves the runner notices a
+        # guest that never reaches it.
+        capture_append += " init=/nonexistent"
+    initrd = outdir / "initramfs.cpio"
+    make_initramfs(initrd, "run", kernel=k["bzImage"], loader=loader,
+                   capture_append=capture_append)
+    disk = outdir / "vmcore.disk"
+    disk.unlink(missing_ok=True)
+    with open(disk, "wb") as f:
+        f.truncate(parse_size(mem) + (64 << 20))
+    append = f"{CONSOLE} crashkernel={crashkernel}"
+    say(f"run {impl}/{loader}: booting ({mem}, crashkernel={crashkernel})")
+    g = Guest(k["bzImage"], initrd, append, outdir / "console.log", mem=mem,
+              smp=smp, disk=disk)
+    last = 0.0
+    iomem = []
+    try:
+        t, _ = g.expect(r"KDUMP-STAGE: booted", 300, "boot")
+        stages["boot"], last = round(t - last, 1), t
+        t, _ = g.expect(r"KDUMP-STAGE: loaded", 120, "load")
+        iomem = [l.split("KDUMP-IOMEM: ", 1)[1].strip()
+                 for _, l in g.seen if "KDUMP-IOMEM: " in l]
+        stages["load"], last = round(t - last, 1), t
+        say(f"run {impl}/{loader}: capture kernel loaded, crashing")
+        t, _ = g.expect(r"Kernel panic - not syncing", 120, "crash")
+        stages["crash"], last = round(t - last, 1), t
+        _, m0 = g.expect(r"KDUMP-STAGE: capture-kernel", 300, "capture")
+        _, m1 = g.expect(r"KDUMP-STAGE: capture-start size=(\d+)", 60,
+                         "capture")
+        say(f"run {impl}/{loader}: capture kernel up, copying "
+            f"{int(m1.group(1)) >> 20} MiB of /proc/vmcore")
+        t, m = g.expect(r"KDUMP-STAGE: capture-done rc=(\d+) size=(\d+)",
+                        1800, "capture")
+        stages["capture"], last = round(t - last, 1), t
+    finally:
+        g.stop()
+    if m.group(1) != "0":
+        raise StageError("capture", f"dd of /proc/vmcore failed with status "
+                         f"{m.group(1)}", log=g.log_path, tail=g.tail())
+    size = int(m.group(2))
+    if size <= 0 or size > disk.stat().st_size:
+        raise StageError("capture", f"implausible vmcore size {size}",
+                         log=g.log_path, tail=g.tail())
+    with open(disk, "r+b") as f:
+        f.truncate(size)
+    vmcore = outdir / "vmcore"
+    disk.rename(vmcore)
+    vml = outdir / "vmlinux"
+    vml.unlink(missing_ok=True)
+    try:
+        os.link(k["vmlinux"], vml)
+    except OSError:
+        shutil.copy2(k["vmlinux"], vml)
+    say(f"run {impl}/{loader}: verifying with drgn and makedumpfile")
+    t0 = time.monotonic()
+    facts = verify_vmcore(vmcore, vml, k["release"], outdir)
+    stages["verify"] = round(time.monotonic() - t0, 1)
+    report = {
+        "impl": impl, "loader": loader, "base_version": base_version(src),
+        "kernel_release": k["release"], "vmcore_bytes": size,
+        "crashed_pid": facts["pid"], "crashed_comm": facts["comm"],
+        "backtrace": facts["frames"], "stages": stages,
+        "crash_kernel_iomem": iomem,
+        "makedumpfile_bytes": facts["makedumpfile_bytes"],
+        "problems": facts["problems"], "verified": not facts["problems"],
+    }
+    (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    report["trace"] = facts["trace"]
+    return report
+
+
+def parse_size(s):
+    m = re.fullmatch(r"(\d+)([KMG]?)", s.upper())
+    if not m:
+        raise SystemExit(f"bad size {s!r}: use e.g. 1G or 512M")
+    return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)]
+
+
+def print_report(r):
+    print(f"\n=== kdump run: impl={r['impl']} loader={r['loader']} ===")
+    print(f"base:            {r['base_version']}")
+    print(f"kernel:          {r['kernel_release']}")
+    print(f"crash kernel:    {'; '.join(r['crash_kernel_iomem']) or '?'}")
+    print(f"vmcore:          {r['vmcore_bytes']} bytes "
+          f"({r['vmcore_bytes'] / (1 << 20):.1f} MiB)")
+    print(f"makedumpfile -d 31: {r['makedumpfile_bytes']} bytes")
+    print("stages:          " + ", ".join(f"{k} {v}s" for k, v in
+                                         r["stages"].items()))
+    print(f"crashed thread:  pid {r['crashed_pid']} ({r['crashed_comm']})")
+    print("backtrace (drgn):")
+    for line in r["trace"].splitlines():
+        print("  " + line)
+    for p in r["problems"]:
+        print(f"PROBLEM: {p}")
+    print(f"verified:        {str(r['verified']).lower()}")
+
+
+def cmd_run(args):
+    src, tools = setup()
+    out = Path(args.out or BUILD / f"run-{args.impl}-{args.loader}").resolve()
+    r = run_cycle(args.impl, args.loader, out, args.mem, args.crashkernel,
+                  src, tools, fault=args.fault_inject, smp=args.smp)
+    print_report(r)
+    print(f"report: {out / 'report.json'}")
+    if not r["verified"]:
+        raise StageError("verify", "; ".join(r["problems"]),
+                         log=out / "console.log")
+    return 0
+
+
+def parse_ktap(console):
+    """Results of top-level KTAP test lines: {suite: 'ok'|'not ok'|...}."""
+    res = {}
+    for line in console.splitlines():
+        line = re.sub(r"^\[\s*[\d.]+\]\s*", "", line)  # runner timestamp
+        line = re.sub(r"^\[\s*[\d.]+\]\s*", "", line)  # printk timestamp
+        m = re.match(r"^(not ok|ok) \d+ (\S+)(.*)$", line)
+        if m:
+            res[m.group(2)] = m.group(1) + m.group(3)
+    return res
+
+
+def cmd_test(args):
+    """The whole suite; every step runs even if an earlier one failed
+    (unless it needs what failed), and the summary names each."""
+    results = []
+    t_all = Clock()
+
+    def step(name, fn):
+        c = Clock()
+        say(f"=== {name} ===")
+        try:
+            detail = fn() or ""
+            results.append((name, "ok", c.seconds(), detail))
+            return True
+        except StageError as e:
+            fail_report(e)
+            results.append((name, f"FAILED ({e.stage})", c.seconds(),
+                            e.message))
+            return False
+
+    def host_tests():
+        log = BUILD / "logs/cargo-test.log"
+        cargo = cargo_bin("cargo")
+        env = dict(os.environ, CARGO_TARGET_DIR=str(BUILD / "cargo-target"))
+        run_logged([cargo, "test", "--workspace", "--manifest-path",
+                    REPO / "Cargo.toml"], log, "host", env=env)
+        text = log.read_text()
+        passed = sum(int(n) for n in re.findall(r"test result: ok\. (\d+) passed", text))
+        return f"{passed} host tests passed"
+
+    src, tools = setup()
+    step("host: cargo test", host_tests)
+    kernels = {}
+    for impl in ("c", "rust"):
+        def b(impl=impl):
+            kernels[impl] = build_kernel(impl, src, tools)
+            return f"{kernels[impl]['release']}, {kernels[impl]['seconds']}s"
+        step(f"build {impl}", b)
+
+    def kunit_and_iomem():
+        work = BUILD / "test-kunit"
+        rc, output, g = boot_guest(kernels["rust"], "crashkernel=128M",
+                                   "grep -i 'crash kernel' /proc/iomem",
+                                   "1G", 1, 300, work)
+        console = Path(g.log_path).read_text(errors="replace")
+        res = parse_ktap(console)
+        missing = [s for s in KUNIT_SUITES if s not in res]
+        bad = [f"{s}: {res[s]}" for s in KUNIT_SUITES
+               if s in res and not res[s].startswith("ok")]
+        if missing or bad:
+            raise StageError("kunit", "KUnit suites missing from the boot "
+                             f"log: {missing}; failing: {bad}",
+                             log=g.log_path)
+        if rc != 0 or "Crash kernel" not in output:
+            raise StageError("boot", "crashkernel=128M did not show a "
+                             f"'Crash kernel' range in /proc/iomem "
+                             f"(status {rc}, output {output!r})",
+                             log=g.log_path)
+        return (f"KTAP: {', '.join(f'{s} ok' for s in KUNIT_SUITES)}; "
+                f"iomem: {output.strip()}")
+
+    if "rust" in kernels:
+        step("kunit + crashkernel=128M boot (rust)", kunit_and_iomem)
+    for impl in ("c", "rust"):
+        if impl not in kernels:
+            continue
+        for loader in ("load", "file"):
+            def cyc(impl=impl, loader=loader):
+                r = run_cycle(impl, loader, BUILD / f"run-{impl}-{loader}",
+                              "1G", "256M", src, tools)
+                print_report(r)
+                if not r["verified"]:
+                    raise StageError("verify", "; ".join(r["problems"]))
+                return (f"vmcore {r['vmcore_bytes'] >> 20} MiB, "
+                        f"pid {r['crashed_pid']}, stages {r['stages']}")
+            step(f"run {impl} --loader {loader}", cyc)
+
+    def runner_selftest():
+        return runner_self_test(src, tools)
+
+    if "rust" in kernels:
+        step("runner: failures name their stage", runner_selftest)
+
+    print(f"\n=== kdump.py test summary ({t_all}) ===")
+    width = max(len(n) for n, *_ in results)
+    for name, status, secs, detail in results:
+        print(f"{name:<{width}}  {status:<16} {secs:7.1f}s  {detail}")
+    failed = [n for n, s, *_ in results if s != "ok"]
+    print(f"{len(results) - len(failed)}/{len(results)} passed")
+    return 1 if failed else 0
+
+
+def runner_self_test(src, tools):
+    """A broken build and a guest that never reaches the capture kernel must
+    each fail with their stage named."""
+    me = [sys.executable, str(Path(__file__).resolve())]
+    checks = []
+    with tempfile.TemporaryDirectory(prefix="kdump-broken-") as tmp:
+        broken = Path(tmp)
+        for rel in overlay_files() + [Path(PATCH_DIR) / p.name
+                                      for p in patch_files()]:
+            (broken / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(OVERLAY / rel, broken / rel)
+        face = broken / "kernel/kdump/memparse.rs"
+        face.write_text(face.read_text() + "\nfn broken( {\n")
+        env = dict(os.environ, KDUMP_OVERLAY=str(broken))
+        r = subprocess.run(me + ["build", "--impl", "rust"], env=env,
+                           capture_output=True, text=True, timeout=1800)
+        checks.append(("broken build", r, "FAILED at stage 'build'"))
+    # Put the good overlay back right away (rebuilds the one object).
+    copy_overlay(src)
+    with tempfile.TemporaryDirectory(prefix="kdump-nocapture-") as tmp:
+        r = subprocess.run(me + ["run", "--impl", "rust", "--out", tmp,
+                                 "--fault-inject", "capture"],
+                           capture_output=True, text=True, timeout=1800)
+        checks.append(("no capture kernel", r, "FAILED at stage 'capture'"))
+    for name, r, want in checks:
+        if r.returncode == 0 or want not in r.stdout or "full log:" not in r.stdout:
+            raise StageError("host", f"{name}: expected a non-zero exit and "
+                             f"{want!r} with the log path; got status "
+                             f"{r.returncode}",
+                             tail=(r.stdout + r.stderr).splitlines()[-20:])
+    build_kernel("rust", src, tools)
+    return "; ".join(f"{n}: exit {r.returncode}, {w!r}" for n, r, w in checks)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="kdump.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def impl_opt(sp):
+        sp.add_argument("--impl", choices=("c", "rust"), default="rust",
+                        help="c: pristine upstream path (our switches off); "
+                        "rust: every Rust component that exists (default)")
+
+    a = sub.add_parser("apply", help="apply the overlay and hook patches")
+    a.add_argument("--kernel-dir", help="apply to this 6.12 tree in place "
+                   "instead of build/src")
+    a.set_defaults(fn=cmd_apply)
+    b = sub.add_parser("build", help="build a kernel")
+    impl_opt(b)
+    b.set_defaults(fn=cmd_build)
+    bo = sub.add_parser("boot", help="boot, run a command, power off")
+    impl_opt(bo)
+    bo.add_argument("--mem", default="1G")
+    bo.add_argument("--smp", type=int, default=1)
+    bo.add_argument("--append", default="", help="kernel command line additions")
+    bo.add_argument("--cmd", default="true", help="shell command run in the guest")
+    bo.add_argument("--timeout", type=int, default=300,
+                    help="seconds before the guest is killed")
+    bo.set_defaults(fn=cmd_boot)
+    r = sub.add_parser("run", help="full kdump cycle")
+    impl_opt(r)
+    r.add_argument("--loader", choices=("load", "file"), default="load",
+                   help="load: kexec -p (kexec_load); file: kexec -s -p "
+                   "(kexec_file_load)")
+    r.add_argument("--out", help="output folder (default build/run-IMPL-LOADER)")
+    r.add_argument("--mem", default="1G")
+    r.add_argument("--smp", type=int, default=1)
+    r.add_argument("--crashkernel", default="256M")
+    r.add_argument("--fault-inject", choices=("capture",),
+                   help="testing the runner: make the capture kernel unusable")
+    r.set_defaults(fn=cmd_run)
+    t = sub.add_parser("test", help="the whole suite")
+    t.set_defaults(fn=cmd_test)
+    args = p.parse_args(argv)
+    try:
+        return args.fn(args)
+    except StageError as e:
+        fail_report(e)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
