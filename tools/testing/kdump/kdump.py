@@ -101,7 +101,14 @@ def fail_report(err):
     print(f"\nFAILED at stage '{err.stage}': {err.message}", flush=True)
     tail = err.tail
     if tail is None and err.log and Path(err.log).exists():
-        tail = Path(err.log).read_text(errors="replace").splitlines()[-25:]
+        lines = Path(err.log).read_text(errors="replace").splitlines()
+        tail = lines[-25:]
+        # With parallel make the first error is rarely at the end: show it.
+        first = next((i for i, l in enumerate(lines)
+                      if re.search(r"\berror\b[:\[]|^\S+:\d+:\d+: error", l)),
+                     None)
+        if first is not None and first < len(lines) - 25:
+            tail = lines[max(first - 3, 0):first + 12] + ["..."] + lines[-6:]
     if tail:
         print(f"--- last lines of the {err.stage} log ---")
         for line in tail:

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Compiles pristine upstream C functions for the host.
+//!
+//! The functions are cut out of the base kernel's sources at build time: from
+//! `$KDUMP_KERNEL_TARBALL` (default: Debian's linux-source-6.12 tarball) or,
+//! if `$KDUMP_KERNEL_SRC` names an unpacked tree, from there. Only the listed
+//! function bodies are taken, verbatim; `cref_shim.h` supplies the few kernel
+//! definitions they use. Nothing upstream is stored in this repository.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// (file in the kernel tree, functions to take from it, in order)
+const SOURCES: &[(&str, &[&str])] = &[
+    ("lib/kstrtox.c", &["_parse_integer_fixup_radix", "_parse_integer_limit"]),
+    ("lib/vsprintf.c", &["simple_strntoull", "simple_strtoull"]),
+    ("lib/cmdline.c", &["memparse"]),
+];
+
+const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
+
+fn read_kernel_file(rel: &str, out: &Path) -> String {
+    if let Ok(src) = env::var("KDUMP_KERNEL_SRC") {
+        let p = Path::new(&src).join(rel);
+        return fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+    let tarball = env::var("KDUMP_KERNEL_TARBALL").unwrap_or_else(|_| DEFAULT_TARBALL.into());
+    let member = format!("linux-source-6.12/{rel}");
+    let status = Command::new("tar")
+        .args(["-C", out.to_str().unwrap(), "-xf", &tarball, &member])
+        .status()
+        .expect("tar");
+    assert!(
+        status.success(),
+        "cannot extract {member} from {tarball}: install linux-source-6.12 \
+         (kdump.py does) or set KDUMP_KERNEL_SRC"
+    );
+    fs::read_to_string(out.join(&member)).unwrap()
+}
+
+/// Returns the definition of `name` in `src`: from the start of the line
+/// holding `name(` at top level to the matching closing brace.
+fn cut_function(src: &str, name: &str, file: &str) -> String {
+    let lines: Vec<&str> = src.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let is_def = !line.starts_with(char::is_whitespace)
+            && !line.trim_end().ends_with(';')
+            && line.match_indices(&format!("{name}(")).any(|(at, _)| {
+                at == 0 || matches!(line.as_bytes()[at - 1], b' ' | b'*')
+            });
+        if !is_def {
+            continue;
+        }
+        // Find the body: the first '{' at column 0 after the signature.
+        let mut depth = 0i32;
+        let mut started = false;
+        let mut out = String::new();
+        for l in &lines[i..] {
+            out.push_str(l);
+            out.push('\n');
+            for c in l.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        started = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if started && depth == 0 {
+                return out;
+            }
+        }
+    }
+    panic!("function {name} not found in {file}");
+}
+
+fn main() {
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let mut c = String::from("/* Generated from the base kernel sources; see build.rs. */\n");
+    c.push_str("#include \"cref_shim.h\"\n");
+    for (file, funcs) in SOURCES {
+        let src = read_kernel_file(file, &out);
+        for f in *funcs {
+            c.push_str(&format!("\n/* {file}: {f}() */\n"));
+            c.push_str(&cut_function(&src, f, file));
+        }
+    }
+    let gen = out.join("cref.c");
+    fs::write(&gen, c).unwrap();
+    cc::Build::new()
+        .file(&gen)
+        .include(env::var("CARGO_MANIFEST_DIR").unwrap())
+        // The kernel is built with -funsigned-char: keep its semantics.
+        .flag("-funsigned-char")
+        .flag("-fno-strict-aliasing")
+        .warnings(false)
+        .compile("cref");
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=cref_shim.h");
+    println!("cargo:rerun-if-env-changed=KDUMP_KERNEL_SRC");
+    println!("cargo:rerun-if-env-changed=KDUMP_KERNEL_TARBALL");
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The few kernel definitions the upstream functions cut out by build.rs need
+ * to compile for the host. Semantics follow the kernel's, not libc's (for
+ * instance _tolower() only sets bit 5, and isxdigit() is ASCII-only).
+ */
+#ifndef CREF_SHIM_H
+#define CREF_SHIM_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define noinline __attribute__((noinline))
+#define fallthrough __attribute__((__fallthrough__))
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define likely(x) __builtin_expect(!!(x), 1)
+
+#define KSTRTOX_OVERFLOW (1U << 31)
+
+static inline unsigned char _tolower(const unsigned char c)
+{
+	return c | 0x20;
+}
+
+static inline int isxdigit(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+static inline uint64_t div_u64(uint64_t dividend, uint32_t divisor)
+{
+	return dividend / divisor;
+}
+
+const char *_parse_integer_fixup_radix(const char *s, unsigned int *base);
+unsigned int _parse_integer_limit(const char *s, unsigned int base,
+				  unsigned long long *p, size_t max_chars);
+unsigned long long simple_strtoull(const char *cp, char **endp,
+				   unsigned int base);
+unsigned long long memparse(const char *ptr, char **retptr);
+
+#endif
