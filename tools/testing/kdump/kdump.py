@@ -819,9 +819,9 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
         (outdir / stale).unlink(missing_ok=True)
     capture_append = CAPTURE_APPEND
     if fault == "capture":
-        # Deliberately unusable capture kernel: proves the runner notices a
-        # guest that never reaches it.
-        capture_append += " init=/nonexistent"
+        # Deliberately unusable capture kernel (its init cannot start, so it
+        # panics): proves the runner notices a guest that never gets there.
+        capture_append += " rdinit=/nonexistent init=/nonexistent"
     initrd = outdir / "initramfs.cpio"
     make_initramfs(initrd, "run", kernel=k["bzImage"], loader=loader,
                    capture_append=capture_append)
