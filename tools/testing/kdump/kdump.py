@@ -58,7 +58,7 @@ APT_PACKAGES = [
     BASE_PKG, "rustc-web", "rust-web-src", "clang", "lld", "llvm",
     "libclang-dev", "make", "gcc", "flex", "bison", "bc", "libelf-dev",
     "libssl-dev", "xz-utils", "cpio", "qemu-system-x86", "kexec-tools",
-    "makedumpfile", "busybox-static",
+    "makedumpfile", "busybox-static", "patch", "perl", "python3-venv",
 ]
 BINDGEN_VERSION = "0.69.5"
 DRGN_SPEC = "drgn"
@@ -205,21 +205,20 @@ def ensure_apt(log):
     say(f"installing apt packages: {' '.join(want)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     cmd = sudo() + ["apt-get", "install", "-y", "--no-install-recommends"]
+    # Always refresh first: stale lists resolve rustc-web to an older
+    # version and may not know the pinned base at all.
+    run_logged(sudo() + ["apt-get", "update"], log, "setup", env=env)
     try:
         run_logged(cmd + want, log, "setup", env=env)
     except StageError:
-        run_logged(sudo() + ["apt-get", "update"], log, "setup", env=env)
-        try:
-            run_logged(cmd + want, log, "setup", env=env)
-        except StageError:
-            if BASE_PKG not in missing:
-                raise
-            # The pinned version left the archive: take the newest one and
-            # say so loudly (the version is printed in every run).
-            say(f"warning: {pinned} is not available; installing the newest "
-                f"{BASE_PKG}")
-            want = [BASE_PKG if w == pinned else w for w in want]
-            run_logged(cmd + want, log, "setup", env=env)
+        if BASE_PKG not in missing:
+            raise
+        # The pinned version left the archive: take the newest one and say
+        # so loudly (the version is printed in every run).
+        say(f"warning: {pinned} is not available; installing the newest "
+            f"{BASE_PKG}")
+        want = [BASE_PKG if w == pinned else w for w in want]
+        run_logged(cmd + want, log, "setup", env=env)
 
 
 def cargo_bin(name):
