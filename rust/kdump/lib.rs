@@ -19,4 +19,5 @@
 #![deny(clippy::panic)]
 #![deny(clippy::arithmetic_side_effects)]
 
+pub mod cmdline;
 pub mod memparse;

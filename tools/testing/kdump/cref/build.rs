@@ -13,12 +13,53 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// (file in the kernel tree, functions to take from it, in order)
-const SOURCES: &[(&str, &[&str])] = &[
-    ("lib/kstrtox.c", &["_parse_integer_fixup_radix", "_parse_integer_limit"]),
-    ("lib/vsprintf.c", &["simple_strntoull", "simple_strtoull"]),
-    ("lib/cmdline.c", &["memparse"]),
+/// A piece of an upstream file to take verbatim.
+enum Cut {
+    /// A function definition, by name.
+    Func(&'static str),
+    /// From the first line starting with the first string to the next line
+    /// starting with the second, both included (macros, tables).
+    Lines(&'static str, &'static str),
+}
+use Cut::{Func, Lines};
+
+/// (file in the kernel tree, pieces to take from it, in order)
+const SOURCES: &[(&str, &[Cut])] = &[
+    ("lib/kstrtox.c", &[Func("_parse_integer_fixup_radix"), Func("_parse_integer_limit")]),
+    ("lib/vsprintf.c", &[Func("simple_strntoull"), Func("simple_strtoull")]),
+    ("lib/cmdline.c", &[Func("memparse")]),
+    (
+        "kernel/crash_reserve.c",
+        &[
+            Func("parse_crashkernel_mem"),
+            Func("parse_crashkernel_simple"),
+            Lines("#define SUFFIX_HIGH", "#define SUFFIX_NULL"),
+            Lines("static __initdata char *suffix_tbl[]", "};"),
+            Func("parse_crashkernel_suffix"),
+            Func("get_last_crashkernel"),
+            Func("__parse_crashkernel"),
+            Func("parse_crashkernel"),
+        ],
+    ),
 ];
+
+fn cut_lines(src: &str, first: &str, last: &str, file: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for l in src.lines() {
+        if !inside && l.starts_with(first) {
+            inside = true;
+        }
+        if inside {
+            out.push_str(l);
+            out.push('\n');
+            if l.starts_with(last) && !l.starts_with(first) {
+                return out;
+            }
+        }
+    }
+    panic!("lines from {first:?} to {last:?} not found in {file}");
+}
 
 const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
 
@@ -79,17 +120,42 @@ fn cut_function(src: &str, name: &str, file: &str) -> String {
     panic!("function {name} not found in {file}");
 }
 
+/// Entry points with plain types for the Rust side.
+const WRAPPERS: &str = r#"
+int cref_parse_crashkernel(char *cmdline, unsigned long long system_ram,
+			   unsigned long long default_low,
+			   unsigned long long *crash_size,
+			   unsigned long long *crash_base,
+			   unsigned long long *low_size, bool *high,
+			   int high_low)
+{
+	cref_default_low_size = default_low;
+	return parse_crashkernel(cmdline, system_ram, crash_size, crash_base,
+				 high_low ? low_size : NULL,
+				 high_low ? high : NULL);
+}
+"#;
+
 fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let mut c = String::from("/* Generated from the base kernel sources; see build.rs. */\n");
     c.push_str("#include \"cref_shim.h\"\n");
-    for (file, funcs) in SOURCES {
+    for (file, cuts) in SOURCES {
         let src = read_kernel_file(file, &out);
-        for f in *funcs {
-            c.push_str(&format!("\n/* {file}: {f}() */\n"));
-            c.push_str(&cut_function(&src, f, file));
+        for cut in *cuts {
+            match cut {
+                Func(f) => {
+                    c.push_str(&format!("\n/* {file}: {f}() */\n"));
+                    c.push_str(&cut_function(&src, f, file));
+                }
+                Lines(first, last) => {
+                    c.push_str(&format!("\n/* {file}: {first} ... */\n"));
+                    c.push_str(&cut_lines(&src, first, last, file));
+                }
+            }
         }
     }
+    c.push_str(WRAPPERS);
     let gen = out.join("cref.c");
     fs::write(&gen, c).unwrap();
     cc::Build::new()

@@ -8,8 +8,10 @@
 #define CREF_SHIM_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define noinline __attribute__((noinline))
 #define fallthrough __attribute__((__fallthrough__))
@@ -33,6 +35,21 @@ static inline uint64_t div_u64(uint64_t dividend, uint32_t divisor)
 {
 	return dividend / divisor;
 }
+
+/* kernel/crash_reserve.c */
+#define __init
+#define __initdata
+#define pr_warn(...) do { } while (0)
+#define pr_info(...) do { } while (0)
+#define BUG_ON(c) do { if (c) __builtin_trap(); } while (0)
+#define roundup(x, y) ((((x) + ((y) - 1)) / (y)) * (y))
+#define SZ_128M 0x08000000
+#define EINVAL 22
+#define ENOENT 2
+#define CONFIG_ARCH_HAS_GENERIC_CRASHKERNEL_RESERVATION 1
+/* x86_64 computes it at boot from the swiotlb size; the test sets it. */
+static unsigned long long cref_default_low_size;
+#define DEFAULT_CRASH_KERNEL_LOW_SIZE cref_default_low_size
 
 const char *_parse_integer_fixup_radix(const char *s, unsigned int *base);
 unsigned int _parse_integer_limit(const char *s, unsigned int base,

@@ -3,10 +3,63 @@
 //! Safe wrappers around the upstream C functions that `build.rs` compiles for
 //! the host, for differential tests against the `kdump` core.
 
-use std::ffi::{c_char, c_ulonglong, CString};
+use std::ffi::{c_char, c_int, c_ulonglong, CString};
 
 extern "C" {
     fn memparse(ptr: *const c_char, retptr: *mut *mut c_char) -> c_ulonglong;
+    fn cref_parse_crashkernel(
+        cmdline: *mut c_char,
+        system_ram: c_ulonglong,
+        default_low: c_ulonglong,
+        crash_size: *mut c_ulonglong,
+        crash_base: *mut c_ulonglong,
+        low_size: *mut c_ulonglong,
+        high: *mut bool,
+        high_low: c_int,
+    ) -> c_int;
+}
+
+/// What the upstream `parse_crashkernel()` returned and left in its outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CParse {
+    /// Return value: 0 or a negative errno.
+    pub ret: i32,
+    /// `crash_size`.
+    pub size: u64,
+    /// `crash_base`.
+    pub base: u64,
+    /// `low_size` (initialised to 0 as x86's caller does).
+    pub low_size: u64,
+    /// `high` (initialised to false as x86's caller does).
+    pub high: bool,
+}
+
+/// Runs the upstream `parse_crashkernel()` on `cmdline` (cut at a NUL).
+///
+/// `high_low` passes non-NULL `low_size`/`high` pointers, as x86_64, arm64
+/// and riscv64 do; `default_low` is `DEFAULT_CRASH_KERNEL_LOW_SIZE`.
+pub fn c_parse_crashkernel(cmdline: &[u8], system_ram: u64, high_low: bool, default_low: u64) -> CParse {
+    let end = cmdline.iter().position(|&b| b == 0).unwrap_or(cmdline.len());
+    let cs = CString::new(&cmdline[..end]).expect("no interior NUL after the cut");
+    let raw = cs.into_raw();
+    let (mut size, mut base, mut low_size, mut high) = (u64::MAX, u64::MAX, 0u64, false);
+    // SAFETY: `raw` is a valid NUL-terminated string owned by us until it is
+    // turned back into a CString below; the out pointers are valid locals.
+    let ret = unsafe {
+        cref_parse_crashkernel(
+            raw,
+            system_ram,
+            default_low,
+            &mut size,
+            &mut base,
+            &mut low_size,
+            &mut high,
+            c_int::from(high_low),
+        )
+    };
+    // SAFETY: `raw` came from CString::into_raw above and was not freed.
+    drop(unsafe { CString::from_raw(raw) });
+    CParse { ret, size, base, low_size, high }
 }
 
 /// Runs the upstream `memparse()` on `s`; returns (value, bytes consumed).
