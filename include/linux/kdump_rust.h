@@ -23,6 +23,76 @@
  */
 unsigned long long kdump_rust_memparse(const char *ptr, char **retptr);
 
+#ifdef CONFIG_CRASH_RESERVE_RUST
+
+#include <linux/types.h>
+
+/**
+ * struct kdump_crash_limits - architecture limits of the crashkernel= reservation
+ * @align: alignment of the reservations (CRASH_ALIGN)
+ * @low_max: end of low memory, exclusive (CRASH_ADDR_LOW_MAX)
+ * @high_max: end of the high search window, exclusive (CRASH_ADDR_HIGH_MAX)
+ * @default_low_size: low companion size when none is given
+ *	(DEFAULT_CRASH_KERNEL_LOW_SIZE)
+ * @iomem_early: the architecture inserts the "Crash kernel" resources into
+ *	iomem_resource at reservation time (HAVE_ARCH_ADD_CRASH_RES_TO_IOMEM_EARLY)
+ *	rather than from an early initcall
+ *
+ * Several of these are macros, some computed at boot; C fills them in for the
+ * Rust reservation code.
+ */
+struct kdump_crash_limits {
+	u64 align;
+	u64 low_max;
+	u64 high_max;
+	u64 default_low_size;
+	bool iomem_early;
+};
+
+/**
+ * kdump_crash_reserve_limits() - read the architecture's reservation limits
+ * @limits: filled in
+ *
+ * Context: Early boot (setup_arch()) or later.
+ */
+void kdump_crash_reserve_limits(struct kdump_crash_limits *limits);
+
+/**
+ * kdump_memblock_phys_alloc_range() - memblock_phys_alloc_range() for Rust
+ * @size: bytes to reserve
+ * @align: alignment of the base
+ * @start: lowest acceptable base
+ * @end: end of the window, exclusive
+ *
+ * A __ref wrapper: the Rust caller is not in .init.text.
+ *
+ * Context: setup_arch() only, while memblock is the allocator.
+ * Return: the base, or 0 if nothing fits.
+ */
+phys_addr_t kdump_memblock_phys_alloc_range(phys_addr_t size,
+					    phys_addr_t align,
+					    phys_addr_t start,
+					    phys_addr_t end);
+
+/**
+ * kdump_memblock_phys_free() - memblock_phys_free() for Rust
+ * @base: base of a block from kdump_memblock_phys_alloc_range()
+ * @size: its size
+ *
+ * Context: setup_arch() only, while memblock is the allocator.
+ */
+void kdump_memblock_phys_free(phys_addr_t base, phys_addr_t size);
+
+/**
+ * kdump_kmemleak_ignore_phys() - kmemleak_ignore_phys(), callable from Rust
+ * @phys: physical address of the block kmemleak must not scan
+ *
+ * kmemleak_ignore_phys() is a static inline when kmemleak is off.
+ */
+void kdump_kmemleak_ignore_phys(phys_addr_t phys);
+
+#endif /* CONFIG_CRASH_RESERVE_RUST */
+
 #endif /* CONFIG_CRASH_DUMP_RUST */
 
 #endif /* _LINUX_KDUMP_RUST_H */

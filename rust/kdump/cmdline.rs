@@ -226,22 +226,30 @@ fn last_crashkernel(s: &[u8], suffix: Option<&[u8]>) -> Option<usize> {
     found
 }
 
-/// Error constructor bound to the word being parsed.
+/// The word being parsed: where it is, and whether a number in it wrapped.
 struct Word {
     start: usize,
     end: usize,
+    wrapped: bool,
 }
 
 impl Word {
     fn err(&self, reason: Reason, at: usize, overflow: bool) -> ParseError {
-        ParseError { reason, word: (self.start, self.end), at, overflow }
+        ParseError { reason, word: (self.start, self.end), at, overflow: overflow || self.wrapped }
+    }
+
+    /// Reads a size at the cursor, remembering whether it wrapped.
+    fn memparse(&mut self, c: &mut Cur<'_>) -> MemSize {
+        let m = c.memparse();
+        self.wrapped |= m.overflow;
+        m
     }
 }
 
 /// `crashkernel=size[@offset]`.
-fn parse_simple(c: &mut Cur<'_>, w: &Word, out: &mut CrashKernel) -> Result<(), ParseError> {
+fn parse_simple(c: &mut Cur<'_>, w: &mut Word, out: &mut CrashKernel) -> Result<(), ParseError> {
     let start = c.pos;
-    let m = c.memparse();
+    let m = w.memparse(c);
     out.size = m.value;
     if m.len == 0 {
         return Err(w.err(Reason::SizeExpected, start, false));
@@ -250,7 +258,7 @@ fn parse_simple(c: &mut Cur<'_>, w: &Word, out: &mut CrashKernel) -> Result<(), 
         b'@' => {
             // C takes whatever memparse() returns here, even nothing.
             c.bump();
-            out.base = c.memparse().value;
+            out.base = w.memparse(c).value;
         }
         b' ' | 0 => {}
         _ => return Err(w.err(Reason::TrailingJunk, c.pos, m.overflow)),
@@ -259,9 +267,9 @@ fn parse_simple(c: &mut Cur<'_>, w: &Word, out: &mut CrashKernel) -> Result<(), 
 }
 
 /// `crashkernel=size,high` / `crashkernel=size,low`.
-fn parse_suffix(c: &mut Cur<'_>, w: &Word, suffix: &[u8], size: &mut u64) -> Result<(), ParseError> {
+fn parse_suffix(c: &mut Cur<'_>, w: &mut Word, suffix: &[u8], size: &mut u64) -> Result<(), ParseError> {
     let start = c.pos;
-    let m = c.memparse();
+    let m = w.memparse(c);
     *size = m.value;
     if m.len == 0 {
         return Err(w.err(Reason::SizeExpected, start, false));
@@ -282,7 +290,7 @@ fn parse_suffix(c: &mut Cur<'_>, w: &Word, suffix: &[u8], size: &mut u64) -> Res
 /// `crashkernel=start-[end]:size[,start-[end]:size...][@offset]`.
 fn parse_ranges(
     c: &mut Cur<'_>,
-    w: &Word,
+    w: &mut Word,
     system_ram: u64,
     out: &mut CrashKernel,
 ) -> Result<(), ParseError> {
@@ -293,7 +301,7 @@ fn parse_ranges(
         .wrapping_mul(RAM_ROUNDING);
     loop {
         let at = c.pos;
-        let start = c.memparse();
+        let start = w.memparse(c);
         if start.len == 0 {
             return Err(w.err(Reason::SizeExpected, at, false));
         }
@@ -304,7 +312,7 @@ fn parse_ranges(
         let mut end = u64::MAX;
         if c.peek() != b':' {
             let at = c.pos;
-            let e = c.memparse();
+            let e = w.memparse(c);
             if e.len == 0 {
                 return Err(w.err(Reason::SizeExpected, at, false));
             }
@@ -318,7 +326,7 @@ fn parse_ranges(
         }
         c.bump();
         let at = c.pos;
-        let size = c.memparse();
+        let size = w.memparse(c);
         if size.len == 0 {
             return Err(w.err(Reason::SizeExpected, at, false));
         }
@@ -344,7 +352,7 @@ fn parse_ranges(
         if c.peek() == b'@' {
             c.bump();
             let at = c.pos;
-            let b = c.memparse();
+            let b = w.memparse(c);
             out.base = b.value;
             if b.len == 0 {
                 return Err(w.err(Reason::OffsetExpected, at, false));
@@ -362,16 +370,19 @@ fn parse_one(
     suffix: Option<&[u8]>,
     size: &mut u64,
     base: &mut u64,
+    wrapped: &mut bool,
 ) -> Result<(), ParseError> {
     *size = 0;
     *base = 0;
     let Some(at) = last_crashkernel(s, suffix) else {
         return Err(ParseError { reason: Reason::Missing, word: (0, 0), at: 0, overflow: false });
     };
-    let w = Word { start: at, end: word_end(s, at) };
+    let mut w = Word { start: at, end: word_end(s, at), wrapped: false };
     let mut c = Cur { s, pos: at.saturating_add(NAME.len()) };
     if let Some(sfx) = suffix {
-        return parse_suffix(&mut c, &w, sfx, size);
+        let r = parse_suffix(&mut c, &mut w, sfx, size);
+        *wrapped |= w.wrapped;
+        return r;
     }
     // A ':' before the first space (searched over the rest of the whole
     // command line, as C does) selects the range syntax.
@@ -379,11 +390,12 @@ fn parse_one(
     let space = find_byte(s, c.pos, b' ');
     let mut out = CrashKernel::default();
     let r = match (colon, space) {
-        (Some(col), sp) if sp.map_or(true, |sp| col < sp) => parse_ranges(&mut c, &w, system_ram, &mut out),
-        _ => parse_simple(&mut c, &w, &mut out),
+        (Some(col), sp) if sp.map_or(true, |sp| col < sp) => parse_ranges(&mut c, &mut w, system_ram, &mut out),
+        _ => parse_simple(&mut c, &mut w, &mut out),
     };
     *size = out.size;
     *base = out.base;
+    *wrapped |= w.wrapped;
     r
 }
 
@@ -414,20 +426,21 @@ fn parse_one(
 /// ```
 pub fn parse_crashkernel(cmdline: &[u8], system_ram: u64, arch: Arch) -> Parsed {
     let mut req = CrashKernel::default();
-    let mut result = parse_one(cmdline, system_ram, None, &mut req.size, &mut req.base);
+    let mut wrapped = false;
+    let mut result = parse_one(cmdline, system_ram, None, &mut req.size, &mut req.base, &mut wrapped);
 
     if arch.high_low && matches!(result, Err(e) if e.reason == Reason::Missing) {
-        let r = parse_one(cmdline, 0, Some(SUFFIX_HIGH), &mut req.size, &mut req.base);
+        let r = parse_one(cmdline, 0, Some(SUFFIX_HIGH), &mut req.size, &mut req.base, &mut wrapped);
         if let Err(e) = r {
             return Parsed { request: req, result: Err(e) };
         }
         if req.size == 0 {
             let at = last_crashkernel(cmdline, Some(SUFFIX_HIGH)).unwrap_or(0);
-            let w = Word { start: at, end: word_end(cmdline, at) };
+            let w = Word { start: at, end: word_end(cmdline, at), wrapped };
             return Parsed { request: req, result: Err(w.err(Reason::BadHigh, at, false)) };
         }
         // The base is reset again here, as C passes crash_base along.
-        match parse_one(cmdline, 0, Some(SUFFIX_LOW), &mut req.low_size, &mut req.base) {
+        match parse_one(cmdline, 0, Some(SUFFIX_LOW), &mut req.low_size, &mut req.base, &mut wrapped) {
             Ok(()) => {}
             Err(e) if e.reason == Reason::Missing => req.low_size = arch.default_low_size,
             Err(e) => return Parsed { request: req, result: Err(e) },
@@ -441,7 +454,7 @@ pub fn parse_crashkernel(cmdline: &[u8], system_ram: u64, arch: Arch) -> Parsed 
         .or_else(|| last_crashkernel(cmdline, Some(SUFFIX_HIGH)))
         .map(|at| (at, word_end(cmdline, at)))
         .unwrap_or((0, 0));
-    let whole = ParseError { reason: Reason::ZeroSize, word, at: word.0, overflow: false };
+    let whole = ParseError { reason: Reason::ZeroSize, word, at: word.0, overflow: wrapped };
     if req.size == 0 {
         result = Err(match result {
             Err(e) => e,
@@ -528,6 +541,7 @@ mod tests {
         let p = parse_crashkernel(b"crashkernel=99999999999999999999G", 4 * G, X86);
         let e = p.result.unwrap_err();
         assert_eq!(e.reason, Reason::LargerThanRam);
+        assert!(e.overflow);
         assert_eq!(p.ret(), -22);
     }
 

@@ -19,5 +19,10 @@
 #![deny(clippy::panic)]
 #![deny(clippy::arithmetic_side_effects)]
 
+// Host tests may use std (Vec and friends); the library itself never does.
+#[cfg(test)]
+extern crate std;
+
 pub mod cmdline;
 pub mod memparse;
+pub mod reserve;

@@ -76,7 +76,36 @@ CONFIG_FRAGMENTS = {
 }
 
 # Our KUnit suites: `test` requires each of them in the Rust kernel's log.
-KUNIT_SUITES = ["kdump_rust_memparse"]
+KUNIT_SUITES = ["kdump_rust_memparse", "kdump_rust_crashkernel"]
+
+# crashkernel= command lines booted on both kernels; the "Crash kernel" lines
+# of /proc/iomem, /sys/kernel/kexec_crash_size and the result of shrinking it
+# must be identical. (append, guest memory, malformed: the Rust kernel must
+# say why in one warning naming the word)
+CRASHKERNEL_TABLE = [
+    ("crashkernel=128M", "1G", False),
+    ("crashkernel=0x8000000", "1G", False),
+    ("crashkernel=512M-2G:64M,2G-:128M", "1G", False),
+    ("crashkernel=512M-2G:64M,2G-:128M", "6G", False),
+    ("crashkernel=64M@16M", "1G", False),
+    ("crashkernel=64M@512M", "1G", False),
+    ("crashkernel=64M@513M", "1G", False),
+    ("crashkernel=64M crashkernel=96M", "1G", False),
+    ("crashkernel=256M,high crashkernel=64M,low", "6G", False),
+    ("crashkernel=256M,high", "6G", False),
+    ("crashkernel=3G", "8G", False),
+    ("crashkernel=2G", "1G", True),
+    ("crashkernel=99999999999999999999G", "1G", True),
+    ("crashkernel=1G-:", "1G", True),
+    ("crashkernel=2G-1G:64M", "1G", True),
+    ("crashkernel=64Mjunk", "1G", True),
+]
+CRASHKERNEL_PROBE = (
+    "grep -i 'crash kernel' /proc/iomem; "
+    "s=$(cat /sys/kernel/kexec_crash_size); echo kexec_crash_size=$s; "
+    "if [ \"$s\" -gt 0 ]; then echo $((s / 2)) > /sys/kernel/kexec_crash_size; "
+    "grep -i 'crash kernel' /proc/iomem; "
+    "echo shrunk=$(cat /sys/kernel/kexec_crash_size); fi")
 
 CONSOLE = "console=ttyS0 panic=1 loglevel=7"
 CAPTURE_APPEND = "console=ttyS0 panic=1 irqpoll nr_cpus=1 reset_devices"
@@ -102,6 +131,10 @@ def fail_report(err):
     tail = err.tail
     if tail is None and err.log and Path(err.log).exists():
         lines = Path(err.log).read_text(errors="replace").splitlines()
+        # Logs are appended to: look at the last command's output only.
+        last_cmd = max((i for i, l in enumerate(lines) if l.startswith("$ ")),
+                       default=0)
+        lines = lines[last_cmd:]
         tail = lines[-25:]
         # With parallel make the first error is rarely at the end: show it.
         first = next((i for i, l in enumerate(lines)
@@ -928,6 +961,61 @@ def cmd_run(args):
     return 0
 
 
+def crashkernel_table(kernels):
+    """Boot every CRASHKERNEL_TABLE line on each kernel in `kernels`
+    ({impl: build}); returns rows and raises if C and Rust disagree or a
+    malformed line is not explained by the Rust kernel."""
+    rows, problems = [], []
+    for i, (append, mem, malformed) in enumerate(CRASHKERNEL_TABLE):
+        seen = {}
+        for impl, k in kernels.items():
+            work = BUILD / f"crashkernel-{impl}" / f"{i:02d}"
+            # KUnit off: its parser cases log warnings of their own. KASLR
+            # off: a randomly placed kernel image moves the reservation.
+            rc, out, g = boot_guest(k, f"{append} kunit.enable=0 nokaslr",
+                                    CRASHKERNEL_PROBE, mem, 1, 300, work)
+            if rc != 0:
+                problems.append(f"{impl} {append!r}: guest command status {rc}")
+            console = Path(g.log_path).read_text(errors="replace")
+            # Kernel messages only: from the first kernel line to init.
+            warns = [l.split("] ", 1)[-1] for l in console.splitlines()
+                     if "crashkernel: 'crashkernel=" in l]
+            seen[impl] = (out.strip().splitlines(), warns)
+        outs = {impl: v[0] for impl, v in seen.items()}
+        if len({tuple(v) for v in outs.values()}) > 1:
+            problems.append(f"{append!r} ({mem}): C and Rust differ: {outs}")
+        if "rust" in seen:
+            warns = seen["rust"][1]
+            if malformed and len(warns) != 1:
+                problems.append(f"{append!r}: expected one Rust warning naming "
+                                f"the word, got {warns}")
+            if not malformed and warns:
+                problems.append(f"{append!r}: unexpected warning {warns}")
+        first = next(iter(outs.values()))
+        rows.append((append, mem, first, seen.get("rust", ([], []))[1]))
+        say(f"  {append:<45} {mem:>3}  " +
+            " | ".join(first or ["(nothing reserved)"]))
+    if problems:
+        raise StageError("boot", "crashkernel table: " + "; ".join(problems))
+    return rows
+
+
+def cmd_crashkernel_table(args):
+    src, tools = setup()
+    impls = ("c", "rust") if args.impl == "both" else (args.impl,)
+    kernels = {impl: build_kernel(impl, src, tools) for impl in impls}
+    say(f"booting {len(CRASHKERNEL_TABLE)} crashkernel= lines on "
+        f"{', '.join(impls)}")
+    rows = crashkernel_table(kernels)
+    for append, mem, out, warns in rows:
+        print(f"{append} ({mem}):")
+        for line in out or ["(nothing reserved)"]:
+            print(f"    {line}")
+        for w in warns:
+            print(f"    rust: {w}")
+    return 0
+
+
 def parse_ktap(console):
     """Results of top-level KTAP test lines: {suite: 'ok'|'not ok'|...}."""
     res = {}
@@ -1002,6 +1090,9 @@ def cmd_test(args):
 
     if "rust" in kernels:
         step("kunit + crashkernel=128M boot (rust)", kunit_and_iomem)
+    if len(kernels) == 2:
+        step(f"crashkernel= table: {len(CRASHKERNEL_TABLE)} lines, C vs Rust",
+             lambda: f"{len(crashkernel_table(kernels))} lines identical")
     for impl in ("c", "rust"):
         if impl not in kernels:
             continue
@@ -1103,6 +1194,10 @@ def main(argv=None):
     r.add_argument("--fault-inject", choices=("capture",),
                    help="testing the runner: make the capture kernel unusable")
     r.set_defaults(fn=cmd_run)
+    ct = sub.add_parser("crashkernel-table",
+                        help="boot the crashkernel= table, compare C and Rust")
+    ct.add_argument("--impl", choices=("c", "rust", "both"), default="both")
+    ct.set_defaults(fn=cmd_crashkernel_table)
     t = sub.add_parser("test", help="the whole suite")
     t.set_defaults(fn=cmd_test)
     args = p.parse_args(argv)
