@@ -177,17 +177,25 @@ fn c_len(s: &[u8]) -> usize {
     s.iter().position(|&b| b == 0).unwrap_or(s.len())
 }
 
-/// First occurrence of `needle` in the C string `hay` at or after `from`.
+// The helpers below work on the command line already cut at its NUL (see
+// [`parse_crashkernel`]), so they need no terminator checks of their own.
+
+/// First occurrence of `needle` in `hay` at or after `from` (strstr()).
 fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    let hay = hay.get(..c_len(hay))?;
-    let tail = hay.get(from..)?;
-    tail.windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i.saturating_add(from))
+    let (&first, rest) = needle.split_first()?;
+    let mut at = from;
+    loop {
+        let tail = hay.get(at..)?;
+        let i = tail.iter().position(|&b| b == first)?;
+        at = at.saturating_add(i);
+        if hay.get(at.saturating_add(1)..)?.starts_with(rest) {
+            return Some(at);
+        }
+        at = at.saturating_add(1);
+    }
 }
 
 fn find_byte(hay: &[u8], from: usize, b: u8) -> Option<usize> {
-    let hay = hay.get(..c_len(hay))?;
     hay.get(from..)?
         .iter()
         .position(|&c| c == b)
@@ -196,7 +204,7 @@ fn find_byte(hay: &[u8], from: usize, b: u8) -> Option<usize> {
 
 /// End of the word starting at `p`: the next space or the end of the string.
 fn word_end(s: &[u8], p: usize) -> usize {
-    find_byte(s, p, b' ').unwrap_or_else(|| c_len(s))
+    find_byte(s, p, b' ').unwrap_or(s.len())
 }
 
 fn ends_with(s: &[u8], start: usize, end: usize, suffix: &[u8]) -> bool {
@@ -276,8 +284,7 @@ fn parse_suffix(c: &mut Cur<'_>, w: &mut Word, suffix: &[u8], size: &mut u64) ->
     }
     // strncmp() stops at a NUL in either string; the suffixes have none, so
     // this is a plain prefix comparison on the C string.
-    let rest = c.rest();
-    if rest.get(..c_len(rest)).map_or(true, |r| !r.starts_with(suffix)) {
+    if !c.rest().starts_with(suffix) {
         return Err(w.err(Reason::TrailingJunk, c.pos, m.overflow));
     }
     c.pos = c.pos.saturating_add(suffix.len());
@@ -425,6 +432,9 @@ fn parse_one(
 /// assert_eq!(p.result.unwrap_err().reason, Reason::TrailingJunk);
 /// ```
 pub fn parse_crashkernel(cmdline: &[u8], system_ram: u64, arch: Arch) -> Parsed {
+    // What C sees: the string up to its NUL. Offsets stay valid for the
+    // caller's slice.
+    let cmdline = cmdline.get(..c_len(cmdline)).unwrap_or(cmdline);
     let mut req = CrashKernel::default();
     let mut wrapped = false;
     let mut result = parse_one(cmdline, system_ram, None, &mut req.size, &mut req.base, &mut wrapped);
@@ -450,22 +460,15 @@ pub fn parse_crashkernel(cmdline: &[u8], system_ram: u64, arch: Arch) -> Parsed 
     }
 
     // The final checks overwrite an earlier verdict, as in C.
-    let word = last_crashkernel(cmdline, None)
-        .or_else(|| last_crashkernel(cmdline, Some(SUFFIX_HIGH)))
-        .map(|at| (at, word_end(cmdline, at)))
-        .unwrap_or((0, 0));
-    let whole = ParseError { reason: Reason::ZeroSize, word, at: word.0, overflow: wrapped };
-    if req.size == 0 {
-        result = Err(match result {
-            Err(e) => e,
-            Ok(()) => whole,
-        });
-    }
-    if req.size >= system_ram {
-        result = Err(match result {
-            Err(e) => e,
-            Ok(()) => ParseError { reason: Reason::LargerThanRam, ..whole },
-        });
+    let too_small = req.size == 0;
+    let too_large = req.size >= system_ram;
+    if result.is_ok() && (too_small || too_large) {
+        let word = last_crashkernel(cmdline, None)
+            .or_else(|| last_crashkernel(cmdline, Some(SUFFIX_HIGH)))
+            .map(|at| (at, word_end(cmdline, at)))
+            .unwrap_or((0, 0));
+        let reason = if too_small { Reason::ZeroSize } else { Reason::LargerThanRam };
+        result = Err(ParseError { reason, word, at: word.0, overflow: wrapped });
     }
     Parsed { request: req, result }
 }
