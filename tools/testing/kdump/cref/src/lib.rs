@@ -76,3 +76,38 @@ pub fn c_memparse(s: &[u8]) -> (u64, usize) {
     let used = unsafe { endp.offset_from(cs.as_ptr()) };
     (v, usize::try_from(used).expect("end pointer before the start"))
 }
+
+/// Small deterministic PRNG (xorshift64*) for the generators of the
+/// differential tests: a million cases stay cheap and reproducible.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded from `KDUMP_SEED` if set, else from `default`.
+    pub fn from_env(default: u64) -> Self {
+        let seed = std::env::var("KDUMP_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(default);
+        Rng(seed | 1)
+    }
+
+    /// A generator with this seed.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// One element of `set`.
+    pub fn pick<T: Copy>(&mut self, set: &[T]) -> T {
+        set[self.below(set.len())]
+    }
+}

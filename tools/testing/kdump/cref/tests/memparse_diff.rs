@@ -3,27 +3,8 @@
 //! Differential test: the Rust `memparse` twin against upstream C.
 
 use kdump::memparse::memparse;
-use kdump_cref::c_memparse;
+use kdump_cref::{c_memparse, Rng};
 use proptest::prelude::*;
-
-/// Small deterministic PRNG (xorshift64*) so a million cases stay cheap and
-/// reproducible; `KDUMP_SEED` picks another sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, set: &'a [u8]) -> u8 {
-        set[self.below(set.len())]
-    }
-}
 
 /// A size-like string: optional radix prefix, digits (sometimes of the wrong
 /// base), an optional suffix, then what follows a size on a command line.
@@ -61,8 +42,7 @@ fn check(s: &[u8]) {
 
 #[test]
 fn one_million_generated_inputs_match_c() {
-    let seed = std::env::var("KDUMP_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x6b64_756d_70u64);
-    let mut r = Rng(seed | 1);
+    let mut r = Rng::from_env(0x6b64_756d_70);
     let mut overflowed = 0usize;
     for i in 0..1_000_000 {
         let s = if i % 4 == 3 { random_case(&mut r) } else { grammar_case(&mut r) };
