@@ -1016,6 +1016,43 @@ def cmd_crashkernel_table(args):
     return 0
 
 
+FUZZ_DIR = "tools/testing/kdump/fuzz"
+FUZZ_TARGETS = ["crashkernel"]
+
+
+def run_fuzz(seconds):
+    """Each fuzz target for `seconds` (libFuzzer through cargo-fuzz; the
+    stable toolchain takes the sanitizer flags with RUSTC_BOOTSTRAP=1)."""
+    log = BUILD / "logs/fuzz.log"
+    if not cargo_bin("cargo-fuzz"):
+        say("installing cargo-fuzz with cargo")
+        run_logged([cargo_bin("cargo"), "install", "--locked", "cargo-fuzz"],
+                   BUILD / "logs/setup.log", "setup")
+    env = dict(os.environ, RUSTC_BOOTSTRAP="1",
+               CARGO_TARGET_DIR=str(BUILD / "fuzz-target"))
+    done = []
+    for target in FUZZ_TARGETS:
+        corpus = BUILD / "fuzz-corpus" / target
+        artifacts = BUILD / "fuzz-artifacts" / target
+        corpus.mkdir(parents=True, exist_ok=True)
+        artifacts.mkdir(parents=True, exist_ok=True)
+        say(f"fuzzing {target} for {seconds}s (log: {log})")
+        run_logged([cargo_bin("cargo"), "fuzz", "run", "--fuzz-dir",
+                    REPO / FUZZ_DIR, target, corpus, "--",
+                    f"-max_total_time={seconds}",
+                    f"-artifact_prefix={artifacts}/"], log, "host",
+                   cwd=REPO, env=env)
+        runs = re.findall(r"Done (\d+) runs in (\d+) second", log.read_text())
+        done.append(f"{target}: {runs[-1][0] if runs else '?'} runs, no failure")
+    return "; ".join(done)
+
+
+def cmd_fuzz(args):
+    BUILD.mkdir(parents=True, exist_ok=True)
+    print(run_fuzz(args.seconds))
+    return 0
+
+
 def parse_ktap(console):
     """Results of top-level KTAP test lines: {suite: 'ok'|'not ok'|...}."""
     res = {}
@@ -1059,6 +1096,7 @@ def cmd_test(args):
 
     src, tools = setup()
     step("host: cargo test", host_tests)
+    step("host: fuzz (30 s a target)", lambda: run_fuzz(30))
     kernels = {}
     for impl in ("c", "rust"):
         def b(impl=impl):
@@ -1198,6 +1236,9 @@ def main(argv=None):
                         help="boot the crashkernel= table, compare C and Rust")
     ct.add_argument("--impl", choices=("c", "rust", "both"), default="both")
     ct.set_defaults(fn=cmd_crashkernel_table)
+    f = sub.add_parser("fuzz", help="run the libFuzzer targets for a while")
+    f.add_argument("--seconds", type=int, default=60)
+    f.set_defaults(fn=cmd_fuzz)
     t = sub.add_parser("test", help="the whole suite")
     t.set_defaults(fn=cmd_test)
     args = p.parse_args(argv)
