@@ -18,13 +18,12 @@ use core::ptr::addr_of_mut;
 use kdump::cmdline::{parse_crashkernel as parse, Arch, CrashKernel, Reason};
 use kdump::reserve::{reserve, Limits, PhysAlloc, ReserveError};
 use kernel::bindings;
+use kernel::error::code::EINVAL;
 use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
 use kernel::str::{BStr, CStr};
 
 const __LOG_PREFIX: &[u8] = b"crashkernel\0";
-
-const EINVAL: c_int = 22;
 
 /// The architecture's limits, as C computes them.
 fn arch_limits() -> (Limits, bool) {
@@ -98,7 +97,7 @@ pub unsafe extern "C" fn parse_crashkernel(
 ) -> c_int {
     if cmdline.is_null() || crash_size.is_null() || crash_base.is_null() {
         // C has BUG_ON() here; rejecting the call is enough.
-        return -EINVAL;
+        return EINVAL.to_errno();
     }
     // SAFETY: The caller passes a valid NUL-terminated command line.
     let s = unsafe { CStr::from_char_ptr(cmdline) }.as_bytes();

@@ -877,7 +877,7 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
         say(f"run {impl}/{loader}: capture kernel loaded, crashing")
         t, _ = g.expect(r"Kernel panic - not syncing", 120, "crash")
         stages["crash"], last = round(t - last, 1), t
-        _, m0 = g.expect(r"KDUMP-STAGE: capture-kernel", 300, "capture")
+        g.expect(r"KDUMP-STAGE: capture-kernel", 300, "capture")
         _, m1 = g.expect(r"KDUMP-STAGE: capture-start size=(\d+)", 60,
                          "capture")
         say(f"run {impl}/{loader}: capture kernel up, copying "
@@ -977,7 +977,6 @@ def crashkernel_table(kernels):
             if rc != 0:
                 problems.append(f"{impl} {append!r}: guest command status {rc}")
             console = Path(g.log_path).read_text(errors="replace")
-            # Kernel messages only: from the first kernel line to init.
             warns = [l.split("] ", 1)[-1] for l in console.splitlines()
                      if "crashkernel: 'crashkernel=" in l]
             seen[impl] = (out.strip().splitlines(), warns)
