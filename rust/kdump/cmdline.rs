@@ -396,9 +396,15 @@ fn parse_one(
     let colon = find_byte(s, c.pos, b':');
     let space = find_byte(s, c.pos, b' ');
     let mut out = CrashKernel::default();
-    let r = match (colon, space) {
-        (Some(col), sp) if sp.map_or(true, |sp| col < sp) => parse_ranges(&mut c, &mut w, system_ram, &mut out),
-        _ => parse_simple(&mut c, &mut w, &mut out),
+    let ranges = match (colon, space) {
+        (Some(col), Some(sp)) => col < sp,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let r = if ranges {
+        parse_ranges(&mut c, &mut w, system_ram, &mut out)
+    } else {
+        parse_simple(&mut c, &mut w, &mut out)
     };
     *size = out.size;
     *base = out.base;

@@ -26,3 +26,4 @@ extern crate std;
 pub mod cmdline;
 pub mod memparse;
 pub mod reserve;
+pub mod sha256;

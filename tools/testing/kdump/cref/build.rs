@@ -29,6 +29,41 @@ const SOURCES: &[(&str, &[Cut])] = &[
     ("lib/vsprintf.c", &[Func("simple_strntoull"), Func("simple_strtoull")]),
     ("lib/cmdline.c", &[Func("memparse")]),
     (
+        "include/crypto/sha2.h",
+        &[
+            Lines("#define SHA256_DIGEST_SIZE", "#define SHA256_BLOCK_SIZE"),
+            Lines("#define SHA256_H0", "#define SHA256_H7"),
+            Lines("struct sha256_state {", "};"),
+            Func("sha256_init"),
+        ],
+    ),
+    (
+        "include/crypto/sha256_base.h",
+        &[
+            Lines("typedef void (sha256_block_fn)", "\t\t\t       int blocks);"),
+            Func("lib_sha256_base_do_update"),
+            Func("lib_sha256_base_do_finalize"),
+            Func("lib_sha256_base_finish"),
+        ],
+    ),
+    (
+        "lib/crypto/sha256.c",
+        &[
+            Lines("static const u32 SHA256_K[]", "};"),
+            Func("Ch"),
+            Func("Maj"),
+            Lines("#define e0(x)", "#define s1(x)"),
+            Func("LOAD_OP"),
+            Func("BLEND_OP"),
+            Lines("#define SHA256_ROUND", "} while (0)"),
+            Func("sha256_transform"),
+            Func("sha256_transform_blocks"),
+            Func("sha256_update"),
+            Func("__sha256_final"),
+            Func("sha256_final"),
+        ],
+    ),
+    (
         "kernel/crash_reserve.c",
         &[
             Func("parse_crashkernel_mem"),
@@ -122,6 +157,12 @@ fn cut_function(src: &str, name: &str, file: &str) -> String {
 
 /// Entry points with plain types for the Rust side.
 const WRAPPERS: &str = r#"
+/* sha256_init() is a header inline: give the Rust side a symbol. */
+void cref_sha256_init(struct sha256_state *sctx)
+{
+	sha256_init(sctx);
+}
+
 int cref_parse_crashkernel(char *cmdline, unsigned long long system_ram,
 			   unsigned long long default_low,
 			   unsigned long long *crash_size,

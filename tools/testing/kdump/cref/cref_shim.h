@@ -36,6 +36,40 @@ static inline uint64_t div_u64(uint64_t dividend, uint32_t divisor)
 	return dividend / divisor;
 }
 
+/* lib/crypto/sha256.c and its headers */
+typedef uint8_t u8;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef uint32_t __u32;
+typedef uint32_t __be32;
+typedef uint64_t __be64;
+#define EXPORT_SYMBOL(s)
+static inline u32 ror32(u32 word, unsigned int shift)
+{
+	return (word >> (shift & 31)) | (word << ((-shift) & 31));
+}
+static inline u32 get_unaligned_be32(const void *p)
+{
+	const u8 *b = p;
+
+	return (u32)b[0] << 24 | (u32)b[1] << 16 | (u32)b[2] << 8 | b[3];
+}
+static inline void put_unaligned_be32(u32 v, void *p)
+{
+	u8 *b = p;
+
+	b[0] = v >> 24; b[1] = v >> 16; b[2] = v >> 8; b[3] = v;
+}
+static inline __be64 cpu_to_be64(u64 v)
+{
+	return __builtin_bswap64(v);
+}
+static inline void memzero_explicit(void *s, size_t n)
+{
+	memset(s, 0, n);
+	__asm__ __volatile__("" : : "r"(s) : "memory");
+}
+
 /* kernel/crash_reserve.c */
 #define __init
 #define __initdata

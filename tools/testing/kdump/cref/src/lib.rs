@@ -5,7 +5,18 @@
 
 use std::ffi::{c_char, c_int, c_ulonglong, CString};
 
+/// `struct sha256_state` of include/crypto/sha2.h.
+#[repr(C)]
+pub struct CSha256State {
+    state: [u32; 8],
+    count: u64,
+    buf: [u8; 64],
+}
+
 extern "C" {
+    fn cref_sha256_init(sctx: *mut CSha256State);
+    fn sha256_update(sctx: *mut CSha256State, data: *const u8, len: std::ffi::c_uint);
+    fn sha256_final(sctx: *mut CSha256State, out: *mut u8);
     fn memparse(ptr: *const c_char, retptr: *mut *mut c_char) -> c_ulonglong;
     fn cref_parse_crashkernel(
         cmdline: *mut c_char,
@@ -75,6 +86,49 @@ pub fn c_memparse(s: &[u8]) -> (u64, usize) {
     // SAFETY: memparse() sets `endp` inside the string or at its NUL.
     let used = unsafe { endp.offset_from(cs.as_ptr()) };
     (v, usize::try_from(used).expect("end pointer before the start"))
+}
+
+/// The kernel's C SHA-256 (lib/crypto/sha256.c), incremental.
+pub struct CSha256(CSha256State);
+
+impl Default for CSha256 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CSha256 {
+    /// `sha256_init()`.
+    pub fn new() -> Self {
+        let mut s = CSha256State { state: [0; 8], count: 0, buf: [0; 64] };
+        // SAFETY: `s` is a valid, writable `struct sha256_state`.
+        unsafe { cref_sha256_init(&mut s) };
+        CSha256(s)
+    }
+
+    /// `sha256_update()`, in pieces of at most `u32::MAX` bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        for chunk in data.chunks(u32::MAX as usize) {
+            // SAFETY: `chunk` is valid for reads of its length, which fits
+            // the C `unsigned int`.
+            unsafe { sha256_update(&mut self.0, chunk.as_ptr(), chunk.len() as std::ffi::c_uint) };
+        }
+    }
+
+    /// `sha256_final()`.
+    pub fn finalize(mut self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        // SAFETY: `out` has room for the 32-byte digest.
+        unsafe { sha256_final(&mut self.0, out.as_mut_ptr()) };
+        out
+    }
+}
+
+/// The kernel's C SHA-256 of `data`.
+pub fn c_sha256(data: &[u8]) -> [u8; 32] {
+    let mut h = CSha256::new();
+    h.update(data);
+    h.finalize()
 }
 
 /// Small deterministic PRNG (xorshift64*) for the generators of the
