@@ -15,7 +15,7 @@
 //! allocates or needs more than memblock and printk.
 
 use core::ptr::addr_of_mut;
-use kdump::cmdline::{parse_crashkernel as parse, Arch, CrashKernel, Reason};
+use kdump::cmdline::{parse_crashkernel as parse, size_word, Arch, CrashKernel, Reason};
 use kdump::reserve::{reserve, Limits, PhysAlloc, ReserveError};
 use kernel::bindings;
 use kernel::error::code::EINVAL;
@@ -147,10 +147,11 @@ fn publish(res: *mut bindings::resource, base: u64, size: u64, iomem_early: bool
 /// # Safety
 ///
 /// Must be called once, from `setup_arch()` while memblock is the allocator,
-/// with values from [`parse_crashkernel`].
+/// with values from [`parse_crashkernel`]; `cmdline` is the command line they
+/// came from (NUL-terminated) or NULL.
 #[no_mangle]
 pub unsafe extern "C" fn reserve_crashkernel_generic(
-    _cmdline: *mut c_char,
+    cmdline: *mut c_char,
     crash_size: u64,
     crash_base: u64,
     crash_low_size: u64,
@@ -161,7 +162,20 @@ pub unsafe extern "C" fn reserve_crashkernel_generic(
     let r = match reserve(req, limits, &mut Memblock) {
         Ok(r) => r,
         Err(ReserveError::FixedInUse) => {
-            pr_warn!("reservation at {:#x} failed - memory is in use\n", crash_base);
+            // SAFETY: The caller passes the NUL-terminated boot command line
+            // it parsed (or NULL, then there is no word to name).
+            let cmd = (!cmdline.is_null()).then(|| unsafe { CStr::from_char_ptr(cmdline) });
+            let word = BStr::from_bytes(cmd.and_then(|c| size_word(c.as_bytes())).unwrap_or(b"crashkernel=@"));
+            if crash_base.checked_rem(limits.align).unwrap_or(0) != 0 {
+                pr_warn!(
+                    "'{}': offset {:#x} is not aligned to {:#x}, nothing reserved\n",
+                    word,
+                    crash_base,
+                    limits.align
+                );
+            } else {
+                pr_warn!("'{}': memory at {:#x} is in use, nothing reserved\n", word, crash_base);
+            }
             return;
         }
         Err(ReserveError::NoRoom) => {

@@ -234,6 +234,21 @@ fn last_crashkernel(s: &[u8], suffix: Option<&[u8]>) -> Option<usize> {
     found
 }
 
+/// The `crashkernel=` word that [`parse_crashkernel`] reads its size and
+/// offset from (the last plain one), for messages about them.
+///
+/// ```
+/// use kdump::cmdline::size_word;
+///
+/// assert_eq!(size_word(b"crashkernel=1M ro crashkernel=64M@513M q"), Some(&b"crashkernel=64M@513M"[..]));
+/// assert_eq!(size_word(b"crashkernel=64M,high"), None);
+/// ```
+pub fn size_word(cmdline: &[u8]) -> Option<&[u8]> {
+    let cmdline = cmdline.get(..c_len(cmdline)).unwrap_or(cmdline);
+    let at = last_crashkernel(cmdline, None)?;
+    cmdline.get(at..word_end(cmdline, at))
+}
+
 /// The word being parsed: where it is, and whether a number in it wrapped.
 struct Word {
     start: usize,
