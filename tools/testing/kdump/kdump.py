@@ -123,16 +123,20 @@ class StageError(Exception):
         self.tail = tail
 
 
+def last_run(log):
+    """Lines of the last command in a log (logs are appended to)."""
+    lines = Path(log).read_text(errors="replace").splitlines()
+    start = max((i for i, l in enumerate(lines) if l.startswith("$ ")),
+                default=0)
+    return lines[start:]
+
+
 def fail_report(err):
     """Print a stage failure the way every subcommand reports it."""
     print(f"\nFAILED at stage '{err.stage}': {err.message}", flush=True)
     tail = err.tail
     if tail is None and err.log and Path(err.log).exists():
-        lines = Path(err.log).read_text(errors="replace").splitlines()
-        # Logs are appended to: look at the last command's output only.
-        last_cmd = max((i for i, l in enumerate(lines) if l.startswith("$ ")),
-                       default=0)
-        lines = lines[last_cmd:]
+        lines = last_run(err.log)
         tail = lines[-25:]
         # With parallel make the first error is rarely at the end: show it.
         first = next((i for i, l in enumerate(lines)
@@ -1039,7 +1043,8 @@ def run_fuzz(seconds):
                     f"-max_total_time={seconds}",
                     f"-artifact_prefix={artifacts}/"], log, "host",
                    cwd=REPO, env=env)
-        runs = re.findall(r"Done (\d+) runs in (\d+) second", log.read_text())
+        runs = re.findall(r"Done (\d+) runs in (\d+) second",
+                          "\n".join(last_run(log)))
         done.append(f"{target}: {runs[-1][0] if runs else '?'} runs, no failure")
     return "; ".join(done)
 
@@ -1087,7 +1092,7 @@ def cmd_test(args):
         env = dict(os.environ, CARGO_TARGET_DIR=str(BUILD / "cargo-target"))
         run_logged([cargo, "test", "--workspace", "--manifest-path",
                     REPO / "Cargo.toml"], log, "host", env=env)
-        text = log.read_text()
+        text = "\n".join(last_run(log))
         passed = sum(int(n) for n in re.findall(r"test result: ok\. (\d+) passed", text))
         return f"{passed} host tests passed"
 
