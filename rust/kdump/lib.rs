@@ -25,5 +25,7 @@ extern crate std;
 
 pub mod cmdline;
 pub mod memparse;
+pub mod purgatory;
+pub mod reloc;
 pub mod reserve;
 pub mod sha256;
