@@ -76,6 +76,7 @@ const SOURCES: &[(&str, &[Cut])] = &[
             Func("parse_crashkernel"),
         ],
     ),
+    ("arch/x86/kernel/machine_kexec_64.c", &[Func("arch_kexec_apply_relocations_add")]),
 ];
 
 fn cut_lines(src: &str, first: &str, last: &str, file: &str) -> String {

@@ -85,6 +85,22 @@ static inline void memzero_explicit(void *s, size_t n)
 static unsigned long long cref_default_low_size;
 #define DEFAULT_CRASH_KERNEL_LOW_SIZE cref_default_low_size
 
+/* arch/x86/kernel/machine_kexec_64.c: arch_kexec_apply_relocations_add() */
+#include <elf.h>
+typedef int32_t s32;
+typedef int64_t s64;
+typedef Elf64_Ehdr Elf_Ehdr;
+typedef Elf64_Shdr Elf_Shdr;
+#define ENOEXEC 8
+#define pr_debug(...) do { } while (0)
+#define pr_err(...) do { } while (0)
+/* include/linux/kexec.h */
+struct purgatory_info {
+	const Elf_Ehdr *ehdr;
+	Elf_Shdr *sechdrs;
+	void *purgatory_buf;
+};
+
 const char *_parse_integer_fixup_radix(const char *s, unsigned int *base);
 unsigned int _parse_integer_limit(const char *s, unsigned int base,
 				  unsigned long long *p, size_t max_chars);

@@ -165,3 +165,121 @@ impl Rng {
         set[self.below(set.len())]
     }
 }
+
+/// `struct purgatory_info` of include/linux/kexec.h.
+#[repr(C)]
+struct CPurgatoryInfo {
+    ehdr: *const u8,
+    sechdrs: *mut u8,
+    purgatory_buf: *mut u8,
+}
+
+extern "C" {
+    fn arch_kexec_apply_relocations_add(
+        pi: *mut CPurgatoryInfo,
+        section: *mut u8,
+        relsec: *const u8,
+        symtabsec: *const u8,
+    ) -> c_int;
+}
+
+/// Runs the upstream x86_64 `arch_kexec_apply_relocations_add()` on a
+/// purgatory `image`, the loader's section headers `loaded` (whose header
+/// `section` is the target) and the purgatory buffer `buf`, for the image's
+/// relocation section `relsec` and symbol table `symtab`.
+///
+/// The C function trusts its input: callers must pass images whose tables,
+/// indices and places are in bounds (the differential tests generate only
+/// such images, and the checks of our Rust twin are tested separately).
+pub fn c_apply_relocations_add(
+    image: &[u8],
+    loaded: &mut [u8],
+    buf: &mut [u8],
+    section: usize,
+    relsec: usize,
+    symtab: usize,
+) -> i32 {
+    let shoff = u64::from_le_bytes(image[0x28..0x30].try_into().unwrap()) as usize;
+    let shdr = |i: usize| image[shoff + 64 * i..].as_ptr();
+    assert!(64 * (section + 1) <= loaded.len() && shoff + 64 * (relsec.max(symtab) + 1) <= image.len());
+    let mut pi = CPurgatoryInfo { ehdr: image.as_ptr(), sechdrs: loaded.as_mut_ptr(), purgatory_buf: buf.as_mut_ptr() };
+    // SAFETY: the pointers are into live slices; the caller promises that
+    // every offset the C code derives from them stays inside (see above).
+    unsafe {
+        arch_kexec_apply_relocations_add(&mut pi, loaded.as_mut_ptr().add(64 * section), shdr(relsec), shdr(symtab))
+    }
+}
+
+/// What kexec_file_load() prepares before it applies purgatory relocations
+/// (kexec_purgatory_setup_kbuf() and kexec_purgatory_setup_sechdrs() of
+/// kernel/kexec_file.c): the loader's copy of the section headers, with the
+/// allocated sections given final addresses from `mem` on and buffer
+/// offsets, and the buffer holding their bytes.
+pub struct Loaded {
+    /// The loader's section headers (`pi->sechdrs`), `e_shnum * 64` bytes.
+    pub sechdrs: Vec<u8>,
+    /// The purgatory buffer (`pi->purgatory_buf`).
+    pub buf: Vec<u8>,
+}
+
+fn le64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+fn align_up(x: u64, a: u64) -> u64 {
+    if a <= 1 {
+        x
+    } else {
+        x.div_ceil(a) * a
+    }
+}
+
+/// Lays out `image` at physical address `mem` as the kernel's loader does.
+pub fn load_purgatory(image: &[u8], mem: u64) -> Loaded {
+    const SHF_ALLOC: u64 = 2;
+    const SHT_NOBITS: u32 = 8;
+    let shoff = le64(image, 0x28) as usize;
+    let shnum = u16::from_le_bytes([image[0x3c], image[0x3d]]) as usize;
+    let mut sechdrs = image[shoff..shoff + 64 * shnum].to_vec();
+    let field = |h: &[u8], at: usize| le64(h, at);
+    // kexec_purgatory_setup_kbuf(): buffer size.
+    let (mut bufsz, mut bss_align) = (0u64, 1u64);
+    for i in 0..shnum {
+        let h = &sechdrs[64 * i..64 * i + 64];
+        let (flags, size, align) = (field(h, 8), field(h, 32), field(h, 48));
+        let kind = u32::from_le_bytes(h[4..8].try_into().unwrap());
+        if flags & SHF_ALLOC == 0 {
+            continue;
+        }
+        if kind != SHT_NOBITS {
+            bufsz = align_up(bufsz, align) + size;
+        } else {
+            bss_align = bss_align.max(align);
+        }
+    }
+    bufsz = align_up(bufsz, bss_align);
+    let mut buf = vec![0u8; bufsz as usize];
+    // kexec_purgatory_setup_sechdrs(): copy and place.
+    let (mut offset, mut bss_addr) = (0u64, mem + bufsz);
+    for i in 0..shnum {
+        let h = &mut sechdrs[64 * i..64 * i + 64];
+        let (flags, file_off, size, align) = (field(h, 8), field(h, 24), field(h, 32), field(h, 48));
+        let kind = u32::from_le_bytes(h[4..8].try_into().unwrap());
+        if flags & SHF_ALLOC == 0 {
+            continue;
+        }
+        if kind == SHT_NOBITS {
+            bss_addr = align_up(bss_addr, align);
+            h[16..24].copy_from_slice(&bss_addr.to_le_bytes());
+            bss_addr += size;
+            continue;
+        }
+        offset = align_up(offset, align);
+        buf[offset as usize..(offset + size) as usize]
+            .copy_from_slice(&image[file_off as usize..(file_off + size) as usize]);
+        h[16..24].copy_from_slice(&(mem + offset).to_le_bytes());
+        h[24..32].copy_from_slice(&offset.to_le_bytes());
+        offset += size;
+    }
+    Loaded { sechdrs, buf }
+}
