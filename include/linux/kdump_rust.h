@@ -93,6 +93,15 @@ void kdump_kmemleak_ignore_phys(phys_addr_t phys);
 
 #endif /* CONFIG_CRASH_RESERVE_RUST */
 
+#ifdef CONFIG_KEXEC_PURGATORY_RUST
+/*
+ * arch_kexec_apply_relocations_add(), declared in <asm/kexec.h>, is
+ * implemented in Rust by arch/x86/kernel/purgatory_reloc.rs. Its bindings
+ * need struct purgatory_info and Elf64_Shdr.
+ */
+#include <linux/kexec.h>
+#endif /* CONFIG_KEXEC_PURGATORY_RUST */
+
 #endif /* CONFIG_CRASH_DUMP_RUST */
 
 #endif /* _LINUX_KDUMP_RUST_H */
