@@ -545,7 +545,8 @@ def shared_libs(binary):
 
 
 INIT = r"""#!/bin/busybox sh
-# init of the tools/testing/kdump guests: mode boot, run or capture.
+# init of the tools/testing/kdump guests: mode boot, run, capture, reboot
+# (kexec -s -l, kexec -e) or rebooted (the kernel reboot started).
 /bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 mount -t proc proc /proc
@@ -584,6 +585,29 @@ run)
 	mark "crash-returned"
 	finish
 	;;
+reboot)
+	mark booted
+	mark load
+	if ! kexec -s -l /boot/bzImage --initrd=/boot/next.cpio \
+		--append="$(cat /etc/kdump/next-append)" > /dev/console 2>&1; then
+		mark "load-failed"
+		finish
+	fi
+	if [ "$(cat /sys/kernel/kexec_loaded)" != 1 ]; then
+		mark "load-failed kexec_loaded=$(cat /sys/kernel/kexec_loaded)"
+		finish
+	fi
+	mark loaded
+	sync
+	mark kexec
+	kexec -e > /dev/console 2>&1
+	mark "kexec-failed: kexec -e returned $?"
+	finish
+	;;
+rebooted)
+	mark "second-kernel $(cat /proc/cmdline)"
+	finish
+	;;
 capture)
 	mark capture-kernel
 	if [ ! -e /proc/vmcore ]; then
@@ -620,12 +644,16 @@ def make_initramfs(path, mode, cmd=None, kernel=None, loader=None,
     c = busybox_cpio(mode)
     if cmd is not None:
         c.file("/etc/kdump/cmd", cmd.encode() + b"\n")
-    if mode == "run":
+    if mode in ("run", "reboot"):
         kexec = shutil.which("kexec") or "/sbin/kexec"
         c.file("/sbin/kexec", Path(kexec).read_bytes(), 0o755)
         for lib in shared_libs(kexec):
             c.file(lib, Path(lib).resolve().read_bytes(), 0o755)
         c.file("/boot/bzImage", Path(kernel).read_bytes())
+    if mode == "reboot":
+        c.file("/boot/next.cpio", busybox_cpio("rebooted").bytes())
+        c.file("/etc/kdump/next-append", capture_append.encode() + b"\n")
+    if mode == "run":
         c.file("/boot/capture.cpio", busybox_cpio("capture").bytes())
         flags = {"load": "-p", "file": "-s -p"}[loader]
         c.file("/etc/kdump/kexec-flags", flags.encode() + b"\n")
@@ -924,6 +952,104 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
     return report
 
 
+def reboot_cycle(impl, outdir, mem, src, tools):
+    """A normal kexec_file_load reboot: `kexec -s -l` the same kernel,
+    `kexec -e`, and wait for the second kernel's init. The jump goes
+    through purgatory, which checks the segments' SHA-256 first."""
+    stages = {}
+    k = build_kernel(impl, src, tools)
+    outdir.mkdir(parents=True, exist_ok=True)
+    # A token on the second kernel's command line proves that the kernel
+    # that came up is the one kexec loaded.
+    token = f"kdump.kexec_token={os.getpid()}x{int(time.time())}"
+    initrd = outdir / "initramfs.cpio"
+    make_initramfs(initrd, "reboot", kernel=k["bzImage"],
+                   capture_append=f"{CONSOLE} {token}")
+    say(f"reboot {impl}: booting, then kexec -s -l and kexec -e")
+    g = Guest(k["bzImage"], initrd, CONSOLE, outdir / "console.log", mem=mem)
+    try:
+        t, _ = g.expect(r"KDUMP-STAGE: booted", 300, "boot")
+        stages["boot"] = round(t, 1)
+        t1, _ = g.expect(r"KDUMP-STAGE: loaded", 120, "load")
+        stages["load"] = round(t1 - t, 1)
+        t2, _ = g.expect(r"KDUMP-STAGE: kexec$", 60, "kexec")
+        t3, _ = g.expect(r"Linux version", 120, "kexec")
+        stages["kexec"] = round(t3 - t2, 1)
+        t4, m = g.expect(r"KDUMP-STAGE: second-kernel (.*)", 300, "kexec")
+        stages["second boot"] = round(t4 - t3, 1)
+    finally:
+        g.stop()
+    if token not in m.group(1):
+        raise StageError("kexec", f"the second kernel's command line "
+                         f"{m.group(1)!r} lacks {token!r}", log=g.log_path)
+    return {"impl": impl, "stages": stages, "cmdline": m.group(1).strip(),
+            "console": str(g.log_path)}
+
+
+def cmd_reboot(args):
+    src, tools = setup()
+    out = BUILD / f"reboot-{args.impl}"
+    r = reboot_cycle(args.impl, out, args.mem, src, tools)
+    print(f"\n=== kexec reboot: impl={r['impl']} (kexec -s -l, kexec -e) ===")
+    print("stages:          " + ", ".join(f"{k} {v}s" for k, v in
+                                         r["stages"].items()))
+    print(f"second kernel:   {r['cmdline']}")
+    print(f"console:         {r['console']}")
+    return 0
+
+
+# The relocation types arch_kexec_apply_relocations_add() applies.
+PURGATORY_RELOCS = {"R_X86_64_NONE", "R_X86_64_64", "R_X86_64_PC32",
+                    "R_X86_64_PLT32", "R_X86_64_32", "R_X86_64_32S"}
+# Symbols the loader looks up, with the sizes it checks.
+PURGATORY_SYMBOLS = {"purgatory_start": None, "purgatory": None,
+                     "purgatory_sha_regions": 256,
+                     "purgatory_sha256_digest": 32}
+PANIC_SYMBOL = re.compile(r"panicking|rust_begin_unwind|panic_fmt|"
+                          r"panic_bounds_check|slice_(start|end)_index")
+
+
+def check_purgatory(k):
+    """Inspect the built purgatory.ro: what the loader needs is there, it
+    needs nothing from outside, only relocation types the loader applies,
+    and (the panic-freedom proof) no Rust panic symbol at all."""
+    ro = k["out"] / "arch/x86/purgatory/purgatory.ro"
+    if not ro.exists():
+        raise StageError("purgatory", f"{ro} was not built")
+    nm = subprocess.run(["llvm-nm", "-S", str(ro)], capture_output=True,
+                        text=True, check=True).stdout.splitlines()
+    relocs = subprocess.run(["llvm-readelf", "-r", str(ro)],
+                            capture_output=True, text=True,
+                            check=True).stdout
+    problems, syms = [], {}
+    for line in nm:
+        f = line.split()
+        name, kind = f[-1], f[-2]
+        size = int(f[1], 16) if len(f) == 4 else None
+        syms[name] = size
+        if kind == "U":
+            problems.append(f"undefined symbol {name}")
+        if PANIC_SYMBOL.search(name):
+            problems.append(f"panic symbol {name}")
+    for name, size in PURGATORY_SYMBOLS.items():
+        if name not in syms:
+            problems.append(f"{name} missing")
+        elif size is not None and syms[name] != size:
+            problems.append(f"{name} is {syms[name]} bytes, not {size}")
+    types = re.findall(r"\b(R_X86_64_\w+)", relocs)
+    for t in sorted(set(types) - PURGATORY_RELOCS):
+        problems.append(f"relocation type {t} (the loader refuses it)")
+    rust_syms = sum(1 for n in syms if n.startswith("_R"))
+    if (k["impl"] == "rust") != (rust_syms > 0):
+        problems.append(f"{rust_syms} Rust (v0-mangled) symbols in the "
+                        f"{k['impl']} purgatory")
+    if problems:
+        raise StageError("purgatory", f"{ro}: " + "; ".join(problems))
+    return (f"{len(syms)} symbols ({rust_syms} Rust), {len(types)} "
+            f"relocations of types {', '.join(sorted(set(types)))}; no "
+            f"undefined or panic symbol")
+
+
 def parse_size(s):
     m = re.fullmatch(r"(\d+)([KMG]?)", s.upper())
     if not m:
@@ -1147,6 +1273,36 @@ def cmd_test(args):
                         f"pid {r['crashed_pid']}, stages {r['stages']}")
             step(f"run {impl} --loader {loader}", cyc)
 
+    for impl in ("c", "rust"):
+        if impl in kernels:
+            step(f"purgatory.ro {impl}: symbols, relocations, no panic",
+                 lambda impl=impl: check_purgatory(kernels[impl]))
+
+    def reloc_diff():
+        # The real purgatory.ro of both kernels, relocated by the upstream C
+        # function and by ours at several load addresses.
+        ros = [str(k["out"] / "arch/x86/purgatory/purgatory.ro")
+               for k in kernels.values()]
+        log = BUILD / "logs/reloc-diff.log"
+        env = dict(os.environ, CARGO_TARGET_DIR=str(BUILD / "cargo-target"),
+                   KDUMP_PURGATORY_RO=":".join(ros))
+        run_logged([cargo_bin("cargo"), "test", "--manifest-path",
+                    REPO / "Cargo.toml", "-p", "kdump-cref", "--test",
+                    "reloc_diff", "built_purgatory", "--", "--nocapture"],
+                   log, "host", env=env)
+        return "; ".join(l.split("/")[-3] + ": " + l.split(": ", 1)[1]
+                         for l in last_run(log) if "identical at" in l)
+
+    if kernels:
+        step("purgatory.ro relocated by C and Rust: identical", reloc_diff)
+    for impl in ("c", "rust"):
+        if impl in kernels:
+            def rb(impl=impl):
+                r = reboot_cycle(impl, BUILD / f"reboot-{impl}", "1G", src,
+                                 tools)
+                return f"second kernel up, stages {r['stages']}"
+            step(f"kexec -s -l / kexec -e reboot ({impl})", rb)
+
     def runner_selftest():
         return runner_self_test(src, tools)
 
@@ -1237,6 +1393,12 @@ def main(argv=None):
                         help="boot the crashkernel= table, compare C and Rust")
     ct.add_argument("--impl", choices=("c", "rust", "both"), default="both")
     ct.set_defaults(fn=cmd_crashkernel_table)
+    rb = sub.add_parser("reboot", help="kexec -s -l the kernel, kexec -e, "
+                        "wait for the second kernel's init")
+    impl_opt(rb)
+    rb.add_argument("--mem", default="1G")
+    rb.set_defaults(fn=cmd_reboot)
+
     f = sub.add_parser("fuzz", help="run the libFuzzer targets for a while")
     f.add_argument("--seconds", type=int, default=60)
     f.set_defaults(fn=cmd_fuzz)
