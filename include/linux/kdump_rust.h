@@ -9,6 +9,8 @@
 
 #ifdef CONFIG_CRASH_DUMP_RUST
 
+#include <linux/types.h>
+
 /**
  * kdump_rust_memparse() - parse a size with a K/M/G/T/P/E suffix, in Rust
  * @ptr: NUL-terminated string where parsing begins
@@ -24,8 +26,6 @@
 unsigned long long kdump_rust_memparse(const char *ptr, char **retptr);
 
 #ifdef CONFIG_CRASH_RESERVE_RUST
-
-#include <linux/types.h>
 
 /**
  * struct kdump_crash_limits - architecture limits of the crashkernel= reservation
@@ -92,6 +92,27 @@ void kdump_memblock_phys_free(phys_addr_t base, phys_addr_t size);
 void kdump_kmemleak_ignore_phys(phys_addr_t phys);
 
 #endif /* CONFIG_CRASH_RESERVE_RUST */
+
+#if defined(CONFIG_CRASH_DUMP_RUST_KUNIT_TEST) && defined(CONFIG_KEXEC_FILE)
+struct kexec_sha_region;
+
+/**
+ * kdump_rust_purgatory_verify() - check regions against a SHA-256 digest, in Rust
+ * @regions: table of @n regions; here @start is a kernel virtual address
+ * @n: number of entries, empty ones (len 0) included
+ * @digest: the expected SHA-256 (32 bytes)
+ *
+ * The digest check the Rust purgatory performs before it enters the next
+ * kernel (kdump::purgatory in the Rust core), exposed for the KUnit suite
+ * kdump_rust_purgatory. Regions are hashed in table order.
+ *
+ * Context: Any context; does not sleep or allocate.
+ * Return: 0 if the regions match, -EBADMSG if not, -EFAULT if a non-empty
+ * region starts at address 0, -EINVAL if @regions or @digest is NULL.
+ */
+int kdump_rust_purgatory_verify(const struct kexec_sha_region *regions,
+				size_t n, const u8 *digest);
+#endif
 
 #ifdef CONFIG_KEXEC_PURGATORY_RUST
 /*

@@ -76,7 +76,8 @@ CONFIG_FRAGMENTS = {
 }
 
 # Our KUnit suites: `test` requires each of them in the Rust kernel's log.
-KUNIT_SUITES = ["kdump_rust_memparse", "kdump_rust_crashkernel"]
+KUNIT_SUITES = ["kdump_rust_memparse", "kdump_rust_crashkernel",
+                "kdump_rust_purgatory"]
 
 # crashkernel= command lines booted on both kernels; the "Crash kernel" lines
 # of /proc/iomem, /sys/kernel/kexec_crash_size and the result of shrinking it
@@ -1144,7 +1145,7 @@ def cmd_crashkernel_table(args):
 
 
 FUZZ_DIR = "tools/testing/kdump/fuzz"
-FUZZ_TARGETS = ["crashkernel"]
+FUZZ_TARGETS = ["crashkernel", "purgatory_reloc"]
 
 
 def run_fuzz(seconds):
@@ -1163,6 +1164,10 @@ def run_fuzz(seconds):
         artifacts = BUILD / "fuzz-artifacts" / target
         corpus.mkdir(parents=True, exist_ok=True)
         artifacts.mkdir(parents=True, exist_ok=True)
+        if target == "purgatory_reloc":
+            # Real objects make the best seeds, when a kernel was built.
+            for ro in BUILD.glob("out-*/arch/x86/purgatory/purgatory.ro"):
+                shutil.copyfile(ro, corpus / f"seed-{ro.parts[-5]}.ro")
         say(f"fuzzing {target} for {seconds}s (log: {log})")
         run_logged([cargo_bin("cargo"), "fuzz", "run", "--fuzz-dir",
                     REPO / FUZZ_DIR, target, corpus, "--",
@@ -1290,8 +1295,16 @@ def cmd_test(args):
                     REPO / "Cargo.toml", "-p", "kdump-cref", "--test",
                     "reloc_diff", "built_purgatory", "--", "--nocapture"],
                    log, "host", env=env)
-        return "; ".join(l.split("/")[-3] + ": " + l.split(": ", 1)[1]
-                         for l in last_run(log) if "identical at" in l)
+        seen = []
+        for line in last_run(log):
+            m = re.search(r"out-(\w+)/arch/x86/purgatory/purgatory\.ro: (.*)",
+                          line)
+            if m:
+                seen.append(f"{m.group(1)}: {m.group(2)}")
+        if len(seen) != len(ros):
+            raise StageError("host", f"the relocation diff checked "
+                             f"{len(seen)} of {len(ros)} purgatory.ro", log=log)
+        return "; ".join(seen)
 
     if kernels:
         step("purgatory.ro relocated by C and Rust: identical", reloc_diff)
