@@ -24,6 +24,7 @@
 extern crate std;
 
 pub mod cmdline;
+pub mod elfcorehdr;
 pub mod memparse;
 pub mod purgatory;
 pub mod reloc;

@@ -77,6 +77,7 @@ const SOURCES: &[(&str, &[Cut])] = &[
         ],
     ),
     ("arch/x86/kernel/machine_kexec_64.c", &[Func("arch_kexec_apply_relocations_add")]),
+    ("kernel/crash_core.c", &[Func("crash_prepare_elf64_headers"), Func("crash_exclude_mem_range")]),
 ];
 
 fn cut_lines(src: &str, first: &str, last: &str, file: &str) -> String {
@@ -162,6 +163,22 @@ const WRAPPERS: &str = r#"
 void cref_sha256_init(struct sha256_state *sctx)
 {
 	sha256_init(sctx);
+}
+
+int cref_elf64_headers(unsigned int nr_cpus, const unsigned long long *notes,
+		       unsigned long long vmcoreinfo, int need_kernel_map,
+		       unsigned long text, unsigned long end,
+		       unsigned long text_pa, unsigned long page_offset,
+		       struct crash_mem *mem, void **addr, unsigned long *sz)
+{
+	cref_nr_cpus = nr_cpus;
+	cref_cpu_notes = notes;
+	cref_vmcoreinfo_paddr = vmcoreinfo;
+	cref_text = text;
+	cref_end = end;
+	cref_text_pa = text_pa;
+	cref_page_offset = page_offset;
+	return crash_prepare_elf64_headers(mem, need_kernel_map, addr, sz);
 }
 
 int cref_parse_crashkernel(char *cmdline, unsigned long long system_ram,

@@ -101,6 +101,44 @@ struct purgatory_info {
 	void *purgatory_buf;
 };
 
+/* kernel/crash_core.c: crash_prepare_elf64_headers(), crash_exclude_mem_range() */
+#include <stdlib.h>
+#define ENOMEM 12
+#define __counted_by(m)
+#define ALIGN(x, a) (((x) + (a) - 1) & ~((typeof(x))(a) - 1))
+#define ELF_CORE_HEADER_ALIGN 4096
+#define ELF_OSABI ELFOSABI_NONE
+#define ELF_ARCH EM_X86_64
+struct range {
+	u64 start;
+	u64 end;
+};
+struct crash_mem {
+	unsigned int max_nr_ranges;
+	unsigned int nr_ranges;
+	struct range ranges[] __counted_by(max_nr_ranges);
+};
+/* x86_64: sizeof(note_buf_t) = 2 * 12 + 8 ("CORE") + 336 (elf_prstatus) */
+#define CREF_NOTE_BYTES 368
+typedef u32 note_buf_t[CREF_NOTE_BYTES / 4];
+/* 2 * 12 + 12 ("VMCOREINFO") + PAGE_SIZE */
+#define VMCOREINFO_NOTE_SIZE 4132
+/* The machine the header describes, set by cref_elf64_headers(). */
+static unsigned int cref_nr_cpus;
+static const unsigned long long *cref_cpu_notes;
+static unsigned long long cref_vmcoreinfo_paddr;
+static unsigned long cref_text, cref_end, cref_text_pa, cref_page_offset;
+#define num_possible_cpus() cref_nr_cpus
+#define for_each_possible_cpu(cpu) for ((cpu) = 0; (cpu) < cref_nr_cpus; (cpu)++)
+#define per_cpu_ptr(ptr, cpu) (cpu)
+#define per_cpu_ptr_to_phys(cpu) cref_cpu_notes[cpu]
+#define paddr_vmcoreinfo_note() cref_vmcoreinfo_paddr
+#define _text ((char *)cref_text)
+#define _end ((char *)cref_end)
+#define __pa_symbol(x) cref_text_pa
+#define __va(x) ((void *)((unsigned long)(x) + cref_page_offset))
+#define vzalloc(n) calloc(1, (n))
+
 const char *_parse_integer_fixup_radix(const char *s, unsigned int *base);
 unsigned int _parse_integer_limit(const char *s, unsigned int base,
 				  unsigned long long *p, size_t max_chars);

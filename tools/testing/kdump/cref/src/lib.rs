@@ -283,3 +283,108 @@ pub fn load_purgatory(image: &[u8], mem: u64) -> Loaded {
     }
     Loaded { sechdrs, buf }
 }
+
+/// `struct range`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CRange {
+    /// First byte.
+    pub start: u64,
+    /// Last byte.
+    pub end: u64,
+}
+
+extern "C" {
+    fn cref_elf64_headers(
+        nr_cpus: std::ffi::c_uint,
+        notes: *const u64,
+        vmcoreinfo: u64,
+        need_kernel_map: c_int,
+        text: std::ffi::c_ulong,
+        end: std::ffi::c_ulong,
+        text_pa: std::ffi::c_ulong,
+        page_offset: std::ffi::c_ulong,
+        mem: *mut u8,
+        addr: *mut *mut std::ffi::c_void,
+        sz: *mut std::ffi::c_ulong,
+    ) -> c_int;
+    fn crash_exclude_mem_range(mem: *mut u8, mstart: u64, mend: u64) -> c_int;
+    fn free(p: *mut std::ffi::c_void);
+}
+
+/// `struct crash_mem` with its flexible array, for the C functions.
+pub struct CCrashMem {
+    /// `max_nr_ranges`, `nr_ranges`, then the ranges, as u64 words.
+    words: Vec<u64>,
+}
+
+impl CCrashMem {
+    /// `ranges` in a `crash_mem` of `max` slots.
+    pub fn new(ranges: &[CRange], max: usize) -> Self {
+        assert!(ranges.len() <= max);
+        let mut words = vec![0u64; 1 + 2 * max];
+        words[0] = (max as u64) | ((ranges.len() as u64) << 32);
+        for (i, r) in ranges.iter().enumerate() {
+            words[1 + 2 * i] = r.start;
+            words[2 + 2 * i] = r.end;
+        }
+        CCrashMem { words }
+    }
+
+    /// The ranges in use.
+    pub fn ranges(&self) -> Vec<CRange> {
+        let n = (self.words[0] >> 32) as usize;
+        (0..n).map(|i| CRange { start: self.words[1 + 2 * i], end: self.words[2 + 2 * i] }).collect()
+    }
+
+    /// Upstream `crash_exclude_mem_range()`.
+    pub fn exclude(&mut self, mstart: u64, mend: u64) -> i32 {
+        // SAFETY: `words` is a crash_mem header followed by max_nr_ranges
+        // ranges, as the C function expects.
+        unsafe { crash_exclude_mem_range(self.words.as_mut_ptr().cast(), mstart, mend) }
+    }
+}
+
+/// The machine described by an ELF core header.
+pub struct CCore<'a> {
+    /// Physical addresses of the per-CPU notes.
+    pub notes: &'a [u64],
+    /// Physical address of the VMCOREINFO note.
+    pub vmcoreinfo: u64,
+    /// `_text`, `_end`, `__pa_symbol(_text)` if the kernel map is wanted.
+    pub kernel_map: Option<(u64, u64, u64)>,
+    /// `PAGE_OFFSET` for `__va()`.
+    pub page_offset: u64,
+}
+
+/// Upstream `crash_prepare_elf64_headers()` on `mem`: (return value, the
+/// header bytes).
+pub fn c_elf64_headers(core: &CCore<'_>, mem: &mut CCrashMem) -> (i32, Vec<u8>) {
+    let (text, end, pa) = core.kernel_map.unwrap_or((0, 0, 0));
+    let mut addr: *mut std::ffi::c_void = std::ptr::null_mut();
+    let mut sz: std::ffi::c_ulong = 0;
+    // SAFETY: every pointer is valid for the call; `notes` has nr_cpus
+    // entries; on success the C function returns a calloc'd buffer of `sz`
+    // bytes, copied and freed here.
+    unsafe {
+        let ret = cref_elf64_headers(
+            core.notes.len() as _,
+            core.notes.as_ptr(),
+            core.vmcoreinfo,
+            core.kernel_map.is_some() as c_int,
+            text as _,
+            end as _,
+            pa as _,
+            core.page_offset as _,
+            mem.words.as_mut_ptr().cast(),
+            &mut addr,
+            &mut sz,
+        );
+        if ret != 0 || addr.is_null() {
+            return (ret, Vec::new());
+        }
+        let out = std::slice::from_raw_parts(addr.cast::<u8>(), sz as usize).to_vec();
+        free(addr);
+        (ret, out)
+    }
+}
