@@ -114,6 +114,95 @@ int kdump_rust_purgatory_verify(const struct kexec_sha_region *regions,
 				size_t n, const u8 *digest);
 #endif
 
+#ifdef CONFIG_CRASH_ELFCOREHDR_RUST
+/*
+ * crash_prepare_elf64_headers() and crash_exclude_mem_range(), declared in
+ * <linux/crash_core.h>, are implemented in Rust by kernel/kdump/elfcorehdr.rs.
+ */
+#include <linux/crash_core.h>
+#include <linux/vmalloc.h>
+
+/**
+ * struct kdump_elfcorehdr_machine - what the ELF core header describes
+ * @machine: e_machine (ELF_ARCH)
+ * @osabi: e_ident[EI_OSABI] (ELF_OSABI)
+ * @nr_cpus: num_possible_cpus()
+ * @cpu_note_size: sizeof(note_buf_t), the size of each CPU's crash note
+ * @vmcoreinfo: physical address of the VMCOREINFO note
+ * @vmcoreinfo_size: VMCOREINFO_NOTE_SIZE
+ * @text: virtual address of _text
+ * @text_size: _end - _text
+ * @text_pa: __pa_symbol(_text)
+ * @direct_map: __va(0), the offset of the direct map
+ */
+struct kdump_elfcorehdr_machine {
+	u16 machine;
+	u8 osabi;
+	u32 nr_cpus;
+	u64 cpu_note_size;
+	u64 vmcoreinfo;
+	u64 vmcoreinfo_size;
+	u64 text;
+	u64 text_size;
+	u64 text_pa;
+	u64 direct_map;
+};
+
+/**
+ * kdump_elfcorehdr_machine() - fill in &struct kdump_elfcorehdr_machine
+ * @m: filled in
+ *
+ * Context: Process context.
+ */
+void kdump_elfcorehdr_machine(struct kdump_elfcorehdr_machine *m);
+
+/**
+ * kdump_crash_notes_paddr() - physical addresses of the per-CPU crash notes
+ * @out: receives one address per possible CPU, in CPU order
+ * @max: room in @out
+ *
+ * Context: Process context.
+ * Return: the number of addresses written.
+ */
+unsigned int kdump_crash_notes_paddr(u64 *out, unsigned int max);
+
+/**
+ * kdump_vzalloc() - vzalloc(), which is a macro, for Rust
+ * @size: bytes
+ *
+ * Context: Process context; may sleep.
+ * Return: zeroed vmalloc memory, or NULL.
+ */
+void *kdump_vzalloc(unsigned long size);
+
+/**
+ * kdump_rust_prepare_elf_headers() - the x86 ELF core header, in Rust
+ * @addr: receives the vzalloc()ed header
+ * @sz: receives its size
+ * @nr_mem_ranges: receives the number of RAM ranges it describes
+ *
+ * The Rust twin of prepare_elf_headers() in arch/x86/kernel/crash.c
+ * (arch/x86/kernel/crash_elf_rust.rs): System RAM from the iomem resource
+ * tree, minus the low 1 MiB and the crash kernel reservations, then
+ * crash_prepare_elf64_headers() with the kernel map.
+ *
+ * Context: Process context; may sleep.
+ * Return: 0, -ENOMEM, or -EINVAL if the resource walk did not give sorted,
+ * disjoint ranges.
+ */
+int kdump_rust_prepare_elf_headers(void **addr, unsigned long *sz,
+				   unsigned long *nr_mem_ranges);
+
+/**
+ * kdump_crash_mem_alloc() - a zeroed &struct crash_mem with @nr slots
+ * @nr: max_nr_ranges
+ *
+ * Context: Process context; may sleep.
+ * Return: the crash_mem (free with vfree()), or NULL.
+ */
+struct crash_mem *kdump_crash_mem_alloc(unsigned int nr);
+#endif /* CONFIG_CRASH_ELFCOREHDR_RUST */
+
 #ifdef CONFIG_KEXEC_PURGATORY_RUST
 /*
  * arch_kexec_apply_relocations_add(), declared in <asm/kexec.h>, is

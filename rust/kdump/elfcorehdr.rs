@@ -86,6 +86,23 @@ impl<'a> CrashMem<'a> {
         CrashMem { slots, len: 0 }
     }
 
+    /// The first `len` of `slots` as a list, if they are sorted, disjoint
+    /// and not inverted (a `struct crash_mem` filled by C).
+    pub fn with_ranges(slots: &'a mut [Range], len: usize) -> Result<Self, ElfError> {
+        let used = slots.get(..len).ok_or(ElfError::NoRoom)?;
+        let mut prev: Option<&Range> = None;
+        for r in used {
+            if r.end < r.start {
+                return Err(ElfError::Inverted { start: r.start, end: r.end });
+            }
+            if prev.is_some_and(|p| r.start <= p.end) {
+                return Err(ElfError::Unsorted { start: r.start });
+            }
+            prev = Some(r);
+        }
+        Ok(CrashMem { slots, len })
+    }
+
     /// The ranges, in order.
     pub fn ranges(&self) -> &[Range] {
         self.slots.get(..self.len).unwrap_or(&[])
@@ -414,6 +431,12 @@ mod tests {
         assert_eq!(m.push(r(40, 50)), Err(ElfError::NoRoom));
         assert_eq!(m.len(), 2);
         let _ = mem(&mut [Range::default(); 1], &[(1, 2)]);
+        let mut slots = [r(1, 2), r(3, 4), r(0, 0)];
+        assert_eq!(CrashMem::with_ranges(&mut slots, 2).map(|m| m.len()), Ok(2));
+        assert!(matches!(CrashMem::with_ranges(&mut slots, 3), Err(ElfError::Unsorted { start: 0 })));
+        assert!(matches!(CrashMem::with_ranges(&mut slots, 4), Err(ElfError::NoRoom)));
+        let mut bad = [r(5, 4)];
+        assert!(matches!(CrashMem::with_ranges(&mut bad, 1), Err(ElfError::Inverted { start: 5, end: 4 })));
     }
 
     fn le(b: &[u8], at: usize, n: usize) -> u64 {

@@ -27,6 +27,7 @@ import queue
 import re
 import shlex
 import shutil
+import struct
 import signal
 import subprocess
 import sys
@@ -870,8 +871,45 @@ def verify_vmcore(vmcore, vmlinux, release, workdir):
     return facts
 
 
+def vmcore_phdrs(vmcore):
+    """Program headers of an ELF64 core file: [(type, flags, offset,
+    vaddr, paddr, filesz, memsz)]."""
+    with open(vmcore, "rb") as f:
+        eh = f.read(64)
+        if eh[:4] != b"\x7fELF" or eh[4] != 2:
+            raise StageError("verify", f"{vmcore} is not an ELF64 file")
+        phoff, = struct.unpack_from("<Q", eh, 32)
+        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    return [struct.unpack_from("<IIQQQQQ", table, i * phentsize)
+            for i in range(phnum)]
+
+
+def compare_core_layouts(c_dir, rust_dir):
+    """The vmcores of the C and the Rust kernel, crashed the same way on the
+    same guest, must describe the same memory: same PT_LOAD addresses and
+    sizes in the same order, same number of notes."""
+    def summary(d):
+        ph = vmcore_phdrs(Path(d) / "vmcore")
+        # The kernel text map covers _text.._end, which differs between two
+        # kernel images: compare its addresses, not its size.
+        loads = [(t[3], t[4]) if t[3] >= 0xffffffff80000000 else
+                 (t[3], t[4], t[6]) for t in ph if t[0] == 1]
+        return loads, sum(1 for t in ph if t[0] == 4)
+    (c_loads, c_notes), (r_loads, r_notes) = summary(c_dir), summary(rust_dir)
+    if c_loads != r_loads or c_notes != r_notes:
+        diff = [f"#{i}: C {c} vs Rust {r}" for i, (c, r) in
+                enumerate(zip(c_loads, r_loads)) if c != r][:3]
+        raise StageError("verify", f"vmcore program headers differ: C has "
+                         f"{len(c_loads)} PT_LOAD/{c_notes} PT_NOTE, Rust "
+                         f"{len(r_loads)}/{r_notes}; {diff}")
+    return (f"{len(c_loads)} PT_LOAD (vaddr, paddr, size; the kernel map's "
+            f"size aside) and {c_notes} PT_NOTE identical")
+
+
 def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
-              fault=None, smp=1):
+              fault=None, smp=1, append_extra=""):
     """One full kdump cycle; returns the report dict (raises on failure)."""
     stages = {}
     clock = Clock()
@@ -892,7 +930,7 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
     disk.unlink(missing_ok=True)
     with open(disk, "wb") as f:
         f.truncate(parse_size(mem) + (64 << 20))
-    append = f"{CONSOLE} crashkernel={crashkernel}"
+    append = f"{CONSOLE} crashkernel={crashkernel} {append_extra}".strip()
     say(f"run {impl}/{loader}: booting ({mem}, crashkernel={crashkernel})")
     g = Guest(k["bzImage"], initrd, append, outdir / "console.log", mem=mem,
               smp=smp, disk=disk)
@@ -1081,7 +1119,8 @@ def cmd_run(args):
     src, tools = setup()
     out = Path(args.out or BUILD / f"run-{args.impl}-{args.loader}").resolve()
     r = run_cycle(args.impl, args.loader, out, args.mem, args.crashkernel,
-                  src, tools, fault=args.fault_inject, smp=args.smp)
+                  src, tools, fault=args.fault_inject, smp=args.smp,
+                  append_extra=args.append)
     print_report(r)
     print(f"report: {out / 'report.json'}")
     if not r["verified"]:
@@ -1269,8 +1308,11 @@ def cmd_test(args):
             continue
         for loader in ("load", "file"):
             def cyc(impl=impl, loader=loader):
+                # kexec_file_load runs without KASLR, so that the C and the
+                # Rust kernel's ELF core headers describe the same layout.
                 r = run_cycle(impl, loader, BUILD / f"run-{impl}-{loader}",
-                              "1G", "256M", src, tools)
+                              "1G", "256M", src, tools,
+                              append_extra="nokaslr" if loader == "file" else "")
                 print_report(r)
                 if not r["verified"]:
                     raise StageError("verify", "; ".join(r["problems"]))
@@ -1278,6 +1320,12 @@ def cmd_test(args):
                         f"pid {r['crashed_pid']}, stages {r['stages']}")
             step(f"run {impl} --loader {loader}", cyc)
 
+    if all((BUILD / f"run-{i}-file/report.json").exists() and
+           json.loads((BUILD / f"run-{i}-file/report.json").read_text())
+           .get("verified") for i in ("c", "rust")) and len(kernels) == 2:
+        step("elfcorehdr: Rust vs C vmcore program headers (file loader)",
+             lambda: compare_core_layouts(BUILD / "run-c-file",
+                                          BUILD / "run-rust-file"))
     for impl in ("c", "rust"):
         if impl in kernels:
             step(f"purgatory.ro {impl}: symbols, relocations, no panic",
@@ -1399,6 +1447,8 @@ def main(argv=None):
     r.add_argument("--mem", default="1G")
     r.add_argument("--smp", type=int, default=1)
     r.add_argument("--crashkernel", default="256M")
+    r.add_argument("--append", default="",
+                   help="first kernel command line additions (e.g. nokaslr)")
     r.add_argument("--fault-inject", choices=("capture",),
                    help="testing the runner: make the capture kernel unusable")
     r.set_defaults(fn=cmd_run)

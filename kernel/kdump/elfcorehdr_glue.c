@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the Rust ELF core header builder (kernel/kdump/elfcorehdr.rs) needs
+ * from C: values that are macros, per-CPU pointers or linker symbols, and
+ * vzalloc(), which is a macro too.
+ */
+#include <linux/crash_core.h>
+#include <linux/elf.h>
+#include <linux/kdump_rust.h>
+#include <linux/kexec.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/vmalloc.h>
+#include <linux/vmcore_info.h>
+#include <asm/sections.h>
+
+void kdump_elfcorehdr_machine(struct kdump_elfcorehdr_machine *m)
+{
+	m->machine = ELF_ARCH;
+	m->osabi = ELF_OSABI;
+	m->nr_cpus = num_possible_cpus();
+	m->cpu_note_size = sizeof(note_buf_t);
+	m->vmcoreinfo = paddr_vmcoreinfo_note();
+	m->vmcoreinfo_size = VMCOREINFO_NOTE_SIZE;
+	m->text = (unsigned long)_text;
+	m->text_size = _end - _text;
+	m->text_pa = __pa_symbol(_text);
+	/* __va() is a constant offset on x86_64: PAGE_OFFSET. */
+	m->direct_map = (unsigned long)__va(0);
+}
+
+unsigned int kdump_crash_notes_paddr(u64 *out, unsigned int max)
+{
+	unsigned int cpu, n = 0;
+
+	for_each_possible_cpu(cpu) {
+		if (n == max)
+			break;
+		out[n++] = per_cpu_ptr_to_phys(per_cpu_ptr(crash_notes, cpu));
+	}
+	return n;
+}
+
+void *kdump_vzalloc(unsigned long size)
+{
+	return vzalloc(size);
+}
+
+struct crash_mem *kdump_crash_mem_alloc(unsigned int nr)
+{
+	struct crash_mem *cmem = vzalloc(struct_size(cmem, ranges, nr));
+
+	if (cmem)
+		cmem->max_nr_ranges = nr;
+	return cmem;
+}
