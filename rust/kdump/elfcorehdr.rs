@@ -269,19 +269,7 @@ impl Phdr {
             &self.size.to_le_bytes(), // p_memsz
             &0u64.to_le_bytes(),      // p_align
         ];
-        put(out, &fields);
-    }
-}
-
-/// Writes `fields` one after another at the start of `out`, as far as it
-/// reaches.
-fn put(out: &mut [u8], fields: &[&[u8]]) {
-    let mut rest = out;
-    for f in fields {
-        let n = f.len().min(rest.len());
-        let (head, tail) = rest.split_at_mut(n);
-        head.copy_from_slice(f.get(..n).unwrap_or(&[]));
-        rest = tail;
+        crate::put_fields(out, &fields);
     }
 }
 
@@ -341,7 +329,7 @@ pub fn build(buf: &mut [u8], info: &CoreInfo<'_>, ranges: &[Range]) -> Result<us
 
     // e_ident: magic, ELFCLASS64, ELFDATA2LSB, EV_CURRENT, OS ABI.
     let ident = [0x7f, b'E', b'L', b'F', 2, 1, 1, info.osabi];
-    put(
+    crate::put_fields(
         out,
         &[
             &ident,

@@ -30,3 +30,15 @@ pub mod purgatory;
 pub mod reloc;
 pub mod reserve;
 pub mod sha256;
+
+/// Writes `fields` one after another at the start of `out`, as far as it
+/// reaches: how the ELF writers lay out their little-endian headers.
+fn put_fields(out: &mut [u8], fields: &[&[u8]]) {
+    let mut rest = out;
+    for f in fields {
+        let n = f.len().min(rest.len());
+        let (head, tail) = rest.split_at_mut(n);
+        head.copy_from_slice(f.get(..n).unwrap_or(&[]));
+        rest = tail;
+    }
+}

@@ -123,12 +123,7 @@ impl Shdr {
             &self.addralign.to_le_bytes(),
             &self.entsize.to_le_bytes(),
         ];
-        let mut rest = &mut out[..];
-        for f in fields {
-            let (head, tail) = rest.split_at_mut(f.len().min(rest.len()));
-            head.copy_from_slice(f.get(..head.len()).unwrap_or(&[]));
-            rest = tail;
-        }
+        crate::put_fields(&mut out, &fields);
         out
     }
 }

@@ -109,10 +109,9 @@ pub unsafe extern "C" fn arch_kexec_apply_relocations_add(
             return ENOEXEC.to_errno();
         }
     };
-    // SAFETY: `purgatory_buf` holds every allocated section with bytes at the
-    // offset `pi->sechdrs` gives it (kexec_purgatory_setup_sechdrs()), so it
-    // is at least `buf_len` long; it is the loader's private buffer, used by
-    // no one else during the call.
+    // SAFETY: `purgatory_buf` holds each allocated section at the offset
+    // `pi->sechdrs` gives it, so it is at least `buf_len` long, and only the
+    // loader uses it during the call (kexec_purgatory_setup_sechdrs()).
     let buf: &mut [u8] = unsafe { core::slice::from_raw_parts_mut(pi.purgatory_buf.cast::<u8>(), buf_len) };
     // SAFETY: the three pointers point to section headers (see above).
     let headers = unsafe { (shdr(section), shdr(relsec), shdr(symtabsec)) };

@@ -556,6 +556,21 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mark() { echo "KDUMP-STAGE: $*" > /dev/console; }
 finish() { sync; reboot -f; sleep 5; echo o > /proc/sysrq-trigger; }
+# load_kernel FLAGS INITRD APPEND-FILE SYSFS-FILE: kexec-load /boot/bzImage and
+# check /sys/kernel/SYSFS-FILE says so, or report load-failed and stop.
+load_kernel() {
+	mark load
+	if ! kexec $1 /boot/bzImage --initrd="$2" --append="$(cat "$3")" \
+		> /dev/console 2>&1; then
+		mark "load-failed"
+		finish
+	fi
+	if [ "$(cat /sys/kernel/$4)" != 1 ]; then
+		mark "load-failed $4=$(cat /sys/kernel/$4)"
+		finish
+	fi
+	mark loaded
+}
 mode=$(cat /etc/kdump/mode)
 case "$mode" in
 boot)
@@ -568,18 +583,8 @@ boot)
 run)
 	mark booted
 	grep -i 'crash kernel' /proc/iomem | sed 's/^/KDUMP-IOMEM: /' > /dev/console
-	mark load
-	if ! kexec $(cat /etc/kdump/kexec-flags) /boot/bzImage \
-		--initrd=/boot/capture.cpio \
-		--append="$(cat /etc/kdump/capture-append)" > /dev/console 2>&1; then
-		mark "load-failed"
-		finish
-	fi
-	if [ "$(cat /sys/kernel/kexec_crash_loaded)" != 1 ]; then
-		mark "load-failed kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
-		finish
-	fi
-	mark loaded
+	load_kernel "$(cat /etc/kdump/kexec-flags)" /boot/capture.cpio \
+		/etc/kdump/capture-append kexec_crash_loaded
 	echo 1 > /proc/sys/kernel/sysrq
 	sync
 	mark crash
@@ -589,17 +594,7 @@ run)
 	;;
 reboot)
 	mark booted
-	mark load
-	if ! kexec -s -l /boot/bzImage --initrd=/boot/next.cpio \
-		--append="$(cat /etc/kdump/next-append)" > /dev/console 2>&1; then
-		mark "load-failed"
-		finish
-	fi
-	if [ "$(cat /sys/kernel/kexec_loaded)" != 1 ]; then
-		mark "load-failed kexec_loaded=$(cat /sys/kernel/kexec_loaded)"
-		finish
-	fi
-	mark loaded
+	load_kernel "-s -l" /boot/next.cpio /etc/kdump/next-append kexec_loaded
 	sync
 	mark kexec
 	kexec -e > /dev/console 2>&1
