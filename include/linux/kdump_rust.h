@@ -212,6 +212,55 @@ struct crash_mem *kdump_crash_mem_alloc(unsigned int nr);
 #include <linux/kexec.h>
 #endif /* CONFIG_KEXEC_PURGATORY_RUST */
 
+#ifdef CONFIG_CRASH_HANDOFF_RUST
+/*
+ * crash_kexec() and __crash_kexec(), declared in <linux/crash_core.h>, are
+ * implemented in Rust by kernel/kdump/handoff.rs. Its bindings need
+ * kexec_crash_image, machine_kexec(), crash_save_vmcoreinfo() and, from
+ * <linux/reboot.h>, machine_crash_shutdown(); panic_cpu comes with
+ * <linux/panic.h>.
+ */
+#include <linux/kexec.h>
+#include <linux/panic.h>
+#include <linux/reboot.h>
+
+struct pt_regs;
+
+/**
+ * kdump_crash_setup_regs() - the registers the crash dump records
+ * @fixed: filled in
+ * @regs: the registers of the fault (an oops), or NULL for the current ones
+ *
+ * crash_setup_regs() of <asm/kexec.h> as a function: it is an inline with
+ * inline assembly, which Rust cannot call.
+ *
+ * Context: The panic path: any context, interrupts off. Does not sleep,
+ * allocate or lock.
+ */
+void kdump_crash_setup_regs(struct pt_regs *fixed, struct pt_regs *regs);
+
+/**
+ * kdump_kexec_lock_word() - the kexec lock (__kexec_lock)
+ *
+ * The lock that keeps kexec_load() and kexec_file_load() from replacing the
+ * crash image during the handoff: an atomic_t, 0 free and 1 held, only ever
+ * tried (see kexec_trylock() in kernel/kexec_internal.h, which declares it
+ * for kernel/ only).
+ *
+ * Context: Any context.
+ * Return: its address.
+ */
+atomic_t *kdump_kexec_lock_word(void);
+
+/**
+ * kdump_this_cpu() - raw_smp_processor_id(), as a function
+ *
+ * Context: Any context; the handoff runs with preemption off.
+ * Return: the number of the CPU this runs on.
+ */
+int kdump_this_cpu(void);
+#endif /* CONFIG_CRASH_HANDOFF_RUST */
+
 #endif /* CONFIG_CRASH_DUMP_RUST */
 
 #endif /* _LINUX_KDUMP_RUST_H */

@@ -25,6 +25,7 @@ extern crate std;
 
 pub mod cmdline;
 pub mod elfcorehdr;
+pub mod handoff;
 pub mod memparse;
 pub mod purgatory;
 pub mod reloc;

@@ -12,6 +12,8 @@ Subcommands:
   build   build a kernel (--impl c|rust) and print bzImage/vmlinux
   boot    boot the first kernel, run a shell command in it, print its output
   run     full kdump cycle: boot, load, crash, capture, verify
+  reboot  kexec -s -l the kernel, kexec -e, wait for the second kernel
+  bench   C vs Rust side by side: panic to capture kernel latency
   test    the whole suite (host tests, both kernels, KUnit, every run cycle)
 
 Every subcommand sets up what is still missing (apt packages, bindgen-cli,
@@ -29,6 +31,7 @@ import shlex
 import shutil
 import struct
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -112,6 +115,38 @@ CRASHKERNEL_PROBE = (
 
 CONSOLE = "console=ttyS0 panic=1 loglevel=7"
 CAPTURE_APPEND = "console=ttyS0 panic=1 irqpoll nr_cpus=1 reset_devices"
+
+LKDTM = "/sys/kernel/debug/provoke-crash/DIRECT"
+# How `run --trigger` crashes the first kernel: the guest script, what the
+# kernel command line needs for it, the vCPUs, and what the crashed thread's
+# backtrace (drgn) must show: every group needs one of its functions.
+TRIGGERS = {
+    "sysrq": {"script": "echo c > /proc/sysrq-trigger\n", "append": "",
+              "smp": 1, "expect": [["panic"], ["sysrq_handle_crash"]]},
+    "panic": {"script": f"echo PANIC > {LKDTM}\n", "append": "", "smp": 1,
+              "expect": [["panic"], ["lkdtm_PANIC"]]},
+    # An oops with panic_on_oops (boot parameter oops=panic): oops_end()
+    # calls crash_kexec() with the registers of the fault, before panic().
+    "bug": {"script": f"echo BUG > {LKDTM}\n", "append": "oops=panic",
+            "smp": 1, "expect": [["lkdtm_BUG"]]},
+    "exception": {"script": f"echo EXCEPTION > {LKDTM}\n",
+                  "append": "oops=panic", "smp": 1,
+                  "expect": [["lkdtm_EXCEPTION"]]},
+    "warning": {"script": f"echo WARNING > {LKDTM}\n",
+                "append": "panic_on_warn=1", "smp": 1,
+                "expect": [["panic"], ["lkdtm_WARNING"]]},
+    # Two CPUs at once: CPU 0 panics (panic() claims panic_cpu and calls
+    # __crash_kexec()), CPU 1 oopses (crash_kexec() claims panic_cpu). Both
+    # spin on one flag so that they fire together; exactly one may enter
+    # the crash kernel, and the backtrace is that one's.
+    "two-cpus": {"script": "".join(
+        f"taskset -c {cpu} sh -c 'echo armed cpu {cpu} {what}; "
+        f"while [ ! -e /tmp/kdump-go ]; do :; done; echo {what} > {LKDTM}' &\n"
+        for cpu, what in ((0, "PANIC"), (1, "BUG"))) +
+        "sleep 1; touch /tmp/kdump-go; wait\n",
+        "append": "oops=panic", "smp": 2, "armed": 2,
+        "expect": [["lkdtm_PANIC", "lkdtm_BUG"]]},
+}
 
 
 class StageError(Exception):
@@ -586,9 +621,10 @@ run)
 	load_kernel "$(cat /etc/kdump/kexec-flags)" /boot/capture.cpio \
 		/etc/kdump/capture-append kexec_crash_loaded
 	echo 1 > /proc/sys/kernel/sysrq
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	sync
 	mark crash
-	echo c > /proc/sysrq-trigger
+	sh /etc/kdump/trigger > /dev/console 2>&1
 	mark "crash-returned"
 	finish
 	;;
@@ -637,7 +673,7 @@ def busybox_cpio(mode):
 
 
 def make_initramfs(path, mode, cmd=None, kernel=None, loader=None,
-                   capture_append=None):
+                   capture_append=None, trigger="sysrq"):
     c = busybox_cpio(mode)
     if cmd is not None:
         c.file("/etc/kdump/cmd", cmd.encode() + b"\n")
@@ -655,6 +691,7 @@ def make_initramfs(path, mode, cmd=None, kernel=None, loader=None,
         flags = {"load": "-p", "file": "-s -p"}[loader]
         c.file("/etc/kdump/kexec-flags", flags.encode() + b"\n")
         c.file("/etc/kdump/capture-append", capture_append.encode() + b"\n")
+        c.file("/etc/kdump/trigger", TRIGGERS[trigger]["script"].encode())
     Path(path).write_bytes(c.bytes())
 
 
@@ -674,7 +711,9 @@ class Guest:
         self.log = open(self.log_path, "w")
         accel = os.environ.get("KDUMP_QEMU_ACCEL", "tcg")
         args = ["qemu-system-x86_64", "-accel", accel, "-m", mem,
-                "-smp", str(smp), "-nodefaults", "-display", "none",
+                # One socket per CPU: SeaBIOS's MP table (no ACPI in these
+                # kernels) lists sockets, so "-smp 2" alone boots one CPU.
+                "-smp", f"{smp},sockets={smp}", "-nodefaults", "-display", "none",
                 "-no-reboot", "-kernel", str(kernel), "-initrd", str(initrd),
                 "-append", append, "-serial", "stdio"]
         args += ["-serial", f"file:{cmd_out}" if cmd_out else "null"]
@@ -816,24 +855,69 @@ prog = drgn.Program()
 prog.set_core_dump(sys.argv[1])
 prog.load_debug_info([sys.argv[2]])
 t = prog.crashed_thread()
-frames = []
-for f in t.stack_trace():
+
+
+def names(trace):
+    out = []
+    for f in trace:
+        try:
+            out.append(f.name)
+        except Exception:
+            out.append(None)
+    return out
+
+
+trace = t.stack_trace()
+frames = names(trace)
+text = str(trace)
+# An exception handler's frame (a WARN() is a trap) holds the registers of
+# the code it interrupted: unwind from them too, as the oops printout does.
+interrupted = []
+for f in trace:
     try:
-        frames.append(f.name)
+        regs = f["regs"]
+        if (regs.type_.type_name() != "struct pt_regs *" or
+                regs.absent_ or not regs.value_()):
+            continue
+        if regs.cs.value_() & 3:
+            continue  # the system call's user-mode registers
+        more = prog.stack_trace(regs)
+        interrupted = names(more)
+        text += "\n  -- interrupted by " + str(f.name) + " --\n" + str(more)
+        break
     except Exception:
-        frames.append(None)
+        continue
+# Where the other CPUs were when the crash kernel's NMI stopped them.
+others = {}
+try:
+    from drgn.helpers.linux.cpumask import for_each_online_cpu
+    from drgn.helpers.linux.sched import cpu_curr
+    for cpu in for_each_online_cpu(prog):
+        task = cpu_curr(prog, cpu)
+        if task.pid.value_() == t.tid:
+            continue
+        try:
+            others[cpu] = [n for n in names(prog.stack_trace(task)) if n][:8]
+        except Exception as e:
+            others[cpu] = [f"({e})"]
+except Exception as e:
+    others = {"error": str(e)}
 print(json.dumps({
+    "others": others,
     "pid": t.tid,
     "comm": t.object.comm.string_().decode() if t.object else None,
-    "frames": frames,
+    "frames": frames + interrupted,
     "release": prog["init_uts_ns"].name.release.string_().decode(),
-    "trace": str(t.stack_trace()),
+    "trace": text,
 }))
 """
 
 
-def verify_vmcore(vmcore, vmlinux, release, workdir):
-    """drgn and makedumpfile on the host; returns facts or raises."""
+def verify_vmcore(vmcore, vmlinux, release, workdir, expect,
+                  makedumpfile=True):
+    """drgn and makedumpfile on the host; returns facts or raises. `expect`
+    lists groups of functions: the crashed thread's backtrace must hold one
+    of each group."""
     py = ensure_drgn(BUILD / "logs/setup.log")
     script = workdir / "drgn_verify.py"
     script.write_text(DRGN_SCRIPT)
@@ -846,14 +930,19 @@ def verify_vmcore(vmcore, vmlinux, release, workdir):
     facts = json.loads(r.stdout.strip().splitlines()[-1])
     problems = []
     names = [f for f in facts["frames"] if f]
-    for fn in ("panic", "sysrq_handle_crash"):
-        if fn not in names:
-            problems.append(f"`{fn}` is not in the crashed thread's backtrace")
+    for group in expect:
+        if not any(fn in names for fn in group):
+            problems.append(f"`{'` or `'.join(group)}` is not in the "
+                            f"crashed thread's backtrace")
     if facts["release"] != release:
         problems.append(f"UTS release {facts['release']!r} is not the built "
                         f"kernel's {release!r}")
     dump = workdir / "dumpfile"
     dump.unlink(missing_ok=True)
+    facts["problems"] = problems
+    facts["makedumpfile_bytes"] = None
+    if not makedumpfile:
+        return facts
     m = subprocess.run(["makedumpfile", "-d", "31", "-x", str(vmlinux),
                         str(vmcore), str(dump)], capture_output=True,
                        text=True, timeout=900)
@@ -903,9 +992,21 @@ def compare_core_layouts(c_dir, rust_dir):
             f"size aside) and {c_notes} PT_NOTE identical")
 
 
+# The first console line of a crash, whatever the trigger: a panic, an oops
+# (with panic_on_oops, crash_kexec() runs before any panic line) or a
+# warning (with panic_on_warn).
+CRASH_LINE = (r"Kernel panic - not syncing|kernel BUG at|BUG: |Oops: |"
+              r"WARNING: CPU: |sysrq: Trigger a crash|"
+              r"lkdtm: Performing direct entry")
+
+
 def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
-              fault=None, smp=1, append_extra=""):
+              fault=None, smp=1, append_extra="", trigger="sysrq",
+              makedumpfile=True):
     """One full kdump cycle; returns the report dict (raises on failure)."""
+    trig = TRIGGERS[trigger]
+    smp = max(smp, trig["smp"])
+    append_extra = f"{trig['append']} {append_extra}".strip()
     stages = {}
     clock = Clock()
     k = build_kernel(impl, src, tools)
@@ -920,13 +1021,14 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
         capture_append += " rdinit=/nonexistent init=/nonexistent"
     initrd = outdir / "initramfs.cpio"
     make_initramfs(initrd, "run", kernel=k["bzImage"], loader=loader,
-                   capture_append=capture_append)
+                   capture_append=capture_append, trigger=trigger)
     disk = outdir / "vmcore.disk"
     disk.unlink(missing_ok=True)
     with open(disk, "wb") as f:
         f.truncate(parse_size(mem) + (64 << 20))
     append = f"{CONSOLE} crashkernel={crashkernel} {append_extra}".strip()
-    say(f"run {impl}/{loader}: booting ({mem}, crashkernel={crashkernel})")
+    say(f"run {impl}/{loader}: booting ({mem}, {smp} CPU, "
+        f"crashkernel={crashkernel}, trigger {trigger})")
     g = Guest(k["bzImage"], initrd, append, outdir / "console.log", mem=mem,
               smp=smp, disk=disk)
     last = 0.0
@@ -939,8 +1041,12 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
                  for _, l in g.seen if "KDUMP-IOMEM: " in l]
         stages["load"], last = round(t - last, 1), t
         say(f"run {impl}/{loader}: capture kernel loaded, crashing")
-        t, _ = g.expect(r"Kernel panic - not syncing", 120, "crash")
+        t, _ = g.expect(r"KDUMP-STAGE: crash$", 60, "crash")
+        t, _ = g.expect(CRASH_LINE, 120, "crash")
         stages["crash"], last = round(t - last, 1), t
+        # The handoff: from the crash to the capture kernel's first line.
+        t, _ = g.expect(r"Linux version", 300, "capture")
+        stages["handoff"], last = round(t - last, 1), t
         g.expect(r"KDUMP-STAGE: capture-kernel", 300, "capture")
         _, m1 = g.expect(r"KDUMP-STAGE: capture-start size=(\d+)", 60,
                          "capture")
@@ -954,6 +1060,18 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
     if m.group(1) != "0":
         raise StageError("capture", f"dd of /proc/vmcore failed with status "
                          f"{m.group(1)}", log=g.log_path, tail=g.tail())
+    # Exactly one crash kernel came up: no second handoff, no second boot.
+    boots = sum(1 for _, l in g.seen if "Linux version" in l)
+    captures = sum(1 for _, l in g.seen if "KDUMP-STAGE: capture-kernel" in l)
+    if boots != 2 or captures != 1:
+        raise StageError("capture", f"{boots} kernel boots and {captures} "
+                         f"capture kernels on the console (want 2 and 1)",
+                         log=g.log_path, tail=g.tail())
+    armed = [l.strip() for _, l in g.seen if l.startswith("armed cpu")]
+    if len(armed) != trig.get("armed", 0):
+        raise StageError("crash", f"{len(armed)} of {trig.get('armed', 0)} "
+                         f"CPUs armed the trigger: {armed}", log=g.log_path,
+                         tail=g.tail())
     size = int(m.group(2))
     if size <= 0 or size > disk.stat().st_size:
         raise StageError("capture", f"implausible vmcore size {size}",
@@ -970,12 +1088,15 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
         shutil.copy2(k["vmlinux"], vml)
     say(f"run {impl}/{loader}: verifying with drgn and makedumpfile")
     t0 = time.monotonic()
-    facts = verify_vmcore(vmcore, vml, k["release"], outdir)
+    facts = verify_vmcore(vmcore, vml, k["release"], outdir, trig["expect"],
+                          makedumpfile)
     stages["verify"] = round(time.monotonic() - t0, 1)
     report = {
-        "impl": impl, "loader": loader, "base_version": base_version(src),
+        "impl": impl, "loader": loader, "trigger": trigger,
+        "append": append, "armed": armed, "base_version": base_version(src),
         "kernel_release": k["release"], "vmcore_bytes": size,
         "crashed_pid": facts["pid"], "crashed_comm": facts["comm"],
+        "other_cpus": facts.get("others", {}),
         "backtrace": facts["frames"], "stages": stages,
         "crash_kernel_iomem": iomem,
         "makedumpfile_bytes": facts["makedumpfile_bytes"],
@@ -1084,6 +1205,140 @@ def check_purgatory(k):
             f"undefined or panic symbol")
 
 
+# The panic-path handoff: its entry points, and the only functions outside
+# Rust it may call (the machine steps of __crash_kexec(), our glue, the
+# compiler's memset and the return thunk). Anything else (an allocator, a
+# lock, printk) fails the check.
+HANDOFF_ROOTS = ("crash_kexec", "__crash_kexec")
+HANDOFF_CALLEES = {"kdump_this_cpu", "kdump_kexec_lock_word",
+                   "kdump_crash_setup_regs", "crash_save_vmcoreinfo",
+                   "machine_crash_shutdown", "machine_kexec", "memset",
+                   "__x86_return_thunk"}
+CALL = re.compile(r"\b(call|jmp)q?\s+(\*)?\S*(?:\s+<([^>+]+)(\+0x[0-9a-f]+)?>)?")
+
+
+def call_graph(obj, roots, follow):
+    """Direct calls and tail jumps out of `roots` in `obj` (linked, or a
+    relocatable object whose calls are relocations), following every
+    callee for which follow(name) is true: ({function: {callee}}, [functions
+    with an indirect call or jump])."""
+    graph, indirect, todo = {}, [], list(roots)
+
+    def add(fn, target):
+        graph[fn].add(target)
+        if target not in graph and target not in todo and follow(target):
+            todo.append(target)
+
+    while todo:
+        out = subprocess.run(["llvm-objdump", "-d", "-r", "--no-show-raw-insn",
+                              "--disassemble-symbols=" + ",".join(todo),
+                              str(obj)], capture_output=True, text=True,
+                             check=True).stdout
+        missing = [n for n in todo if f"<{n}>:" not in out]
+        if any(n in roots for n in missing):
+            raise StageError("handoff", f"{obj}: no function {missing[0]}")
+        # Others are outside a relocatable object: leaves.
+        graph.update((n, set()) for n in missing)
+        todo, fn, call = [], None, False
+        for line in out.splitlines():
+            m = re.match(r"^[0-9a-f]+ <(.+)>:$", line)
+            if m:
+                fn, call = m.group(1), False
+                graph[fn] = set()
+                continue
+            m = re.search(r"R_X86_64_(?:PLT32|PC32)\s+([^\s+-]+)", line)
+            if m and call:
+                # The call's target is this relocation's symbol.
+                add(fn, m.group(1))
+                call = False
+                continue
+            m = CALL.search(line)
+            call = False
+            if not m or fn is None:
+                continue
+            if m.group(2):
+                indirect.append(fn)
+                continue
+            target = m.group(3)
+            if target is None or target == fn or m.group(4):
+                # A branch inside the function, or (unlinked) a call whose
+                # target is the relocation on the next line.
+                call = True
+                continue
+            add(fn, target)
+    return graph, indirect
+
+
+def check_panic_free(obj, roots, callees):
+    """The panic-freedom proof: no Rust panic function is reachable from
+    `roots` in `obj`. Every Rust function they reach (v0-mangled `_R`) is
+    followed; calls out of Rust must go to `callees`."""
+    graph, indirect = call_graph(obj, roots, lambda n: n.startswith("_R"))
+    problems = []
+    for fn, outs in sorted(graph.items()):
+        for t in sorted(outs):
+            if PANIC_SYMBOL.search(t):
+                problems.append(f"{fn} calls the panic function {t}")
+            elif not t.startswith("_R") and t not in callees:
+                problems.append(f"{fn} calls {t}, which the panic path "
+                                f"must not")
+    for fn in sorted(set(indirect)):
+        problems.append(f"{fn} makes an indirect call (could reach anything)")
+    return graph, problems
+
+
+def check_handoff(k):
+    """crash_kexec() and __crash_kexec() of the built vmlinux (Rust kernel:
+    ours; C kernel: upstream's, whose callees are only listed)."""
+    vmlinux = k["out"] / "vmlinux"
+    if k["impl"] == "c":
+        graph, _ = call_graph(vmlinux, HANDOFF_ROOTS, lambda n: False)
+        return "C: " + "; ".join(f"{f} -> {', '.join(sorted(o))}"
+                                 for f, o in sorted(graph.items()))
+    graph, problems = check_panic_free(vmlinux, HANDOFF_ROOTS,
+                                       HANDOFF_CALLEES)
+    rust = sorted(f for f in graph if f.startswith("_R"))
+    if problems:
+        raise StageError("handoff", f"{vmlinux}: " + "; ".join(problems))
+    calls = sorted({t for o in graph.values() for t in o
+                    if not t.startswith("_R")})
+    return (f"{len(graph)} functions reached from {', '.join(HANDOFF_ROOTS)} "
+            f"({len(rust)} Rust beyond them), none calls a panic function; "
+            f"calls out: {', '.join(calls)}")
+
+
+# A function that can panic (a bounds check), built the way the kernel
+# builds Rust (panic=abort, no_std) and linked, so that its call to the panic
+# function is resolved: the check must find it.
+PANICKY_RS = r"""#![no_std]
+static TABLE: [u8; 4] = [1, 2, 3, 4];
+#[no_mangle]
+pub extern "C" fn crash_kexec(i: usize) -> u8 { TABLE[i] }
+#[no_mangle]
+pub extern "C" fn __crash_kexec(i: usize) -> u8 { i as u8 }
+#[panic_handler]
+fn on_panic(_: &core::panic::PanicInfo) -> ! { loop {} }
+"""
+
+
+def handoff_check_self_test():
+    """The panic-freedom check must catch a reachable panic."""
+    with tempfile.TemporaryDirectory(prefix="kdump-panicky-") as tmp:
+        src, so = Path(tmp) / "panicky.rs", Path(tmp) / "panicky.o"
+        src.write_text(PANICKY_RS)
+        subprocess.run([cargo_bin("rustc"), "--edition=2021",
+                        "--crate-type=lib", "--emit=obj", "-Cpanic=abort",
+                        "-O", "-Csymbol-mangling-version=v0",
+                        "-Crelocation-model=static", "-o", so, src],
+                       check=True, capture_output=True)
+        _, problems = check_panic_free(so, HANDOFF_ROOTS, HANDOFF_CALLEES)
+    caught = [p for p in problems if "panic function" in p]
+    if not caught:
+        raise StageError("handoff", "the check missed the bounds-check panic "
+                         f"of a deliberately panicky object: {problems}")
+    return caught[0]
+
+
 def parse_size(s):
     m = re.fullmatch(r"(\d+)([KMG]?)", s.upper())
     if not m:
@@ -1092,16 +1347,23 @@ def parse_size(s):
 
 
 def print_report(r):
-    print(f"\n=== kdump run: impl={r['impl']} loader={r['loader']} ===")
+    print(f"\n=== kdump run: impl={r['impl']} loader={r['loader']} "
+          f"trigger={r['trigger']} ===")
     print(f"base:            {r['base_version']}")
     print(f"kernel:          {r['kernel_release']}")
+    print(f"command line:    {r['append']}")
+    for a in r["armed"]:
+        print(f"trigger:         {a}")
     print(f"crash kernel:    {'; '.join(r['crash_kernel_iomem']) or '?'}")
     print(f"vmcore:          {r['vmcore_bytes']} bytes "
           f"({r['vmcore_bytes'] / (1 << 20):.1f} MiB)")
-    print(f"makedumpfile -d 31: {r['makedumpfile_bytes']} bytes")
+    if r["makedumpfile_bytes"] is not None:
+        print(f"makedumpfile -d 31: {r['makedumpfile_bytes']} bytes")
     print("stages:          " + ", ".join(f"{k} {v}s" for k, v in
                                          r["stages"].items()))
     print(f"crashed thread:  pid {r['crashed_pid']} ({r['crashed_comm']})")
+    for cpu, frames in r.get("other_cpus", {}).items():
+        print(f"CPU {cpu} stopped in: {' < '.join(frames) or '?'}")
     print("backtrace (drgn):")
     for line in r["trace"].splitlines():
         print("  " + line)
@@ -1112,15 +1374,61 @@ def print_report(r):
 
 def cmd_run(args):
     src, tools = setup()
-    out = Path(args.out or BUILD / f"run-{args.impl}-{args.loader}").resolve()
+    name = f"run-{args.impl}-{args.loader}"
+    if args.trigger != "sysrq":
+        name += f"-{args.trigger}"
+    out = Path(args.out or BUILD / name).resolve()
     r = run_cycle(args.impl, args.loader, out, args.mem, args.crashkernel,
                   src, tools, fault=args.fault_inject, smp=args.smp,
-                  append_extra=args.append)
+                  append_extra=args.append, trigger=args.trigger)
     print_report(r)
     print(f"report: {out / 'report.json'}")
     if not r["verified"]:
         raise StageError("verify", "; ".join(r["problems"]),
                          log=out / "console.log")
+    return 0
+
+
+def handoff_latency(k, outdir, runs, mem="1G", crashkernel="256M"):
+    """Seconds from the crash's first console line to the capture kernel's
+    first line (host clock), for `runs` crashes of kernel `k` (kexec -s -p,
+    echo c > /proc/sysrq-trigger). The guest is killed once the capture
+    kernel speaks: only the handoff is timed."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    initrd = outdir / "initramfs.cpio"
+    make_initramfs(initrd, "run", kernel=k["bzImage"], loader="file",
+                   capture_append=CAPTURE_APPEND)
+    append = f"{CONSOLE} crashkernel={crashkernel} nokaslr"
+    samples = []
+    for i in range(runs):
+        g = Guest(k["bzImage"], initrd, append, outdir / f"console-{i}.log",
+                  mem=mem)
+        try:
+            g.expect(r"KDUMP-STAGE: loaded", 300, "load")
+            g.expect(r"KDUMP-STAGE: crash$", 60, "crash")
+            t0, _ = g.expect(CRASH_LINE, 120, "crash")
+            t1, _ = g.expect(r"Linux version", 300, "capture")
+        finally:
+            os.killpg(g.proc.pid, signal.SIGKILL)
+            g.stop(grace=0)
+        samples.append(t1 - t0)
+        say(f"bench {k['impl']}: handoff {i + 1}/{runs}: {t1 - t0:.3f}s")
+    return samples
+
+
+def cmd_bench(args):
+    """C and Rust side by side in one run; a benchmark, not a test."""
+    src, tools = setup()
+    kernels = {impl: build_kernel(impl, src, tools) for impl in ("c", "rust")}
+    lat = {impl: handoff_latency(k, BUILD / f"bench-{impl}", args.runs)
+           for impl, k in kernels.items()}
+    med = {impl: statistics.median(v) for impl, v in lat.items()}
+    print(f"\n=== kdump bench: panic to capture kernel, {args.runs} crashes "
+          f"each (host clock, serial console, QEMU {os.environ.get('KDUMP_QEMU_ACCEL', 'tcg')}) ===")
+    print(f"{'impl':<6}{'median':>10}{'min':>10}{'max':>10}")
+    for impl, v in lat.items():
+        print(f"{impl:<6}{med[impl]:>9.3f}s{min(v):>9.3f}s{max(v):>9.3f}s")
+    print(f"Rust/C median time: {med['rust'] / med['c']:.2f}")
     return 0
 
 
@@ -1326,6 +1634,30 @@ def cmd_test(args):
             step(f"purgatory.ro {impl}: symbols, relocations, no panic",
                  lambda impl=impl: check_purgatory(kernels[impl]))
 
+    if "rust" in kernels:
+        def handoff_check():
+            return (check_handoff(kernels["rust"]) + "; self-test: " +
+                    handoff_check_self_test())
+        step("handoff: no panic reachable from crash_kexec (rust vmlinux)",
+             handoff_check)
+        for trigger, extra in (("panic", ""), ("bug", ""), ("exception", ""),
+                               ("warning", ""), ("two-cpus", ""),
+                               ("panic", "crash_kexec_post_notifiers")):
+            def trig_run(trigger=trigger, extra=extra):
+                name = f"run-rust-file-{trigger}" + ("-post" if extra else "")
+                r = run_cycle("rust", "file", BUILD / name, "1G", "256M", src,
+                              tools, trigger=trigger, append_extra=extra,
+                              makedumpfile=False)
+                print_report(r)
+                if not r["verified"]:
+                    raise StageError("verify", "; ".join(r["problems"]))
+                frames = [f for f in r["backtrace"] if f][:4]
+                return (f"one capture, vmcore {r['vmcore_bytes'] >> 20} MiB, "
+                        f"backtrace {' < '.join(frames)}; handoff "
+                        f"{r['stages']['handoff']}s")
+            step(f"run rust --trigger {trigger}" + (f" ({extra})" if extra else ""),
+                 trig_run)
+
     def reloc_diff():
         # The real purgatory.ro of both kernels, relocated by the upstream C
         # function and by ours at several load addresses.
@@ -1444,6 +1776,11 @@ def main(argv=None):
     r.add_argument("--crashkernel", default="256M")
     r.add_argument("--append", default="",
                    help="first kernel command line additions (e.g. nokaslr)")
+    r.add_argument("--trigger", choices=sorted(TRIGGERS), default="sysrq",
+                   help="how the first kernel crashes: sysrq (echo c > "
+                   "/proc/sysrq-trigger), LKDTM panic, bug and exception "
+                   "(with oops=panic), warning (panic_on_warn=1), or "
+                   "two-cpus (LKDTM PANIC and BUG on two CPUs at once)")
     r.add_argument("--fault-inject", choices=("capture",),
                    help="testing the runner: make the capture kernel unusable")
     r.set_defaults(fn=cmd_run)
@@ -1456,6 +1793,12 @@ def main(argv=None):
     impl_opt(rb)
     rb.add_argument("--mem", default="1G")
     rb.set_defaults(fn=cmd_reboot)
+
+    be = sub.add_parser("bench", help="C vs Rust side by side: panic to "
+                        "capture kernel latency")
+    be.add_argument("--runs", type=int, default=5,
+                    help="crashes per kernel (the median is compared)")
+    be.set_defaults(fn=cmd_bench)
 
     f = sub.add_parser("fuzz", help="run the libFuzzer targets for a while")
     f.add_argument("--seconds", type=int, default=60)

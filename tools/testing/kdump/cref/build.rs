@@ -78,6 +78,8 @@ const SOURCES: &[(&str, &[Cut])] = &[
     ),
     ("arch/x86/kernel/machine_kexec_64.c", &[Func("arch_kexec_apply_relocations_add")]),
     ("kernel/crash_core.c", &[Func("crash_prepare_elf64_headers"), Func("crash_exclude_mem_range")]),
+    ("kernel/kexec_internal.h", &[Func("kexec_trylock"), Func("kexec_unlock")]),
+    ("kernel/crash_core.c", &[Func("__crash_kexec"), Func("crash_kexec")]),
 ];
 
 fn cut_lines(src: &str, first: &str, last: &str, file: &str) -> String {
@@ -159,6 +161,11 @@ fn cut_function(src: &str, name: &str, file: &str) -> String {
 
 /// Entry points with plain types for the Rust side.
 const WRAPPERS: &str = r#"
+/* The state __crash_kexec() and crash_kexec() work on. */
+atomic_t panic_cpu = { PANIC_CPU_INVALID };
+atomic_t __kexec_lock;
+struct kimage *kexec_crash_image;
+
 /* sha256_init() is a header inline: give the Rust side a symbol. */
 void cref_sha256_init(struct sha256_state *sctx)
 {

@@ -139,6 +139,74 @@ static unsigned long cref_text, cref_end, cref_text_pa, cref_page_offset;
 #define __va(x) ((void *)((unsigned long)(x) + cref_page_offset))
 #define vzalloc(n) calloc(1, (n))
 
+/*
+ * kernel/crash_core.c: __crash_kexec(), crash_kexec(); kernel/kexec_internal.h:
+ * kexec_trylock(), kexec_unlock(). The atomics are the compiler's, with the
+ * kernel's orderings; the machine steps report to the Rust side
+ * (kdump_cref::handoff), which records them and may call back in (a panic
+ * inside the handoff, another CPU).
+ */
+typedef struct {
+	int counter;
+} atomic_t;
+#define PANIC_CPU_INVALID -1
+#define __noclone
+#define __bpf_kfunc
+struct pt_regs {
+	unsigned long long id;
+};
+struct kimage;
+extern atomic_t panic_cpu;
+extern atomic_t __kexec_lock;
+extern struct kimage *kexec_crash_image;
+static inline bool atomic_try_cmpxchg(atomic_t *v, int *old, int new)
+{
+	return __atomic_compare_exchange_n(&v->counter, old, new, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+static inline bool atomic_try_cmpxchg_acquire(atomic_t *v, int *old, int new)
+{
+	return __atomic_compare_exchange_n(&v->counter, old, new, false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+static inline void atomic_set(atomic_t *v, int i)
+{
+	__atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);
+}
+static inline void atomic_set_release(atomic_t *v, int i)
+{
+	__atomic_store_n(&v->counter, i, __ATOMIC_RELEASE);
+}
+/* Implemented in Rust (kdump_cref::handoff). */
+int cref_this_cpu(void);
+void cref_handoff_event(int kind, unsigned long long arg);
+void cref_handoff_inside(void);
+#define CREF_EV_REGS 1
+#define CREF_EV_VMCOREINFO 2
+#define CREF_EV_SHUTDOWN 3
+#define CREF_EV_KEXEC 4
+#define raw_smp_processor_id() cref_this_cpu()
+/* What x86's crash_setup_regs() does, as far as the test can see. */
+static inline void crash_setup_regs(struct pt_regs *newregs,
+				    struct pt_regs *oldregs)
+{
+	cref_handoff_event(CREF_EV_REGS, oldregs ? oldregs->id : ~0ULL);
+	newregs->id = oldregs ? oldregs->id : 0xc0de;
+}
+static inline void crash_save_vmcoreinfo(void)
+{
+	cref_handoff_event(CREF_EV_VMCOREINFO, 0);
+}
+static inline void machine_crash_shutdown(struct pt_regs *regs)
+{
+	cref_handoff_event(CREF_EV_SHUTDOWN, regs->id);
+}
+static inline void machine_kexec(struct kimage *image)
+{
+	cref_handoff_event(CREF_EV_KEXEC, image == kexec_crash_image);
+	cref_handoff_inside();
+}
+
 const char *_parse_integer_fixup_radix(const char *s, unsigned int *base);
 unsigned int _parse_integer_limit(const char *s, unsigned int base,
 				  unsigned long long *p, size_t max_chars);

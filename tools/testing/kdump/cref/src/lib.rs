@@ -388,3 +388,149 @@ pub fn c_elf64_headers(core: &CCore<'_>, mem: &mut CCrashMem) -> (i32, Vec<u8>) 
         (ret, out)
     }
 }
+
+/// The upstream `__crash_kexec()` and `crash_kexec()`, with their atomics
+/// (`panic_cpu`, `__kexec_lock`) and `kexec_crash_image`, and machine steps
+/// that report here.
+///
+/// The C functions share one global state, so one test at a time may use
+/// them: take [`handoff::lock`] first.
+pub mod handoff {
+    use std::cell::{Cell, RefCell};
+    use std::sync::atomic::AtomicI32;
+    use std::sync::{Mutex, MutexGuard};
+
+    /// One step of the machine, as the C code took it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Event {
+        /// `crash_setup_regs()` with the id of the given registers (None for
+        /// NULL).
+        Regs(Option<u64>),
+        /// `crash_save_vmcoreinfo()`.
+        Vmcoreinfo,
+        /// `machine_crash_shutdown()` with the id of the registers it got.
+        Shutdown(u64),
+        /// `machine_kexec()` of `kexec_crash_image` (true) or something else.
+        Kexec(bool),
+        /// Marks where a nested call (made from inside `machine_kexec()`)
+        /// starts and ends.
+        Nested(bool),
+    }
+
+    /// `struct pt_regs` of the shim: an id the steps pass along.
+    #[repr(C)]
+    pub struct CRegs {
+        /// Identifies the register set.
+        pub id: u64,
+    }
+
+    extern "C" {
+        static panic_cpu: AtomicI32;
+        static __kexec_lock: AtomicI32;
+        static mut kexec_crash_image: *mut std::ffi::c_void;
+        fn __crash_kexec(regs: *mut CRegs);
+        fn crash_kexec(regs: *mut CRegs);
+    }
+
+    thread_local! {
+        static CPU: Cell<i32> = const { Cell::new(0) };
+        static EVENTS: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
+        static INSIDE: RefCell<Option<Box<dyn FnOnce()>>> = RefCell::new(None);
+    }
+
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+    /// Serialises the users of the C state.
+    pub fn lock() -> MutexGuard<'static, ()> {
+        ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The C `panic_cpu`.
+    pub fn c_panic_cpu() -> &'static AtomicI32 {
+        // SAFETY: a static `atomic_t` (one int) only accessed atomically.
+        unsafe { &*std::ptr::addr_of!(panic_cpu) }
+    }
+
+    /// The C `__kexec_lock`.
+    pub fn c_kexec_lock() -> &'static AtomicI32 {
+        // SAFETY: as for `c_panic_cpu`.
+        unsafe { &*std::ptr::addr_of!(__kexec_lock) }
+    }
+
+    /// Sets `kexec_crash_image` to a dummy image, or NULL.
+    pub fn set_loaded(loaded: bool) {
+        static IMAGE: u8 = 0;
+        // SAFETY: the caller holds `lock()`; only the C functions read it.
+        unsafe {
+            kexec_crash_image =
+                if loaded { std::ptr::addr_of!(IMAGE).cast_mut().cast() } else { std::ptr::null_mut() }
+        };
+    }
+
+    /// What `raw_smp_processor_id()` returns on this thread.
+    pub fn set_cpu(cpu: i32) {
+        CPU.with(|c| c.set(cpu));
+    }
+
+    /// Runs `f` from inside the next `machine_kexec()` on this thread.
+    pub fn set_inside(f: Box<dyn FnOnce()>) {
+        INSIDE.with(|i| *i.borrow_mut() = Some(f));
+    }
+
+    /// Takes the events recorded on this thread.
+    pub fn take_events() -> Vec<Event> {
+        EVENTS.with(|e| std::mem::take(&mut *e.borrow_mut()))
+    }
+
+    /// Records an event (the nested-call markers come from the test).
+    pub fn record(ev: Event) {
+        EVENTS.with(|e| e.borrow_mut().push(ev));
+    }
+
+    fn regs_ptr(regs: Option<u64>, slot: &mut CRegs) -> *mut CRegs {
+        match regs {
+            Some(id) => {
+                slot.id = id;
+                slot
+            }
+            None => std::ptr::null_mut(),
+        }
+    }
+
+    /// Upstream `__crash_kexec(regs)`.
+    pub fn c_crash_kexec_locked(regs: Option<u64>) {
+        let mut slot = CRegs { id: 0 };
+        // SAFETY: the pointer is NULL or a live CRegs.
+        unsafe { __crash_kexec(regs_ptr(regs, &mut slot)) }
+    }
+
+    /// Upstream `crash_kexec(regs)`.
+    pub fn c_crash_kexec(regs: Option<u64>) {
+        let mut slot = CRegs { id: 0 };
+        // SAFETY: as above.
+        unsafe { crash_kexec(regs_ptr(regs, &mut slot)) }
+    }
+
+    #[no_mangle]
+    extern "C" fn cref_this_cpu() -> std::ffi::c_int {
+        CPU.with(|c| c.get())
+    }
+
+    #[no_mangle]
+    extern "C" fn cref_handoff_event(kind: std::ffi::c_int, arg: u64) {
+        record(match kind {
+            1 => Event::Regs((arg != u64::MAX).then_some(arg)),
+            2 => Event::Vmcoreinfo,
+            3 => Event::Shutdown(arg),
+            4 => Event::Kexec(arg != 0),
+            _ => panic!("unknown handoff event {kind}"),
+        });
+    }
+
+    #[no_mangle]
+    extern "C" fn cref_handoff_inside() {
+        if let Some(f) = INSIDE.with(|i| i.borrow_mut().take()) {
+            f();
+        }
+    }
+}

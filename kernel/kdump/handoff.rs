@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! C face of the Rust panic-path handoff.
+//!
+//! Replaces `crash_kexec()` and `__crash_kexec()` of kernel/crash_core.c
+//! (compiled out by the hook patch when `CONFIG_CRASH_HANDOFF_RUST` is set),
+//! with the same names and signatures, declared in
+//! include/linux/crash_core.h. panic() calls `__crash_kexec()` (before or,
+//! with `crash_kexec_post_notifiers`, after the panic notifiers); an oops
+//! with `panic_on_oops`, or in interrupt context, calls `crash_kexec()`.
+//!
+//! Who may enter the crash kernel and in which order the steps run is the
+//! `kdump` core's [`kdump::handoff`]; this file gives it the kernel's
+//! `panic_cpu`, the kexec lock and a [`Machine`] made of
+//! `crash_setup_regs()`, `crash_save_vmcoreinfo()`,
+//! `machine_crash_shutdown()` and `machine_kexec()`.
+//!
+//! Both run with interrupts off, possibly in NMI context: nothing here
+//! allocates, sleeps, takes a lock other than the tried kexec lock, or can
+//! panic. `kdump.py test` checks the last point on the built vmlinux: no
+//! function reachable from these two calls a `core::panicking` function.
+
+use core::sync::atomic::AtomicI32;
+use kdump::handoff::{crash_kexec_locked, Machine};
+use kernel::bindings;
+
+/// A `struct pt_regs` the handoff can create zeroed.
+#[repr(transparent)]
+struct Regs(bindings::pt_regs);
+
+impl Default for Regs {
+    fn default() -> Self {
+        // SAFETY: `struct pt_regs` holds integers only (in unions of
+        // integers on x86), for which all-zero bytes are a valid value.
+        Regs(unsafe { core::mem::zeroed() })
+    }
+}
+
+/// The running kernel as the handoff's [`Machine`].
+struct Kernel;
+
+impl Machine for Kernel {
+    type Regs = Regs;
+
+    fn crash_image_loaded(&self) -> bool {
+        // SAFETY: `kexec_crash_image` is a pointer-sized global, only
+        // changed under the kexec lock, which the core holds here.
+        !unsafe { core::ptr::addr_of!(bindings::kexec_crash_image).read_volatile() }.is_null()
+    }
+
+    fn setup_regs(&self, fixed: &mut Regs, regs: Option<&Regs>) {
+        let regs = regs.map_or(core::ptr::null_mut(), |r| {
+            core::ptr::from_ref(&r.0).cast_mut()
+        });
+        // SAFETY: `fixed` is a writable `struct pt_regs`; `regs` is null or
+        // a valid one that kdump_crash_setup_regs() only reads.
+        unsafe { bindings::kdump_crash_setup_regs(&mut fixed.0, regs) };
+    }
+
+    fn save_vmcoreinfo(&self) {
+        // SAFETY: callable on the panic path; it only writes the
+        // VMCOREINFO note of this kernel.
+        unsafe { bindings::crash_save_vmcoreinfo() };
+    }
+
+    fn shutdown(&self, regs: &mut Regs) {
+        // SAFETY: `regs` is a valid `struct pt_regs`; this is the one CPU
+        // in the handoff (the core holds panic_cpu and the kexec lock).
+        unsafe { bindings::machine_crash_shutdown(&mut regs.0) };
+    }
+
+    fn kexec(&self) {
+        // SAFETY: a crash image is loaded (checked under the kexec lock,
+        // still held), so `kexec_crash_image` is a valid `struct kimage`.
+        unsafe {
+            bindings::machine_kexec(
+                core::ptr::addr_of!(bindings::kexec_crash_image).read_volatile(),
+            )
+        };
+    }
+}
+
+/// `__kexec_lock`.
+fn kexec_lock() -> &'static AtomicI32 {
+    // SAFETY: kdump_kexec_lock_word() returns the address of a static
+    // `atomic_t`, a single aligned `int` that C only accesses atomically
+    // (kexec_trylock(), kexec_unlock()), as `AtomicI32` does.
+    unsafe { AtomicI32::from_ptr(bindings::kdump_kexec_lock_word().cast::<i32>()) }
+}
+
+/// `panic_cpu`.
+fn panic_cpu() -> &'static AtomicI32 {
+    // SAFETY: `panic_cpu` is a static `atomic_t`, a single aligned `int`
+    // that C only accesses atomically, as `AtomicI32` does.
+    unsafe { AtomicI32::from_ptr(core::ptr::addr_of_mut!(bindings::panic_cpu.counter)) }
+}
+
+/// Enters the loaded crash kernel, if any and if the kexec lock is free,
+/// without looking at `panic_cpu`: the caller (panic()) owns it already.
+///
+/// Returns only if nothing was loaded, the lock was held (a kexec load in
+/// progress, or a panic inside the handoff), or the jump came back.
+///
+/// # Safety
+///
+/// `regs` must be null or point to a valid `struct pt_regs`. Called with
+/// interrupts off by the CPU that owns the panic path.
+#[no_mangle]
+pub unsafe extern "C" fn __crash_kexec(regs: *mut bindings::pt_regs) {
+    // SAFETY: `regs` is null or valid (function safety section), and
+    // `Regs` is a transparent wrapper of `struct pt_regs`.
+    let regs = unsafe { regs.cast::<Regs>().as_ref() };
+    let _ = crash_kexec_locked(kexec_lock(), &Kernel, regs);
+}
+
+/// Enters the loaded crash kernel if this CPU is the first to claim the
+/// panic path (moves `panic_cpu` from `PANIC_CPU_INVALID` to itself), then,
+/// if the handoff returns, gives the panic path back. On any other CPU, or
+/// if the panic path is already this CPU's, it returns at once.
+///
+/// # Safety
+///
+/// `regs` must be null or point to a valid `struct pt_regs`. Called with
+/// preemption off (an oops, or a BPF program with `KF_DESTRUCTIVE`).
+#[no_mangle]
+pub unsafe extern "C" fn crash_kexec(regs: *mut bindings::pt_regs) {
+    // SAFETY: a plain read of the CPU number.
+    let this_cpu = unsafe { bindings::kdump_this_cpu() };
+    // SAFETY: as in `__crash_kexec`.
+    let regs = unsafe { regs.cast::<Regs>().as_ref() };
+    let _ = kdump::handoff::crash_kexec(panic_cpu(), kexec_lock(), this_cpu, &Kernel, regs);
+}

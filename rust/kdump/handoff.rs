@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Who enters the crash kernel, and in what order, when the kernel dies.
+//!
+//! This is the protocol of `crash_kexec()` and `__crash_kexec()`
+//! (kernel/crash_core.c), written against two atomics and a [`Machine`] so
+//! that it runs unchanged in the kernel and in host tests:
+//!
+//! - `panic_cpu` names the one CPU allowed on the panic path
+//!   ([`PANIC_CPU_INVALID`] when none is). [`crash_kexec`] claims it, runs the
+//!   handoff and gives it back; a CPU that finds it taken does nothing. panic()
+//!   claims it itself and calls [`crash_kexec_locked`] directly.
+//! - the kexec lock (`__kexec_lock`, 0 free, 1 held) keeps kexec_load() and
+//!   kexec_file_load() on another CPU from replacing the crash image while it
+//!   is entered. It is only ever tried, never waited for: the caller may be in
+//!   NMI context, and a panic inside the handoff must not deadlock on the lock
+//!   it already holds (it finds the lock taken and returns).
+//! - with the lock held and a crash image loaded, the steps are those of the
+//!   base, in its order: capture the registers, save VMCOREINFO, shut the
+//!   machine down for the crash ([`Machine::shutdown`]), jump
+//!   ([`Machine::kexec`]).
+//!
+//! Everything here is wait-free: no allocation, no blocking, no loop, and no
+//! operation that can panic.
+
+use core::sync::atomic::{AtomicI32, Ordering};
+
+/// `panic_cpu` when no CPU owns the panic path (`PANIC_CPU_INVALID`).
+pub const PANIC_CPU_INVALID: i32 = -1;
+
+/// What the handoff needs from the machine. The kernel implements it with
+/// `crash_setup_regs()`, `crash_save_vmcoreinfo()`, `machine_crash_shutdown()`
+/// and `machine_kexec()`; host tests record the calls.
+///
+/// Implementations run on the panic path with interrupts off, possibly in
+/// NMI context: they must not allocate, sleep, take a blocking lock or panic.
+pub trait Machine {
+    /// A saved register set (`struct pt_regs`). `Default` is the all-zero
+    /// set the handoff fills before anything reads it.
+    type Regs: Default;
+
+    /// Whether a crash kernel is loaded (`kexec_crash_image` is set). Only
+    /// called with the kexec lock held, so the answer holds until it is
+    /// released.
+    fn crash_image_loaded(&self) -> bool;
+
+    /// Fills `fixed` with the registers of the crash: a copy of `regs` when
+    /// the caller has them (an oops), the current registers otherwise.
+    fn setup_regs(&self, fixed: &mut Self::Regs, regs: Option<&Self::Regs>);
+
+    /// Saves VMCOREINFO (the crash time and the note's final form).
+    fn save_vmcoreinfo(&self);
+
+    /// Stops the other CPUs, saves every CPU's registers into its crash note
+    /// and quiesces the devices that must be (`machine_crash_shutdown()`).
+    fn shutdown(&self, regs: &mut Self::Regs);
+
+    /// Jumps to the loaded crash kernel. Returns only if the jump did not
+    /// happen.
+    fn kexec(&self);
+}
+
+/// How a handoff attempt ended (when it ends at all: a successful jump does
+/// not come back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handoff {
+    /// The crash kernel was entered and [`Machine::kexec`] returned.
+    Returned,
+    /// No crash kernel is loaded: nothing was done.
+    NotLoaded,
+    /// The kexec lock was held: a kexec load on another CPU, or a panic
+    /// inside the handoff. Nothing was done.
+    LockBusy,
+    /// `panic_cpu` already named this CPU: the panic path owns it and calls
+    /// [`crash_kexec_locked`] itself. Nothing was done.
+    PanicInProgress,
+    /// `panic_cpu` named another CPU, which owns the crash. Nothing was done.
+    OtherCpu(i32),
+}
+
+/// The kexec lock held: released (with release ordering) when dropped.
+struct KexecLock<'a>(&'a AtomicI32);
+
+impl<'a> KexecLock<'a> {
+    /// `kexec_trylock()`: one compare-and-exchange from 0 to 1 with acquire
+    /// ordering, never a wait.
+    fn try_lock(word: &'a AtomicI32) -> Option<Self> {
+        word.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| KexecLock(word))
+    }
+}
+
+impl Drop for KexecLock<'_> {
+    fn drop(&mut self) {
+        // `kexec_unlock()`.
+        self.0.store(0, Ordering::Release);
+    }
+}
+
+/// `__crash_kexec()`: the handoff without the `panic_cpu` check, for a caller
+/// that already owns the panic path (panic(), or [`crash_kexec`]).
+///
+/// Takes the kexec lock if it is free; with a crash image loaded, captures
+/// the registers (`regs` if given), saves VMCOREINFO, shuts the machine down
+/// and jumps. The lock is released if the jump comes back or nothing was
+/// loaded.
+pub fn crash_kexec_locked<M: Machine>(
+    kexec_lock: &AtomicI32,
+    machine: &M,
+    regs: Option<&M::Regs>,
+) -> Handoff {
+    let Some(_lock) = KexecLock::try_lock(kexec_lock) else {
+        return Handoff::LockBusy;
+    };
+    if !machine.crash_image_loaded() {
+        return Handoff::NotLoaded;
+    }
+    let mut fixed = M::Regs::default();
+    machine.setup_regs(&mut fixed, regs);
+    machine.save_vmcoreinfo();
+    machine.shutdown(&mut fixed);
+    machine.kexec();
+    Handoff::Returned
+}
+
+/// `crash_kexec()`: the handoff for callers outside panic() (an oops with
+/// `panic_on_oops`, for instance). Only the CPU that moves `panic_cpu` from
+/// [`PANIC_CPU_INVALID`] to `this_cpu` goes on to [`crash_kexec_locked`];
+/// it gives `panic_cpu` back if the handoff returns, so that a later panic()
+/// can run. Any other caller returns at once.
+pub fn crash_kexec<M: Machine>(
+    panic_cpu: &AtomicI32,
+    kexec_lock: &AtomicI32,
+    this_cpu: i32,
+    machine: &M,
+    regs: Option<&M::Regs>,
+) -> Handoff {
+    // Fully ordered, as atomic_try_cmpxchg() is.
+    match panic_cpu.compare_exchange(
+        PANIC_CPU_INVALID,
+        this_cpu,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    ) {
+        Ok(_) => {
+            let out = crash_kexec_locked(kexec_lock, machine, regs);
+            // The base resets with a plain atomic_set(); release ordering
+            // costs nothing more on x86 and publishes what the handoff did.
+            panic_cpu.store(PANIC_CPU_INVALID, Ordering::Release);
+            out
+        }
+        Err(owner) if owner == this_cpu => Handoff::PanicInProgress,
+        Err(owner) => Handoff::OtherCpu(owner),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::cell::RefCell;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::{Arc, Barrier};
+    use std::vec::Vec;
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Ev {
+        Regs(Option<u64>),
+        Vmcoreinfo,
+        Shutdown(u64),
+        Kexec,
+    }
+
+    /// Records the calls; `inside` runs from `kexec` (a panic inside the
+    /// handoff, a second CPU, ...).
+    struct Rec<'a> {
+        loaded: bool,
+        events: RefCell<Vec<Ev>>,
+        inside: Option<&'a dyn Fn() -> Handoff>,
+        nested: RefCell<Option<Handoff>>,
+    }
+
+    impl<'a> Rec<'a> {
+        fn new(loaded: bool) -> Self {
+            Rec {
+                loaded,
+                events: RefCell::new(Vec::new()),
+                inside: None,
+                nested: RefCell::new(None),
+            }
+        }
+    }
+
+    #[derive(Default)]
+    struct R(u64);
+
+    impl Machine for Rec<'_> {
+        type Regs = R;
+        fn crash_image_loaded(&self) -> bool {
+            self.loaded
+        }
+        fn setup_regs(&self, fixed: &mut R, regs: Option<&R>) {
+            assert_eq!(fixed.0, 0, "the register set starts zeroed");
+            self.events.borrow_mut().push(Ev::Regs(regs.map(|r| r.0)));
+            fixed.0 = regs.map_or(0xc0de, |r| r.0);
+        }
+        fn save_vmcoreinfo(&self) {
+            self.events.borrow_mut().push(Ev::Vmcoreinfo);
+        }
+        fn shutdown(&self, regs: &mut R) {
+            self.events.borrow_mut().push(Ev::Shutdown(regs.0));
+        }
+        fn kexec(&self) {
+            self.events.borrow_mut().push(Ev::Kexec);
+            if let Some(f) = self.inside {
+                *self.nested.borrow_mut() = Some(f());
+            }
+        }
+    }
+
+    #[test]
+    fn loaded_image_is_entered_in_order_and_everything_released() {
+        let (cpu, lock) = (AtomicI32::new(PANIC_CPU_INVALID), AtomicI32::new(0));
+        let m = Rec::new(true);
+        assert_eq!(
+            crash_kexec(&cpu, &lock, 3, &m, Some(&R(7))),
+            Handoff::Returned
+        );
+        assert_eq!(
+            *m.events.borrow(),
+            [
+                Ev::Regs(Some(7)),
+                Ev::Vmcoreinfo,
+                Ev::Shutdown(7),
+                Ev::Kexec
+            ]
+        );
+        assert_eq!(cpu.load(Ordering::SeqCst), PANIC_CPU_INVALID);
+        assert_eq!(lock.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn without_regs_the_current_ones_are_captured() {
+        let lock = AtomicI32::new(0);
+        let m = Rec::new(true);
+        assert_eq!(crash_kexec_locked(&lock, &m, None), Handoff::Returned);
+        assert_eq!(
+            *m.events.borrow(),
+            [
+                Ev::Regs(None),
+                Ev::Vmcoreinfo,
+                Ev::Shutdown(0xc0de),
+                Ev::Kexec
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_loaded_does_nothing_and_releases() {
+        let (cpu, lock) = (AtomicI32::new(PANIC_CPU_INVALID), AtomicI32::new(0));
+        let m = Rec::new(false);
+        assert_eq!(crash_kexec(&cpu, &lock, 0, &m, None), Handoff::NotLoaded);
+        assert!(m.events.borrow().is_empty());
+        assert_eq!(cpu.load(Ordering::SeqCst), PANIC_CPU_INVALID);
+        assert_eq!(lock.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn held_lock_is_not_waited_for() {
+        let (cpu, lock) = (AtomicI32::new(PANIC_CPU_INVALID), AtomicI32::new(1));
+        let m = Rec::new(true);
+        assert_eq!(crash_kexec(&cpu, &lock, 0, &m, None), Handoff::LockBusy);
+        assert!(m.events.borrow().is_empty());
+        // The lock stays with its holder; panic_cpu is given back.
+        assert_eq!(lock.load(Ordering::SeqCst), 1);
+        assert_eq!(cpu.load(Ordering::SeqCst), PANIC_CPU_INVALID);
+    }
+
+    #[test]
+    fn owned_panic_cpu_keeps_everyone_else_out() {
+        for owner in [0, 1, 5] {
+            let (cpu, lock) = (AtomicI32::new(owner), AtomicI32::new(0));
+            let m = Rec::new(true);
+            let want = if owner == 1 {
+                Handoff::PanicInProgress
+            } else {
+                Handoff::OtherCpu(owner)
+            };
+            assert_eq!(crash_kexec(&cpu, &lock, 1, &m, None), want);
+            assert!(m.events.borrow().is_empty());
+            assert_eq!(cpu.load(Ordering::SeqCst), owner, "owner untouched");
+            assert_eq!(lock.load(Ordering::SeqCst), 0, "lock never taken");
+        }
+    }
+
+    #[test]
+    fn panic_inside_the_handoff_returns_instead_of_deadlocking() {
+        let (cpu, lock) = (AtomicI32::new(PANIC_CPU_INVALID), AtomicI32::new(0));
+        // panic() on the CPU that is in the handoff calls __crash_kexec()
+        // again; an oops there calls crash_kexec().
+        let again = || {
+            assert_eq!(lock.load(Ordering::SeqCst), 1, "held during the jump");
+            assert_eq!(cpu.load(Ordering::SeqCst), 2, "owned during the jump");
+            let inner = Rec::new(true);
+            let a = crash_kexec_locked(&lock, &inner, None);
+            let b = crash_kexec(&cpu, &lock, 2, &inner, None);
+            assert!(inner.events.borrow().is_empty());
+            assert_eq!(b, Handoff::PanicInProgress);
+            a
+        };
+        let mut m = Rec::new(true);
+        m.inside = Some(&again);
+        assert_eq!(crash_kexec(&cpu, &lock, 2, &m, None), Handoff::Returned);
+        assert_eq!(*m.nested.borrow(), Some(Handoff::LockBusy));
+        assert_eq!(m.events.borrow().len(), 4, "entered once");
+        assert_eq!(lock.load(Ordering::SeqCst), 0);
+        assert_eq!(cpu.load(Ordering::SeqCst), PANIC_CPU_INVALID);
+    }
+
+    /// A machine shared by racing threads: counts entries and, while one
+    /// thread is "in the crash kernel", waits until every other thread has
+    /// given up, as the other CPUs do before the NMI stops them.
+    struct Racer {
+        entered: AtomicUsize,
+        gave_up: Arc<AtomicUsize>,
+        others: usize,
+    }
+
+    impl Machine for Racer {
+        type Regs = R;
+        fn crash_image_loaded(&self) -> bool {
+            true
+        }
+        fn setup_regs(&self, _: &mut R, _: Option<&R>) {}
+        fn save_vmcoreinfo(&self) {}
+        fn shutdown(&self, _: &mut R) {}
+        fn kexec(&self) {
+            self.entered.fetch_add(1, Ordering::SeqCst);
+            while self.gave_up.load(Ordering::SeqCst) < self.others {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    #[test]
+    fn racing_cpus_enter_exactly_once() {
+        const CPUS: usize = 4;
+        for _round in 0..200 {
+            let cpu = Arc::new(AtomicI32::new(PANIC_CPU_INVALID));
+            let lock = Arc::new(AtomicI32::new(0));
+            let gave_up = Arc::new(AtomicUsize::new(0));
+            let m = Arc::new(Racer {
+                entered: AtomicUsize::new(0),
+                gave_up: gave_up.clone(),
+                others: CPUS - 1,
+            });
+            let start = Arc::new(Barrier::new(CPUS));
+            let threads: Vec<_> = (0..CPUS as i32)
+                .map(|id| {
+                    let (cpu, lock, m, start, gave_up) = (
+                        cpu.clone(),
+                        lock.clone(),
+                        m.clone(),
+                        start.clone(),
+                        gave_up.clone(),
+                    );
+                    std::thread::spawn(move || {
+                        start.wait();
+                        let r = crash_kexec(&cpu, &lock, id, &*m, None);
+                        if r != Handoff::Returned {
+                            gave_up.fetch_add(1, Ordering::SeqCst);
+                        }
+                        (id, r)
+                    })
+                })
+                .collect();
+            let results: Vec<(i32, Handoff)> =
+                threads.into_iter().map(|t| t.join().unwrap()).collect();
+            let winners: Vec<i32> = results
+                .iter()
+                .filter(|(_, r)| *r == Handoff::Returned)
+                .map(|(id, _)| *id)
+                .collect();
+            assert_eq!(winners.len(), 1, "{results:?}");
+            assert_eq!(m.entered.load(Ordering::SeqCst), 1);
+            for (id, r) in &results {
+                if *id != winners[0] {
+                    assert_eq!(*r, Handoff::OtherCpu(winners[0]), "cpu {id}");
+                }
+            }
+            assert_eq!(cpu.load(Ordering::SeqCst), PANIC_CPU_INVALID);
+            assert_eq!(lock.load(Ordering::SeqCst), 0);
+        }
+    }
+}
