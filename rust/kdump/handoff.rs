@@ -156,6 +156,7 @@ pub fn crash_kexec<M: Machine>(
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
     use core::cell::RefCell;
