@@ -31,6 +31,7 @@ pub mod purgatory;
 pub mod reloc;
 pub mod reserve;
 pub mod sha256;
+pub mod vmcore;
 
 /// Writes `fields` one after another at the start of `out`, as far as it
 /// reaches: how the ELF writers lay out their little-endian headers.

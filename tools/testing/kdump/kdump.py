@@ -1487,7 +1487,34 @@ def cmd_crashkernel_table(args):
 
 
 FUZZ_DIR = "tools/testing/kdump/fuzz"
-FUZZ_TARGETS = ["crashkernel", "purgatory_reloc"]
+FUZZ_TARGETS = ["crashkernel", "purgatory_reloc", "vmcore_header"]
+
+
+def vmcore_seed():
+    """A small crashed-kernel ELF64 core header with its notes after it, as
+    the vmcore_header target reads its input: 2 PT_NOTEs (a CORE note and
+    VMCOREINFO, each in a buffer larger than the note), 2 PT_LOADs, one of
+    them unaligned."""
+    def note(name, kind, desc):
+        name += b"\0"
+        pad = lambda b: b + b"\0" * (-len(b) % 4)
+        return struct.pack("<III", len(name), len(desc), kind) + pad(name) + pad(desc)
+    notes = [(0x200, note(b"CORE", 1, bytes(range(48))), 0x100),
+             (0x300, note(b"VMCOREINFO", 0, b"OSRELEASE=6.12.117\n"), 0x80)]
+    loads = [(0x1000, 0x3000), (0x100123, 0x10000)]
+    phnum = len(notes) + len(loads)
+    eh = (b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) +
+          struct.pack("<HHIQQQIHHHHHH", 4, 62, 1, 0, 64, 0, 0, 64, 56, phnum,
+                      0, 0, 0))
+    ph = b"".join(struct.pack("<IIQQQQQQ", 4, 0, off, 0, off, size, size, 0)
+                  for off, _, size in notes)
+    ph += b"".join(struct.pack("<IIQQQQQQ", 1, 7, pa, pa + 0xffff888000000000,
+                               pa, size, size, 0) for pa, size in loads)
+    out = bytearray(0x400)
+    out[:len(eh + ph)] = eh + ph
+    for off, n, _ in notes:
+        out[off:off + len(n)] = n
+    return bytes(out)
 
 
 def run_fuzz(seconds):
@@ -1510,6 +1537,13 @@ def run_fuzz(seconds):
             # Real objects make the best seeds, when a kernel was built.
             for ro in BUILD.glob("out-*/arch/x86/purgatory/purgatory.ro"):
                 shutil.copyfile(ro, corpus / f"seed-{ro.parts[-5]}.ro")
+        if target == "vmcore_header":
+            (corpus / "seed-synthetic").write_bytes(vmcore_seed())
+            # And a captured vmcore's first pages, when there is one.
+            for core in sorted(BUILD.glob("run-*/vmcore"))[:2]:
+                with open(core, "rb") as f:
+                    (corpus / f"seed-{core.parent.name}").write_bytes(
+                        f.read(16384))
         say(f"fuzzing {target} for {seconds}s (log: {log})")
         run_logged([cargo_bin("cargo"), "fuzz", "run", "--fuzz-dir",
                     REPO / FUZZ_DIR, target, corpus, "--",
