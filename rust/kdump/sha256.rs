@@ -56,6 +56,7 @@ fn compress(state: &mut [u32; 8], block: &[u8; BLOCK_SIZE]) {
         }
     }
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
+    let mut bc = b ^ c;
 
     macro_rules! round {
         ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $k:expr, $w:expr) => {
@@ -63,7 +64,11 @@ fn compress(state: &mut [u32; 8], block: &[u8; BLOCK_SIZE]) {
             let ch = $g ^ ($e & ($f ^ $g));
             let t1 = $h.wrapping_add(s1).wrapping_add(ch).wrapping_add($k).wrapping_add($w);
             let s0 = $a.rotate_right(2) ^ $a.rotate_right(13) ^ $a.rotate_right(22);
-            let maj = ($a & $b) | ($c & ($a | $b));
+            // Maj(a, b, c) = b ^ ((a ^ b) & (b ^ c)); this round's b ^ c
+            // is the previous round's a ^ b, so one XOR is saved a round.
+            let ab = $a ^ $b;
+            let maj = $b ^ (ab & bc);
+            bc = ab;
             $d = $d.wrapping_add(t1);
             $h = t1.wrapping_add(s0.wrapping_add(maj));
         };
