@@ -57,12 +57,7 @@ use core::fmt;
 pub const PAGE_SIZE: u64 = 4096;
 /// `EM_386`.
 pub const EM_386: u16 = 3;
-/// `EM_X86_64`.
-pub const EM_X86_64: u16 = 62;
-/// `PT_LOAD`.
-pub const PT_LOAD: u32 = 1;
-/// `PT_NOTE`.
-pub const PT_NOTE: u32 = 4;
+pub use crate::elfcorehdr::{EM_X86_64, PT_LOAD, PT_NOTE};
 /// `PN_XNUM`: `e_phnum` value that means extended numbering.
 pub const PN_XNUM: u16 = 0xffff;
 /// Size of `Elf64_Nhdr`, and of `Elf32_Nhdr`, which is the same.

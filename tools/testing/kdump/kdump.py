@@ -1307,6 +1307,34 @@ def check_handoff(k):
             f"calls out: {', '.join(calls)}")
 
 
+def panic_without_crash_kernel(k, workdir):
+    """With no crash kernel loaded the handoff must do nothing: panic() goes
+    on to its reboot (panic=1) and no second kernel starts."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    initrd = workdir / "boot.cpio"
+    make_initramfs(initrd, "boot", cmd=(
+        "mount -t debugfs debugfs /sys/kernel/debug; "
+        f"echo kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded); "
+        f"sync; echo PANIC > {LKDTM}"))
+    out = workdir / "cmd.out"
+    out.write_bytes(b"")
+    g = Guest(k["bzImage"], initrd, f"{CONSOLE} crashkernel=256M",
+              workdir / "console.log", cmd_out=out)
+    try:
+        g.expect(r"KDUMP-STAGE: booted", 300, "boot")
+        t0, _ = g.expect(r"Kernel panic - not syncing", 120, "crash")
+        t1, _ = g.expect(r"Rebooting in 1 seconds", 60, "crash")
+    finally:
+        g.stop()
+    boots = sum(1 for _, l in g.seen if "Linux version" in l)
+    loaded = out.read_text(errors="replace").strip()
+    if boots != 1 or loaded != "kexec_crash_loaded=0":
+        raise StageError("crash", f"{boots} kernel boots (want 1), guest "
+                         f"said {loaded!r}", log=g.log_path, tail=g.tail())
+    return (f"{loaded}: panic went on to 'Rebooting in 1 seconds' "
+            f"({t1 - t0:.1f}s), no second kernel")
+
+
 # A function that can panic (a bounds check), built the way the kernel
 # builds Rust (panic=abort, no_std) and linked, so that its call to the panic
 # function is resolved: the check must find it.
@@ -1674,6 +1702,9 @@ def cmd_test(args):
                     handoff_check_self_test())
         step("handoff: no panic reachable from crash_kexec (rust vmlinux)",
              handoff_check)
+        step("handoff: panic with no crash kernel loaded (rust)",
+             lambda: panic_without_crash_kernel(kernels["rust"],
+                                                BUILD / "test-no-image"))
         for trigger, extra in (("panic", ""), ("bug", ""), ("exception", ""),
                                ("warning", ""), ("two-cpus", ""),
                                ("panic", "crash_kexec_post_notifiers")):
