@@ -1716,10 +1716,14 @@ def cmd_test(args):
                 print_report(r)
                 if not r["verified"]:
                     raise StageError("verify", "; ".join(r["problems"]))
-                frames = [f for f in r["backtrace"] if f][:4]
+                wanted = {f for g in TRIGGERS[trigger]["expect"] for f in g}
+                frames = [f for f in r["backtrace"] if f in wanted]
+                others = "; ".join(f"CPU {c} stopped in {f[0] if isinstance(f, list) and f else f}"
+                                   for c, f in r["other_cpus"].items())
                 return (f"one capture, vmcore {r['vmcore_bytes'] >> 20} MiB, "
-                        f"backtrace {' < '.join(frames)}; handoff "
-                        f"{r['stages']['handoff']}s")
+                        f"backtrace has {' < '.join(frames)}; handoff "
+                        f"{r['stages']['handoff']}s" +
+                        (f"; {others}" if others else ""))
             step(f"run rust --trigger {trigger}" + (f" ({extra})" if extra else ""),
                  trig_run)
 

@@ -102,23 +102,26 @@ fn cut_lines(src: &str, first: &str, last: &str, file: &str) -> String {
 
 const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
 
-fn read_kernel_file(rel: &str, out: &Path) -> String {
+/// The kernel tree to read `files` from: `$KDUMP_KERNEL_SRC`, or the
+/// tarball's members extracted into `out` with one `tar` run (decompressing
+/// the tarball takes most of the time, so it is done once for all files).
+fn kernel_tree(files: &[&str], out: &Path) -> PathBuf {
     if let Ok(src) = env::var("KDUMP_KERNEL_SRC") {
-        let p = Path::new(&src).join(rel);
-        return fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        return PathBuf::from(src);
     }
     let tarball = env::var("KDUMP_KERNEL_TARBALL").unwrap_or_else(|_| DEFAULT_TARBALL.into());
-    let member = format!("linux-source-6.12/{rel}");
+    let members: Vec<String> = files.iter().map(|f| format!("linux-source-6.12/{f}")).collect();
     let status = Command::new("tar")
-        .args(["-C", out.to_str().unwrap(), "-xf", &tarball, &member])
+        .args(["-C", out.to_str().unwrap(), "-xf", &tarball])
+        .args(&members)
         .status()
         .expect("tar");
     assert!(
         status.success(),
-        "cannot extract {member} from {tarball}: install linux-source-6.12 \
+        "cannot extract {members:?} from {tarball}: install linux-source-6.12 \
          (kdump.py does) or set KDUMP_KERNEL_SRC"
     );
-    fs::read_to_string(out.join(&member)).unwrap()
+    out.join("linux-source-6.12")
 }
 
 /// Returns the definition of `name` in `src`: from the start of the line
@@ -206,8 +209,13 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let mut c = String::from("/* Generated from the base kernel sources; see build.rs. */\n");
     c.push_str("#include \"cref_shim.h\"\n");
+    let mut files: Vec<&str> = SOURCES.iter().map(|(f, _)| *f).collect();
+    files.sort_unstable();
+    files.dedup();
+    let tree = kernel_tree(&files, &out);
     for (file, cuts) in SOURCES {
-        let src = read_kernel_file(file, &out);
+        let path = tree.join(file);
+        let src = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for cut in *cuts {
             match cut {
                 Func(f) => {
