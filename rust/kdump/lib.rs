@@ -33,6 +33,26 @@ pub mod reserve;
 pub mod sha256;
 pub mod vmcore;
 
+/// Reads `N` bytes at `off`, if they are all inside `b`.
+fn bytes_at<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
+    b.get(off..off.checked_add(N)?)?.try_into().ok()
+}
+
+/// The little-endian `u16` at `off`, if it is inside `b`.
+fn u16_at(b: &[u8], off: usize) -> Option<u16> {
+    bytes_at(b, off).map(u16::from_le_bytes)
+}
+
+/// The little-endian `u32` at `off`, if it is inside `b`.
+fn u32_at(b: &[u8], off: usize) -> Option<u32> {
+    bytes_at(b, off).map(u32::from_le_bytes)
+}
+
+/// The little-endian `u64` at `off`, if it is inside `b`.
+fn u64_at(b: &[u8], off: usize) -> Option<u64> {
+    bytes_at(b, off).map(u64::from_le_bytes)
+}
+
 /// Writes `fields` one after another at the start of `out`, as far as it
 /// reaches: how the ELF writers lay out their little-endian headers.
 fn put_fields(out: &mut [u8], fields: &[&[u8]]) {

@@ -34,25 +34,11 @@ pub const SHN_ABS: u16 = 0xfff1;
 /// `SHN_COMMON`: common (unallocated) symbol.
 pub const SHN_COMMON: u16 = 0xfff2;
 
+use crate::{u16_at, u32_at, u64_at};
+
 /// Longest symbol name an error carries; longer names are cut.
 const NAME_MAX: usize = 64;
 
-/// Reads `N` bytes at `off`.
-fn bytes_at<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
-    b.get(off..off.checked_add(N)?)?.try_into().ok()
-}
-
-fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-    bytes_at(b, off).map(u16::from_le_bytes)
-}
-
-fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    bytes_at(b, off).map(u32::from_le_bytes)
-}
-
-fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-    bytes_at(b, off).map(u64::from_le_bytes)
-}
 
 /// Whole entries of `each` bytes in a table of `size` bytes.
 fn entries(size: u64, each: usize) -> u64 {

@@ -46,7 +46,8 @@ const K: [[u32; 16]; 4] = [
 /// 16), and the rounds are written out with the roles of the eight working
 /// variables rotated, so everything stays in registers. All indices are
 /// literals: no bounds check, hence no panic path, is generated.
-#[allow(clippy::indexing_slicing)]
+// The last round's `bc = ab` is not read again.
+#[allow(clippy::indexing_slicing, unused_assignments)]
 #[inline(always)]
 fn compress(state: &mut [u32; 8], block: &[u8; BLOCK_SIZE]) {
     let mut w = [0u32; 16];

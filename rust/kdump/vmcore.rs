@@ -51,6 +51,7 @@
 //! As in C, a segment's old-memory address is its `p_offset` (the
 //! producers set `p_offset == p_paddr`), and sizes are `p_memsz`.
 
+use crate::{bytes_at, u16_at, u32_at, u64_at};
 use core::fmt;
 
 /// Pages the file is laid out in.
@@ -75,22 +76,6 @@ const EV_CURRENT: u8 = 1;
 const ET_CORE: u16 = 4;
 const PAGE_MASK: u64 = !(PAGE_SIZE - 1);
 
-/// Reads `N` bytes at `off`.
-fn bytes_at<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
-    b.get(off..off.checked_add(N)?)?.try_into().ok()
-}
-
-fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-    bytes_at(b, off).map(u16::from_le_bytes)
-}
-
-fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    bytes_at(b, off).map(u32::from_le_bytes)
-}
-
-fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-    bytes_at(b, off).map(u64::from_le_bytes)
-}
 
 /// `n` rounded up to a multiple of 4, as note names and descriptors are.
 fn pad4(n: u32) -> u64 {
