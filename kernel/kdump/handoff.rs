@@ -43,9 +43,7 @@ impl Machine for Kernel {
     type Regs = Regs;
 
     fn crash_image_loaded(&self) -> bool {
-        // SAFETY: `kexec_crash_image` is a pointer-sized global, only
-        // changed under the kexec lock, which the core holds here.
-        !unsafe { core::ptr::addr_of!(bindings::kexec_crash_image).read_volatile() }.is_null()
+        !crash_image().is_null()
     }
 
     fn setup_regs(&self, fixed: &mut Regs, regs: Option<&Regs>) {
@@ -71,13 +69,16 @@ impl Machine for Kernel {
 
     fn kexec(&self) {
         // SAFETY: a crash image is loaded (checked under the kexec lock,
-        // still held), so `kexec_crash_image` is a valid `struct kimage`.
-        unsafe {
-            bindings::machine_kexec(
-                core::ptr::addr_of!(bindings::kexec_crash_image).read_volatile(),
-            )
-        };
+        // still held), so it is a valid `struct kimage`.
+        unsafe { bindings::machine_kexec(crash_image()) };
     }
+}
+
+/// `kexec_crash_image`.
+fn crash_image() -> *mut bindings::kimage {
+    // SAFETY: `kexec_crash_image` is a pointer-sized global, only changed
+    // under the kexec lock, which the core holds whenever it asks.
+    unsafe { core::ptr::addr_of!(bindings::kexec_crash_image).read_volatile() }
 }
 
 /// `__kexec_lock`.
