@@ -261,6 +261,54 @@ atomic_t *kdump_kexec_lock_word(void);
 int kdump_this_cpu(void);
 #endif /* CONFIG_CRASH_HANDOFF_RUST */
 
+#ifdef CONFIG_PROC_VMCORE_RUST
+/*
+ * /proc/vmcore is served by kernel/kdump/vmcore.rs, over the kernel crate's
+ * proc_fs, mm and crash_dump modules, whose bindings need these.
+ */
+#include <linux/cc_platform.h>
+#include <linux/crash_dump.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/proc_fs.h>
+#include <linux/uio.h>
+#include <linux/vmalloc.h>
+
+/**
+ * kdump_vmcore_init() - set up /proc/vmcore in a capture kernel
+ *
+ * Reads and checks the ELF core header at elfcorehdr=, merges its notes and
+ * creates /proc/vmcore. Does nothing in a kernel that is not capturing a
+ * dump. A header that fails the checks is logged once with the field at
+ * fault, and /proc/vmcore is not created.
+ *
+ * Context: Process context, once, from an fs_initcall; may sleep.
+ * Return: 0, or a negative errno if the dump cannot be served.
+ */
+int kdump_vmcore_init(void);
+
+/**
+ * vmcore_rust_open() - mark /proc/vmcore as opened
+ *
+ * Kept with the vmcore_cb registry in fs/proc/vmcore.c: a callback that
+ * registers after the first open is warned about, as with the C provider.
+ *
+ * Context: Process context; takes a spinlock.
+ * Return: whether any vmcore_cb is registered.
+ */
+bool vmcore_rust_open(void);
+
+/**
+ * vmcore_rust_pfn_is_ram() - ask the vmcore_cb registry about a page
+ * @pfn: page frame number of old memory
+ *
+ * Context: Process context; may sleep (SRCU read side).
+ * Return: false if a registered callback says the page is not RAM (its
+ * contents must read as zeros), true otherwise.
+ */
+bool vmcore_rust_pfn_is_ram(unsigned long pfn);
+#endif /* CONFIG_PROC_VMCORE_RUST */
+
 #endif /* CONFIG_CRASH_DUMP_RUST */
 
 #endif /* _LINUX_KDUMP_RUST_H */

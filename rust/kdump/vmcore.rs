@@ -1049,11 +1049,60 @@ impl<'a> Layout<'a> {
         Ok(size)
     }
 
+    /// The layout without the header it was made from, for a shell that
+    /// keeps the `PT_LOAD` slots and the written header but not the
+    /// crashed kernel's bytes.
+    pub fn extents(&self) -> Extents {
+        Extents {
+            header_size: self.header_size,
+            notes_size: self.notes_size,
+            data_offset: self.data_offset,
+            size: self.size,
+        }
+    }
+
     /// What backs file offset `off`, and for how many bytes from there.
     ///
     /// O(log n) in the number of `PT_LOAD`s. Regions tile the file: the
     /// region at `off + locate(off).len()` is the next one.
     pub fn locate(&self, off: u64) -> Region {
+        self.extents().locate(self.loads, off)
+    }
+}
+
+/// The sizes of a [`Layout`], which with its [`Layout::loads`] say what
+/// backs every offset of the file.
+///
+/// # Invariants
+///
+/// Made by [`Layout::extents`], and used with the same layout's loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extents {
+    header_size: usize,
+    notes_size: usize,
+    data_offset: u64,
+    size: u64,
+}
+
+impl Extents {
+    /// Bytes of the header, a whole number of pages.
+    pub fn header_size(&self) -> usize {
+        self.header_size
+    }
+
+    /// File offset of the first `PT_LOAD` page: the header, the notes and
+    /// their padding come before it.
+    pub fn data_offset(&self) -> u64 {
+        self.data_offset
+    }
+
+    /// Size of the vmcore file.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// [`Layout::locate`], given the layout's [`Layout::loads`].
+    pub fn locate(&self, loads: &[Load], off: u64) -> Region {
         let header = self.header_size as u64;
         let notes_end = header.saturating_add(self.notes_size as u64);
         if off < header {
@@ -1072,8 +1121,8 @@ impl<'a> Layout<'a> {
             return Region::End;
         }
         // The first load ending after `off`; loads are back to back.
-        let i = self.loads.partition_point(|l| l.offset.saturating_add(l.size) <= off);
-        match self.loads.get(i) {
+        let i = loads.partition_point(|l| l.offset.saturating_add(l.size) <= off);
+        match loads.get(i) {
             Some(l) if l.offset <= off => {
                 let into = off.saturating_sub(l.offset);
                 Region::OldMem { paddr: l.paddr.saturating_add(into), len: l.size.saturating_sub(into) }

@@ -63,6 +63,7 @@ APT_PACKAGES = [
     "libclang-dev", "make", "gcc", "flex", "bison", "bc", "libelf-dev",
     "libssl-dev", "xz-utils", "cpio", "qemu-system-x86", "kexec-tools",
     "makedumpfile", "busybox-static", "patch", "perl", "python3-venv",
+    "libc6-dev",
 ]
 BINDGEN_VERSION = "0.69.5"
 DRGN_SPEC = "drgn"
@@ -653,6 +654,31 @@ capture)
 	rc=$?
 	sync
 	mark "capture-done rc=$rc size=$size"
+	# kdump.py run --guest-checks: the disk now holds one sequential
+	# read, the reference for vmcore_test; then makedumpfile through
+	# mmap() and through read().
+	if [ -x /bin/vmcore_test ]; then
+		mark vmcore-test
+		/bin/vmcore_test test /proc/vmcore /dev/vda > /dev/console 2>&1
+		mark "vmcore-test-done rc=$?"
+		for how in mmap non-mmap; do
+			flag=
+			[ $how = non-mmap ] && flag=--non-mmap
+			makedumpfile $flag --message-level 31 -d 31 /proc/vmcore \
+				/tmp/dump > /tmp/md.log 2>&1
+			rc=$?
+			grep -o "mmap() is [a-z]*" /tmp/md.log | head -n 1 | \
+				sed "s/^/KDUMP-MD: $how /" > /dev/console
+			tail -n 3 /tmp/md.log > /dev/console
+			mark "makedumpfile-$how rc=$rc size=$(stat -c %s /tmp/dump 2>/dev/null || echo 0)"
+			rm -f /tmp/dump
+		done
+	fi
+	if [ -e /etc/kdump/bench ]; then
+		/bin/vmcore_test bench /proc/vmcore $(cat /etc/kdump/bench) \
+			> /dev/console 2>&1
+		mark "bench-done rc=$?"
+	fi
 	finish
 	;;
 esac
@@ -672,8 +698,42 @@ def busybox_cpio(mode):
     return c
 
 
+def capture_cpio(guest_checks=False, bench_mib=None):
+    """The capture kernel's initramfs; with guest_checks, also vmcore_test
+    and makedumpfile (with its libraries), and with bench_mib the bench."""
+    c = busybox_cpio("capture")
+    if guest_checks or bench_mib:
+        c.file("/bin/vmcore_test", vmcore_test_binary().read_bytes(), 0o755)
+    if guest_checks:
+        md = shutil.which("makedumpfile") or "/usr/sbin/makedumpfile"
+        c.file("/sbin/makedumpfile", Path(md).read_bytes(), 0o755)
+        for lib in shared_libs(md):
+            c.file(lib, Path(lib).resolve().read_bytes(), 0o755)
+    if bench_mib:
+        c.file("/etc/kdump/bench", f"{bench_mib}\n".encode())
+    return c
+
+
+def vmcore_test_binary():
+    """tools/testing/selftests/kdump/vmcore_test.c, built static for the
+    guest against the base's kselftest.h."""
+    src = OVERLAY / "tools/testing/selftests/kdump/vmcore_test.c"
+    out = BUILD / "vmcore_test"
+    if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
+        return out
+    inc = BUILD / "src" / BASE_DIRNAME / "tools/testing/selftests"
+    r = subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Werror",
+                        "-I", str(inc), "-o", str(out), str(src), "-lpthread"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise StageError("build", "vmcore_test does not build",
+                         tail=(r.stdout + r.stderr).splitlines())
+    return out
+
+
 def make_initramfs(path, mode, cmd=None, kernel=None, loader=None,
-                   capture_append=None, trigger="sysrq"):
+                   capture_append=None, trigger="sysrq", guest_checks=False,
+                   bench_mib=None):
     c = busybox_cpio(mode)
     if cmd is not None:
         c.file("/etc/kdump/cmd", cmd.encode() + b"\n")
@@ -687,7 +747,8 @@ def make_initramfs(path, mode, cmd=None, kernel=None, loader=None,
         c.file("/boot/next.cpio", busybox_cpio("rebooted").bytes())
         c.file("/etc/kdump/next-append", capture_append.encode() + b"\n")
     if mode == "run":
-        c.file("/boot/capture.cpio", busybox_cpio("capture").bytes())
+        c.file("/boot/capture.cpio",
+               capture_cpio(guest_checks, bench_mib).bytes())
         flags = {"load": "-p", "file": "-s -p"}[loader]
         c.file("/etc/kdump/kexec-flags", flags.encode() + b"\n")
         c.file("/etc/kdump/capture-append", capture_append.encode() + b"\n")
@@ -1001,8 +1062,12 @@ CRASH_LINE = (r"Kernel panic - not syncing|kernel BUG at|BUG: |Oops: |"
 
 def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
               fault=None, smp=1, append_extra="", trigger="sysrq",
-              makedumpfile=True):
-    """One full kdump cycle; returns the report dict (raises on failure)."""
+              makedumpfile=True, guest_checks=False, bench_mib=None):
+    """One full kdump cycle; returns the report dict (raises on failure).
+
+    guest_checks: in the capture kernel, after the copy, vmcore_test (TAP)
+    and makedumpfile -d 31 through mmap() and read(). bench_mib: then the
+    read/mmap throughput bench over that many MiB."""
     trig = TRIGGERS[trigger]
     smp = max(smp, trig["smp"])
     append_extra = f"{trig['append']} {append_extra}".strip()
@@ -1020,7 +1085,8 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
         capture_append += " rdinit=/nonexistent init=/nonexistent"
     initrd = outdir / "initramfs.cpio"
     make_initramfs(initrd, "run", kernel=k["bzImage"], loader=loader,
-                   capture_append=capture_append, trigger=trigger)
+                   capture_append=capture_append, trigger=trigger,
+                   guest_checks=guest_checks, bench_mib=bench_mib)
     disk = outdir / "vmcore.disk"
     disk.unlink(missing_ok=True)
     with open(disk, "wb") as f:
@@ -1054,11 +1120,39 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
         t, m = g.expect(r"KDUMP-STAGE: capture-done rc=(\d+) size=(\d+)",
                         1800, "capture")
         stages["capture"], last = round(t - last, 1), t
+        guest = {}
+        if guest_checks:
+            say(f"run {impl}/{loader}: vmcore_test and makedumpfile in the "
+                f"capture kernel")
+            _, mt = g.expect(r"KDUMP-STAGE: vmcore-test-done rc=(\d+)", 1200,
+                             "guest-checks")
+            guest["vmcore_test_rc"] = int(mt.group(1))
+            for how in ("mmap", "non-mmap"):
+                t, mm = g.expect(rf"KDUMP-STAGE: makedumpfile-{how} "
+                                 rf"rc=(\d+) size=(\d+)", 600, "guest-checks")
+                guest[f"makedumpfile_{how}"] = (int(mm.group(1)),
+                                                int(mm.group(2)))
+            stages["guest_checks"], last = round(t - last, 1), t
+        if bench_mib:
+            t, mb = g.expect(r"KDUMP-STAGE: bench-done rc=(\d+)", 3600,
+                             "bench")
+            stages["bench"] = round(t - last, 1)
+            guest["bench_rc"] = int(mb.group(1))
     finally:
         g.stop()
     if m.group(1) != "0":
         raise StageError("capture", f"dd of /proc/vmcore failed with status "
                          f"{m.group(1)}", log=g.log_path, tail=g.tail())
+    if guest_checks:
+        guest.update(check_guest(g))
+    if bench_mib:
+        guest["bench"] = {k: float(v) for k, v in
+                          (l.split()[1:3] for _, l in g.seen
+                           if l.startswith("BENCH "))}
+        if guest["bench_rc"] != 0 or len(guest["bench"]) != 5:
+            raise StageError("bench", f"vmcore_test bench failed "
+                             f"(rc {guest['bench_rc']})", log=g.log_path,
+                             tail=g.tail())
     # Exactly one crash kernel came up: no second handoff, no second boot.
     boots = sum(1 for _, l in g.seen if "Linux version" in l)
     captures = sum(1 for _, l in g.seen if "KDUMP-STAGE: capture-kernel" in l)
@@ -1099,11 +1193,58 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
         "backtrace": facts["frames"], "stages": stages,
         "crash_kernel_iomem": iomem,
         "makedumpfile_bytes": facts["makedumpfile_bytes"],
+        "guest": guest,
         "problems": facts["problems"], "verified": not facts["problems"],
     }
     (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     report["trace"] = facts["trace"]
     return report
+
+
+def check_guest(g):
+    """What vmcore_test and makedumpfile said in the capture kernel; raises
+    on a failed TAP line or a failed or inconsistent makedumpfile."""
+    lines = [l.strip() for _, l in g.seen]
+    start = lines.index("KDUMP-STAGE: vmcore-test")
+    tap = [l for l in lines[start:]
+           if re.match(r"(not )?ok \d+ |# |1\.\.\d+|TAP version", l)]
+    tap = tap[:next((i + 1 for i, l in enumerate(tap)
+                     if l.startswith("# Totals")), len(tap))]
+    bad = [l for l in tap if l.startswith("not ok")]
+    plan = next((int(l[3:]) for l in tap if l.startswith("1..")), 0)
+    passed = sum(1 for l in tap if re.match(r"ok \d+ ", l))
+    out = {"tap": tap, "vmcore_test_passed": passed}
+    g_rc = None
+    for _, l in g.seen:
+        m = re.search(r"vmcore-test-done rc=(\d+)", l)
+        if m:
+            g_rc = int(m.group(1))
+    if bad or g_rc != 0 or plan == 0 or passed != plan:
+        raise StageError("guest-checks", f"vmcore_test: {passed}/{plan} passed"
+                         f", rc {g_rc}: " + "; ".join(bad), log=g.log_path,
+                         tail=tap[-20:])
+    how = {l.split()[1]: " ".join(l.split()[2:]) for l in lines
+           if l.startswith("KDUMP-MD: ")}
+    sizes = {}
+    for h in ("mmap", "non-mmap"):
+        m = next(re.search(rf"makedumpfile-{h} rc=(\d+) size=(\d+)", l)
+                 for l in lines if f"makedumpfile-{h} rc=" in l)
+        rc, sizes[h] = int(m.group(1)), int(m.group(2))
+        if rc != 0 or sizes[h] == 0:
+            raise StageError("guest-checks", f"makedumpfile ({h}) in the "
+                             f"capture kernel failed (rc {rc}, {sizes[h]} "
+                             f"bytes)", log=g.log_path, tail=g.tail())
+    if how.get("mmap") != "mmap() is available" or \
+            how.get("non-mmap") != "mmap() is disabled":
+        raise StageError("guest-checks", f"makedumpfile did not take the "
+                         f"mmap() and read() paths: {how}", log=g.log_path)
+    if sizes["mmap"] != sizes["non-mmap"]:
+        raise StageError("guest-checks", f"makedumpfile -d 31 gives "
+                         f"{sizes['mmap']} bytes through mmap() and "
+                         f"{sizes['non-mmap']} through read()",
+                         log=g.log_path)
+    out["makedumpfile_guest_bytes"] = sizes
+    return out
 
 
 def reboot_cycle(impl, outdir, mem, src, tools):
@@ -1386,6 +1527,14 @@ def print_report(r):
           f"({r['vmcore_bytes'] / (1 << 20):.1f} MiB)")
     if r["makedumpfile_bytes"] is not None:
         print(f"makedumpfile -d 31: {r['makedumpfile_bytes']} bytes")
+    g = r.get("guest") or {}
+    if "tap" in g:
+        print(f"in the capture kernel: vmcore_test {g['vmcore_test_passed']} "
+              f"ok; makedumpfile -d 31 through mmap() and read(): "
+              f"{g['makedumpfile_guest_bytes']['mmap']} bytes each")
+        for l in g["tap"]:
+            if l.startswith(("ok ", "# seed")):
+                print(f"  {l}")
     print("stages:          " + ", ".join(f"{k} {v}s" for k, v in
                                          r["stages"].items()))
     print(f"crashed thread:  pid {r['crashed_pid']} ({r['crashed_comm']})")
@@ -1407,7 +1556,8 @@ def cmd_run(args):
     out = Path(args.out or BUILD / name).resolve()
     r = run_cycle(args.impl, args.loader, out, args.mem, args.crashkernel,
                   src, tools, fault=args.fault_inject, smp=args.smp,
-                  append_extra=args.append, trigger=args.trigger)
+                  append_extra=args.append, trigger=args.trigger,
+                  guest_checks=args.guest_checks)
     print_report(r)
     print(f"report: {out / 'report.json'}")
     if not r["verified"]:
@@ -1850,6 +2000,10 @@ def main(argv=None):
                    "two-cpus (LKDTM PANIC and BUG on two CPUs at once)")
     r.add_argument("--fault-inject", choices=("capture",),
                    help="testing the runner: make the capture kernel unusable")
+    r.add_argument("--guest-checks", action="store_true",
+                   help="in the capture kernel, after the copy: vmcore_test "
+                   "(random, concurrent and mmap reads against the copy, bad "
+                   "mmap()s) and makedumpfile -d 31 through mmap() and read()")
     r.set_defaults(fn=cmd_run)
     ct = sub.add_parser("crashkernel-table",
                         help="boot the crashkernel= table, compare C and Rust")

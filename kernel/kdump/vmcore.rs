@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/proc/vmcore` in Rust.
+//!
+//! Replaces the provider half of fs/proc/vmcore.c (compiled out by the hook
+//! patch when `CONFIG_PROC_VMCORE_RUST` is set): at `fs_initcall` time the
+//! capture kernel reads the ELF core header the crashed kernel left at
+//! `elfcorehdr=`, validates it, merges its notes and lays out the file with
+//! the `kdump` core ([`kdump::vmcore`]), then serves `/proc/vmcore` (mode
+//! 0400) with read() and mmap() through [`kernel::proc_fs`].
+//!
+//! Where C copies old memory a page at a time, mapping and unmapping each
+//! page, read() here maps up to [`CHUNK`] bytes at once ([`OldMem`]) and
+//! copies them to user space in one go. When old memory is encrypted or a
+//! `vmcore_cb` is registered, reads go page by page through the
+//! architecture as in C, and mmap() asks the callbacks about every page.
+//!
+//! A header that fails validation disables `/proc/vmcore` with one
+//! `pr_err` naming the ELF field at fault; the kernel keeps running.
+
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use kdump::vmcore::{
+    header_len, CoreHeader, Expect, Extents, HeaderError, Layout, Load, MergeError, Region, EHDR_MAX, EM_X86_64,
+};
+use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec, VVec};
+use kernel::bindings;
+use kernel::c_str;
+use kernel::crash_dump::{self, ElfCoreHdr, OldMem};
+use kernel::error::code::{EINVAL, EIO, ENOMEM, EPERM};
+use kernel::ffi::c_int;
+use kernel::mm::{UserMapBuf, VmArea, PAGE_SIZE};
+use kernel::prelude::*;
+use kernel::proc_fs::{ProcFile, Registration};
+use kernel::uaccess::UserSliceWriter;
+
+const __LOG_PREFIX: &[u8] = b"vmcore\0";
+
+/// Most bytes of old memory one read() maps at once; mappings start on a
+/// multiple of it, so a sequential reader maps each window once.
+const CHUNK: usize = 2 << 20;
+
+/// Most bytes the ELF header and its program headers may span: 65534
+/// `Elf64_Phdr`s and more fit.
+const MAX_HEADER: usize = 4 << 20;
+
+/// Most bytes of `PT_NOTE` segments, all CPUs' and VMCOREINFO together.
+const MAX_NOTES: usize = 64 << 20;
+
+/// The `e_machine` this kernel accepts, as `elf_check_arch()`.
+#[cfg(CONFIG_X86_64)]
+const MACHINE: u16 = EM_X86_64;
+
+/// The dump: the file's first [`Extents::data_offset`] bytes (header, notes
+/// and their padding) and where each `PT_LOAD` lies in the rest.
+struct Vmcore {
+    head: UserMapBuf,
+    loads: KVec<Load>,
+    extents: Extents,
+    /// Old memory must be read page by page and mapped after asking the
+    /// `vmcore_cb`s (see [`crash_dump::oldmem_needs_checks`]).
+    checks: AtomicBool,
+}
+
+/// The registered `/proc/vmcore`, for [`vmcore_cleanup`].
+static VMCORE: AtomicPtr<Registration<Vmcore>> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Why the dump could not be set up, for the one log line.
+enum SetupError {
+    Header(HeaderError),
+    ReadHeader(u64),
+    ReadNotes(u16),
+    NotesTooBig(usize),
+    NoMemory,
+}
+
+impl From<HeaderError> for SetupError {
+    fn from(e: HeaderError) -> Self {
+        SetupError::Header(e)
+    }
+}
+
+impl From<kernel::alloc::AllocError> for SetupError {
+    fn from(_: kernel::alloc::AllocError) -> Self {
+        SetupError::NoMemory
+    }
+}
+
+impl From<Error> for SetupError {
+    fn from(_: Error) -> Self {
+        SetupError::NoMemory
+    }
+}
+
+impl Vmcore {
+    fn new(hdr: &ElfCoreHdr) -> Result<Self, SetupError> {
+        let max_size = match usize::try_from(hdr.size) {
+            Ok(size) if size > 0 => size.min(MAX_HEADER),
+            _ => MAX_HEADER,
+        };
+        let expect = Expect { machine: MACHINE, max_size };
+        let mut ehdr = [0u8; EHDR_MAX];
+        hdr.read(0, &mut ehdr).map_err(|_| SetupError::ReadHeader(hdr.addr))?;
+        let len = header_len(&ehdr, &expect)?;
+        let mut bytes = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        hdr.read(0, &mut bytes).map_err(|_| SetupError::ReadHeader(hdr.addr))?;
+        let core = CoreHeader::parse(&bytes, &expect)?;
+        if core.notes_max() > MAX_NOTES {
+            return Err(SetupError::NotesTooBig(core.notes_max()));
+        }
+        let mut notes = VVec::from_elem(0u8, core.notes_max(), GFP_KERNEL)?;
+        let merged = core.merge_notes(&mut notes, |paddr, buf| hdr.read_notes(paddr, buf)).map_err(|e| match e {
+            MergeError::NoRoom { .. } => SetupError::NoMemory,
+            MergeError::Read { index, .. } => SetupError::ReadNotes(index),
+        })?;
+        if let Some(drop) = merged.first_drop {
+            pr_warn!(
+                "{} PT_NOTE segment(s) cut short; first: program header {}: {}\n",
+                merged.dropped,
+                drop.index,
+                drop.error
+            );
+        }
+        let mut loads = KVec::from_elem(Load::default(), usize::from(core.load_count()), GFP_KERNEL)?;
+        let layout = Layout::new(core, merged.size, &mut loads)?;
+        let extents = layout.extents();
+        let data_offset = usize::try_from(extents.data_offset()).map_err(|_| HeaderError::FileSize)?;
+        let mut head = UserMapBuf::new(data_offset)?;
+        let header_size = layout.write_header(head.as_mut_slice())?;
+        let dst = head.as_mut_slice().get_mut(header_size..).and_then(|d| d.get_mut(..merged.size));
+        let src = notes.get(..merged.size);
+        match (dst, src) {
+            (Some(d), Some(s)) => d.copy_from_slice(s),
+            _ => return Err(SetupError::NoMemory),
+        }
+        Ok(Vmcore { head, loads, extents, checks: AtomicBool::new(false) })
+    }
+
+    /// Copies `len` bytes of old memory from `paddr` to `out`.
+    fn copy_oldmem(&self, out: &mut UserSliceWriter, paddr: u64, len: usize) -> Result {
+        if self.checks.load(Ordering::Relaxed) {
+            let mut bounce = KVec::from_elem(0u8, PAGE_SIZE.min(len), GFP_KERNEL)?;
+            let (mut paddr, mut left) = (paddr, len);
+            while left > 0 {
+                // Within a page, as read_from_oldmem() goes.
+                let n = left.min(PAGE_SIZE - (paddr as usize % PAGE_SIZE)).min(bounce.len());
+                let buf = bounce.get_mut(..n).ok_or(EINVAL)?;
+                crash_dump::read_oldmem(paddr, buf)?;
+                out.write_slice(buf)?;
+                paddr += n as u64;
+                left -= n;
+            }
+            return Ok(());
+        }
+        // SAFETY: `paddr..paddr + len` lies in one `PT_LOAD` of the crashed
+        // kernel's header: old memory, which this kernel does not own.
+        let map = unsafe { OldMem::map(paddr, len) }?;
+        out.write_slice(map.as_slice())
+    }
+
+    /// Maps `size` bytes of old memory from `paddr` at `addr` of `vma`.
+    fn remap_oldmem(&self, vma: &mut VmArea, addr: usize, paddr: u64, size: usize) -> Result {
+        let pfn = usize::try_from(paddr / PAGE_SIZE as u64).map_err(|_| EINVAL)?;
+        if !self.checks.load(Ordering::Relaxed) {
+            return crash_dump::remap_oldmem(vma, addr, pfn, size);
+        }
+        // Runs of RAM are mapped whole; a page that is not RAM gets the
+        // zero page, as C's remap_oldmem_pfn_checked() does.
+        let pages = size / PAGE_SIZE;
+        let mut run = 0;
+        for i in 0..=pages {
+            // SAFETY: a pure query of the vmcore_cb registry.
+            let ram = i < pages && unsafe { bindings::vmcore_rust_pfn_is_ram((pfn + i) as _) };
+            if ram {
+                run += 1;
+                continue;
+            }
+            if run > 0 {
+                let at = addr + (i - run) * PAGE_SIZE;
+                crash_dump::remap_oldmem(vma, at, pfn + i - run, run * PAGE_SIZE)?;
+                run = 0;
+            }
+            if i < pages {
+                let zero = crash_dump::zero_pfn();
+                crash_dump::remap_oldmem(vma, addr + i * PAGE_SIZE, zero, PAGE_SIZE)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[vtable]
+impl ProcFile for Vmcore {
+    fn open(&self) -> Result {
+        // SAFETY: takes the registry's lock; marks the dump opened so that
+        // later vmcore_cb registrations warn, as in C.
+        let callbacks = unsafe { bindings::vmcore_rust_open() };
+        if crash_dump::oldmem_needs_checks(callbacks) {
+            self.checks.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn read(&self, out: &mut UserSliceWriter, pos: u64) -> Result<usize> {
+        let (mut pos, mut done) = (pos, 0usize);
+        while !out.is_empty() {
+            let want = out.len();
+            let n = match self.extents.locate(&self.loads, pos) {
+                Region::End => break,
+                Region::OldMem { paddr, len } => {
+                    let window = CHUNK - (paddr as usize % CHUNK);
+                    let n = window.min(want).min(usize::try_from(len).unwrap_or(usize::MAX));
+                    self.copy_oldmem(out, paddr, n)?;
+                    n
+                }
+                // The header, the notes and their padding are the first
+                // `data_offset` bytes of `head`, as in the file.
+                r => {
+                    let at = usize::try_from(pos).map_err(|_| EINVAL)?;
+                    let n = usize::try_from(r.len()).unwrap_or(usize::MAX).min(want);
+                    out.write_slice(self.head.as_slice().get(at..at + n).ok_or(EIO)?)?;
+                    n
+                }
+            };
+            pos += n as u64;
+            done += n;
+            // SAFETY: process context, no lock held.
+            unsafe { bindings::cond_resched() };
+        }
+        Ok(done)
+    }
+
+    fn mmap(&self, vma: &mut VmArea) -> Result {
+        let size = vma.end() - vma.start();
+        let start = (vma.pgoff() as u64).checked_mul(PAGE_SIZE as u64).ok_or(EINVAL)?;
+        let end = start.checked_add(size as u64).ok_or(EINVAL)?;
+        if end > self.extents.size() {
+            return Err(EINVAL);
+        }
+        if vma.flags() & (bindings::VM_WRITE | bindings::VM_EXEC) as usize != 0 {
+            return Err(EPERM);
+        }
+        vma.mod_flags(bindings::VM_MIXEDMAP as usize, (bindings::VM_MAYWRITE | bindings::VM_MAYEXEC) as usize);
+        vma.set_sigbus_on_fault();
+        // A failure leaves a partial mapping, which mmap() tears down with
+        // the area.
+        let (mut pos, mut addr) = (start, vma.start());
+        while pos < end {
+            let left = end - pos;
+            let n = match self.extents.locate(&self.loads, pos) {
+                Region::End => return Err(EINVAL),
+                Region::OldMem { paddr, len } => {
+                    let n = len.min(left) as usize;
+                    self.remap_oldmem(vma, addr, paddr, n)?;
+                    n
+                }
+                _ => {
+                    let n = (self.extents.data_offset() - pos).min(left) as usize;
+                    vma.remap_buf(addr, &self.head, pos as usize, n)?;
+                    n
+                }
+            };
+            pos += n as u64;
+            addr += n;
+        }
+        Ok(())
+    }
+}
+
+fn log_setup_error(hdr: &ElfCoreHdr, e: &SetupError) {
+    match e {
+        SetupError::Header(e) => {
+            pr_err!("ELF core header at {:#x} refused: {}; /proc/vmcore disabled\n", hdr.addr, e)
+        }
+        SetupError::ReadHeader(addr) => {
+            pr_err!("cannot read the ELF core header at {:#x}; /proc/vmcore disabled\n", addr)
+        }
+        SetupError::ReadNotes(i) => {
+            pr_err!("cannot read PT_NOTE segment of program header {}; /proc/vmcore disabled\n", i)
+        }
+        SetupError::NotesTooBig(n) => {
+            pr_err!("p_memsz: PT_NOTE segments total {} bytes, limit {}; /proc/vmcore disabled\n", n, MAX_NOTES)
+        }
+        SetupError::NoMemory => pr_err!("out of memory setting up the dump; /proc/vmcore disabled\n"),
+    }
+}
+
+fn init() -> Result {
+    let Some(hdr) = crash_dump::elfcorehdr()? else {
+        return Ok(());
+    };
+    let vmcore = match Vmcore::new(&hdr) {
+        Ok(v) => v,
+        Err(e) => {
+            log_setup_error(&hdr, &e);
+            hdr.free(false);
+            return Err(match e {
+                SetupError::NoMemory => ENOMEM,
+                _ => EINVAL,
+            });
+        }
+    };
+    hdr.free(true);
+    let size = vmcore.extents.size();
+    let reg = Registration::new(c_str!("vmcore"), 0o400, size, KBox::new(vmcore, GFP_KERNEL)?)?;
+    let reg = KBox::into_raw(KBox::new(reg, GFP_KERNEL)?);
+    if VMCORE.compare_exchange(core::ptr::null_mut(), reg, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        // SAFETY: not published: ours, from `KBox::into_raw` above.
+        drop(unsafe { KBox::from_raw(reg) });
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// Sets up `/proc/vmcore` in a capture kernel; called once, at
+/// `fs_initcall` time, by kernel/kdump/vmcore_glue.c.
+#[no_mangle]
+pub extern "C" fn kdump_vmcore_init() -> c_int {
+    match init() {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Removes `/proc/vmcore` and frees the dump (`vmcore_cleanup()` of
+/// linux/crash_dump.h).
+#[no_mangle]
+pub extern "C" fn vmcore_cleanup() {
+    let reg = VMCORE.swap(core::ptr::null_mut(), Ordering::AcqRel);
+    if !reg.is_null() {
+        // SAFETY: published by init() from `KBox::into_raw`; the swap made
+        // it ours alone.
+        drop(unsafe { KBox::from_raw(reg) });
+    }
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Files in `/proc`.
+//!
+//! C header: [`include/linux/proc_fs.h`](srctree/include/linux/proc_fs.h)
+//!
+//! A [`Registration`] creates one read-only, seekable file whose contents a
+//! [`ProcFile`] serves; every open shares that one value. Dropping the
+//! registration removes the file, waits for the calls in flight, then drops
+//! the value.
+
+use crate::{
+    alloc::KBox,
+    bindings,
+    error::{code::*, from_result, Result, VTABLE_DEFAULT_ERROR},
+    ffi::{c_char, c_int},
+    mm::VmArea,
+    str::CStr,
+    uaccess::{UserPtr, UserSlice, UserSliceWriter},
+};
+use core::{marker::PhantomData, ptr::NonNull};
+use macros::vtable;
+
+/// What a `/proc` file made by [`Registration`] does.
+#[vtable]
+pub trait ProcFile: Send + Sync + Sized {
+    /// Called on every `open()`; an error fails the open.
+    fn open(&self) -> Result {
+        Ok(())
+    }
+
+    /// Copies the file's bytes from offset `pos` into `out` and returns how
+    /// many it copied: 0 at or past the end, fewer than `out.len()` only at
+    /// the end.
+    fn read(&self, out: &mut UserSliceWriter, pos: u64) -> Result<usize>;
+
+    /// Maps the file into `vma`, from `vma.pgoff()` pages in. Without it,
+    /// `mmap()` fails with `ENODEV`.
+    fn mmap(&self, _vma: &mut VmArea) -> Result {
+        crate::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A file in `/proc` served by a `T`.
+///
+/// # Invariants
+///
+/// `pde` is the entry `proc_create_data()` returned for `data`, which is a
+/// leaked `KBox<T>` that only this registration frees, after removing the
+/// entry.
+pub struct Registration<T: ProcFile> {
+    pde: NonNull<bindings::proc_dir_entry>,
+    data: NonNull<T>,
+}
+
+// SAFETY: the registration only removes the entry and drops `T`, which is
+// `Send`; both may happen on any thread.
+unsafe impl<T: ProcFile> Send for Registration<T> {}
+// SAFETY: `&Registration` gives no access to anything.
+unsafe impl<T: ProcFile> Sync for Registration<T> {}
+
+impl<T: ProcFile> Registration<T> {
+    /// Creates `/proc/<name>` with permission bits `mode` (e.g. `0o400`),
+    /// showing `size` as its size, served by `data`.
+    pub fn new(name: &CStr, mode: u16, size: u64, data: KBox<T>) -> Result<Self> {
+        let size = i64::try_from(size).map_err(|_| EINVAL)?;
+        let data = KBox::into_raw(data);
+        // SAFETY: `name` is NUL-terminated and copied by procfs; the ops are
+        // a constant, hence live forever; `data` is valid until `drop()`
+        // below, which removes the entry first.
+        let pde = unsafe {
+            bindings::proc_create_data(
+                name.as_char_ptr(),
+                mode,
+                core::ptr::null_mut(),
+                &Adapter::<T>::OPS,
+                data.cast(),
+            )
+        };
+        let Some(pde) = NonNull::new(pde) else {
+            // SAFETY: `data` came from `KBox::into_raw` and was not shared.
+            drop(unsafe { KBox::from_raw(data) });
+            return Err(ENOMEM);
+        };
+        // SAFETY: `pde` was just created.
+        unsafe { bindings::proc_set_size(pde.as_ptr(), size) };
+        // INVARIANT: `pde` was created for `data`, leaked above.
+        // SAFETY: `KBox::into_raw` never returns null.
+        Ok(Self { pde, data: unsafe { NonNull::new_unchecked(data) } })
+    }
+}
+
+impl<T: ProcFile> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: `pde` is ours (type invariant). proc_remove() waits until
+        // no call is in flight and makes new ones fail.
+        unsafe { bindings::proc_remove(self.pde.as_ptr()) };
+        // SAFETY: nothing can reach `data` any more; it came from
+        // `KBox::into_raw` (type invariant).
+        drop(unsafe { KBox::from_raw(self.data.as_ptr()) });
+    }
+}
+
+struct Adapter<T>(PhantomData<T>);
+
+impl<T: ProcFile> Adapter<T> {
+    const OPS: bindings::proc_ops = bindings::proc_ops {
+        proc_open: Some(Self::open),
+        proc_read: Some(Self::read),
+        proc_lseek: Some(bindings::default_llseek),
+        proc_mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
+        // SAFETY: all-zero is a valid `proc_ops`: no flags, no more ops.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    /// The `T` of the file's entry.
+    ///
+    /// # Safety
+    ///
+    /// `inode` must be the inode of a file made by a live [`Registration`]
+    /// of this `T`, in a call procfs has not returned from.
+    unsafe fn data<'a>(inode: *mut bindings::inode) -> &'a T {
+        // SAFETY: the entry's data is the `T` of its registration, which
+        // proc_remove() keeps alive until calls in flight return (safety
+        // section of this function).
+        unsafe { &*bindings::pde_data(inode).cast::<T>() }
+    }
+
+    unsafe extern "C" fn open(inode: *mut bindings::inode, _file: *mut bindings::file) -> c_int {
+        // SAFETY: procfs calls this for an inode of the registration.
+        from_result(|| unsafe { Self::data(inode) }.open().map(|()| 0))
+    }
+
+    unsafe extern "C" fn read(
+        file: *mut bindings::file,
+        buf: *mut c_char,
+        count: usize,
+        ppos: *mut bindings::loff_t,
+    ) -> isize {
+        from_result(|| {
+            // SAFETY: procfs passes an open file of the registration and a
+            // valid position.
+            let (data, pos) = unsafe { (Self::data(bindings::file_inode(file)), *ppos) };
+            let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
+            let mut out = UserSlice::new(buf as UserPtr, count).writer();
+            let n = data.read(&mut out, pos)?;
+            // `n <= count`, which the VFS caps at `MAX_RW_COUNT`, and the
+            // file ends before `i64::MAX`.
+            let done = isize::try_from(n).map_err(|_| EINVAL)?;
+            // SAFETY: as above.
+            unsafe { *ppos = (*ppos).saturating_add(done as i64) };
+            Ok(done)
+        })
+    }
+
+    unsafe extern "C" fn mmap(file: *mut bindings::file, vma: *mut bindings::vm_area_struct) -> c_int {
+        // SAFETY: procfs passes an open file of the registration and the
+        // area being set up for it, under the mmap lock.
+        let (data, vma) = unsafe { (Self::data(bindings::file_inode(file)), VmArea::from_raw(vma)) };
+        from_result(|| data.mmap(vma).map(|()| 0))
+    }
+}
