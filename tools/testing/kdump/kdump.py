@@ -767,7 +767,7 @@ class Guest:
     """
 
     def __init__(self, kernel, initrd, append, log, mem="1G", smp=1,
-                 disk=None, cmd_out=None):
+                 disk=None, cmd_out=None, extra=()):
         self.log_path = Path(log)
         self.log = open(self.log_path, "w")
         accel = os.environ.get("KDUMP_QEMU_ACCEL", "tcg")
@@ -780,6 +780,7 @@ class Guest:
         args += ["-serial", f"file:{cmd_out}" if cmd_out else "null"]
         if disk:
             args += ["-drive", f"file={disk},format=raw,if=virtio"]
+        args += list(extra)
         self.log.write(f"$ {shlex.join(args)}\n")
         self.log.flush()
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
@@ -881,15 +882,17 @@ def cmd_build(args):
     return 0
 
 
-def boot_guest(k, append, cmd, mem, smp, timeout, workdir):
-    """Boot the first kernel only, run cmd; returns (rc, output, console)."""
+def boot_guest(k, append, cmd, mem, smp, timeout, workdir, extra=()):
+    """Boot the first kernel only, run cmd; returns (rc, output, console).
+    extra: more QEMU arguments."""
     workdir.mkdir(parents=True, exist_ok=True)
     initrd = workdir / "boot.cpio"
     make_initramfs(initrd, "boot", cmd=cmd)
     out = workdir / "cmd.out"
     out.write_bytes(b"")
     g = Guest(k["bzImage"], initrd, f"{CONSOLE} {append}".strip(),
-              workdir / "console.log", mem=mem, smp=smp, cmd_out=out)
+              workdir / "console.log", mem=mem, smp=smp, cmd_out=out,
+              extra=extra)
     try:
         g.expect(r"KDUMP-STAGE: booted", timeout, "boot")
         _, m = g.expect(r"KDUMP-STAGE: exit rc=(\d+)", timeout, "boot")
@@ -1247,6 +1250,141 @@ def check_guest(g):
     return out
 
 
+# --------------------------------------------------------------------------
+# ELF core headers planted in guest memory: elfcorehdr= at bytes QEMU loaded
+# above mem=, where the kernel never looks, as a crashed kernel leaves them.
+
+HDR_ADDR = 0x30000000          # 768 MiB; the guest runs with mem=512M
+NOTE_AT, LOAD_AT, LOAD_SIZE = 0x10000, 0x100000, 1 << 20
+NOTE = (struct.pack("<III", 11, 28, 0) + b"VMCOREINFO\0\0" +
+        b"OSRELEASE=6.12\nPAGESIZE=4096\n")   # 11 -> 12, 28: padded
+
+
+def core_header(cls=64, machine=62, phnum=None, phentsize=None,
+                loads=((HDR_ADDR + LOAD_AT, LOAD_SIZE),),
+                notes=((HDR_ADDR + NOTE_AT, 4096),)):
+    """An ELF core header as a crashed kernel leaves it, written here from
+    the ELF specification: PT_NOTEs, then PT_LOADs (p_offset = p_paddr)."""
+    phs = [(4, a, 0, n) for a, n in notes] + \
+          [(1, a, 0xffff888000000000 + a, n) for a, n in loads]
+    if cls == 64:
+        eh, ph = 64, 56
+        out = (b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) +
+               struct.pack("<HHIQQQIHHHHHH", 4, machine, 1, 0, eh, 0, 0, eh,
+                           phentsize or ph, len(phs) if phnum is None
+                           else phnum, 0, 0, 0))
+        for t, off, va, n in phs:
+            out += struct.pack("<IIQQQQQQ", t, 7 if t == 1 else 0, off,
+                               va & (2**64 - 1) if t == 1 else 0,
+                               off if t == 1 else 0, n, n, 0)
+    else:
+        eh, ph = 52, 32
+        out = (b"\x7fELF" + bytes([1, 1, 1]) + bytes(9) +
+               struct.pack("<HHIIIIIHHHHHH", 4, machine, 1, 0, eh, 0, 0, eh,
+                           phentsize or ph, len(phs) if phnum is None
+                           else phnum, 0, 0, 0))
+        for t, off, va, n in phs:
+            out += struct.pack("<IIIIIIII", t, off, va & 0xffffffff if t == 1
+                               else 0, off if t == 1 else 0, n, n,
+                               7 if t == 1 else 0, 0)
+    return out
+
+
+def header_image(hdr, notes=NOTE):
+    """What QEMU loads at HDR_ADDR: the header, the notes, and a PT_LOAD
+    page pattern whose digest the guest can check."""
+    img = bytearray(LOAD_AT + LOAD_SIZE)
+    img[:len(hdr)] = hdr
+    img[NOTE_AT:NOTE_AT + len(notes)] = notes
+    pattern = b"".join(hashlib.sha256(i.to_bytes(4, "little")).digest()
+                       for i in range(LOAD_SIZE // 32))
+    img[LOAD_AT:] = pattern
+    return bytes(img), hashlib.md5(pattern).hexdigest()
+
+
+# name: (header bytes or None for plain zeros, notes, what the log must say:
+# a substring of the one error, or None for a served /proc/vmcore)
+HEADER_CASES = {
+    "zeros": (None, NOTE, "e_ident[EI_MAG]: not an ELF file"),
+    "machine": (core_header(machine=183), NOTE, "e_machine: wrong machine"),
+    "phnum-0": (core_header(phnum=0), NOTE, "e_phnum: no program header"),
+    "phentsize": (core_header(phentsize=40), NOTE,
+                  "e_phentsize: wrong program header size"),
+    "load-wraps": (core_header(loads=((2**64 - 4096, 8192),)), NOTE,
+                   "p_memsz: PT_LOAD ends past the address space"),
+    "note-huge": (core_header(notes=((HDR_ADDR + NOTE_AT, 1 << 40),)), NOTE,
+                  "p_memsz"),
+    "bad-note": (core_header(), struct.pack("<III", 0x7fffffff, 4, 0), None),
+    "elf64": (core_header(), NOTE, None),
+    "elf32": (core_header(cls=32), NOTE, None),
+}
+
+HEADER_CMD = (
+    "if [ -e /proc/vmcore ]; then echo \"VMCORE size=$(stat -c %s /proc/vmcore)"
+    " mode=$(stat -c %a /proc/vmcore) md5=$(md5sum < /proc/vmcore | "
+    "cut -d' ' -f1) load=$(tail -c 1048576 /proc/vmcore | md5sum | "
+    "cut -d' ' -f1)\"; else echo VMCORE none; fi")
+
+OOPS = re.compile(r"Oops|BUG:|WARNING:|Call Trace|Kernel panic|general protection")
+
+
+def header_boots(k, workdir, cases=None):
+    """Boot kernel k once per HEADER_CASES entry with elfcorehdr= at the
+    planted header; returns {case: facts}. Raises if a bad header oopses,
+    leaves a /proc/vmcore or is not named in exactly one error line, or a
+    good one is not served with the planted bytes."""
+    out = {}
+    for name in cases or HEADER_CASES:
+        hdr, notes, want = HEADER_CASES[name]
+        work = workdir / name
+        work.mkdir(parents=True, exist_ok=True)
+        img, load_md5 = header_image(hdr or b"", notes)
+        if hdr is None:
+            img = bytes(len(img))
+        (work / "planted.bin").write_bytes(img)
+        extra = ["-device", f"loader,file={work / 'planted.bin'},"
+                 f"addr={HDR_ADDR:#x},force-raw=on"]
+        rc, output, g = boot_guest(k, f"mem=512M elfcorehdr={HDR_ADDR:#x}",
+                                   HEADER_CMD, "1G", 1, 120, work, extra)
+        console = Path(g.log_path).read_text(errors="replace")
+        errors = [l.split("] ", 2)[-1] for l in console.splitlines()
+                  if "vmcore: " in l and ("refused" in l or "disabled" in l)]
+        fact = {"output": output.strip(), "errors": errors}
+        m = re.search(r"VMCORE size=(\d+) mode=(\d+) md5=(\w+) load=(\w+)",
+                      output)
+        problems = []
+        if OOPS.search(console):
+            problems.append(f"oops/warning: {OOPS.search(console).group(0)}")
+        if rc != 0:
+            problems.append(f"guest command status {rc}")
+        if want is not None:
+            if m:
+                problems.append("/proc/vmcore exists")
+            if len(errors) != 1 or want not in errors[0]:
+                problems.append(f"want one error naming {want!r}, got {errors}")
+        else:
+            # Header page, the notes' page (none when the one note was
+            # dropped), the PT_LOAD.
+            size = (1 if name == "bad-note" else 2) * 4096 + LOAD_SIZE
+            if not m:
+                problems.append("no /proc/vmcore")
+            elif (int(m.group(1)), m.group(2), m.group(4)) != \
+                    (size, "400", load_md5):
+                problems.append(f"/proc/vmcore is {m.group(0)}; want size "
+                                f"{size}, mode 400, PT_LOAD md5 {load_md5}")
+            else:
+                fact["md5"] = m.group(3)
+            if name == "bad-note" and not any("n_namesz" in l for l in
+                                              console.splitlines()):
+                problems.append("the dropped note is not reported")
+        if problems:
+            raise StageError("headers", f"elfcorehdr case {name}: "
+                             + "; ".join(problems), log=g.log_path,
+                             tail=console.splitlines()[-15:])
+        out[name] = fact
+    return out
+
+
 def reboot_cycle(impl, outdir, mem, src, tools):
     """A normal kexec_file_load reboot: `kexec -s -l` the same kernel,
     `kexec -e`, and wait for the second kernel's init. The jump goes
@@ -1566,6 +1704,15 @@ def cmd_run(args):
     return 0
 
 
+def cmd_headers(args):
+    src, tools = setup()
+    k = build_kernel(args.impl, src, tools)
+    res = header_boots(k, BUILD / f"headers-{args.impl}", args.cases or None)
+    for name, f in res.items():
+        print(f"{name:<11} {f['errors'][0] if f['errors'] else f['output']}")
+    return 0
+
+
 def handoff_latency(k, outdir, runs, mem="1G", crashkernel="256M"):
     """Seconds from the crash's first console line to the capture kernel's
     first line (host clock), for `runs` crashes of kernel `k` (kexec -s -p,
@@ -1596,6 +1743,8 @@ def cmd_bench(args):
     """C and Rust side by side in one run; a benchmark, not a test."""
     src, tools = setup()
     kernels = {impl: build_kernel(impl, src, tools) for impl in ("c", "rust")}
+    if args.runs <= 0:
+        return vmcore_bench(kernels, src, tools, args.vmcore_mib) or 0
     lat = {impl: handoff_latency(k, BUILD / f"bench-{impl}", args.runs)
            for impl, k in kernels.items()}
     med = {impl: statistics.median(v) for impl, v in lat.items()}
@@ -1605,7 +1754,30 @@ def cmd_bench(args):
     for impl, v in lat.items():
         print(f"{impl:<6}{med[impl]:>9.3f}s{min(v):>9.3f}s{max(v):>9.3f}s")
     print(f"Rust/C median time: {med['rust'] / med['c']:.2f}")
+    if args.vmcore_mib:
+        vmcore_bench(kernels, src, tools, args.vmcore_mib)
     return 0
+
+
+def vmcore_bench(kernels, src, tools, mib):
+    """/proc/vmcore throughput in each capture kernel: read() with 4 KiB
+    and 1 MiB blocks, mmap() in 64 MiB windows, and a tmpfs file read with
+    1 MiB blocks in the same guest as the ceiling (vmcore_test bench)."""
+    res = {}
+    for impl, k in kernels.items():
+        r = run_cycle(impl, "file", BUILD / f"bench-vmcore-{impl}", "1G",
+                      "256M", src, tools, append_extra="nokaslr",
+                      makedumpfile=False, bench_mib=mib)
+        res[impl] = r["guest"]["bench"]
+    cols = ("read-4k", "read-1m", "mmap", "tmpfs")
+    print(f"\n=== kdump bench: /proc/vmcore throughput, MB/s over "
+          f"{int(res['c']['bytes']) >> 20} MiB of old memory in the capture "
+          f"kernel (QEMU {os.environ.get('KDUMP_QEMU_ACCEL', 'tcg')}) ===")
+    print(f"{'impl':<8}" + "".join(f"{c:>10}" for c in cols))
+    for impl, b in res.items():
+        print(f"{impl:<8}" + "".join(f"{b[c]:>10.1f}" for c in cols))
+    print(f"{'Rust/C':<8}" + "".join(f"{res['rust'][c] / res['c'][c]:>10.2f}"
+                                     for c in cols))
 
 
 def crashkernel_table(kernels):
@@ -1823,14 +1995,22 @@ def cmd_test(args):
             def cyc(impl=impl, loader=loader):
                 # kexec_file_load runs without KASLR, so that the C and the
                 # Rust kernel's ELF core headers describe the same layout.
+                # The file loader's capture also runs vmcore_test and
+                # makedumpfile (mmap and read) against /proc/vmcore.
                 r = run_cycle(impl, loader, BUILD / f"run-{impl}-{loader}",
                               "1G", "256M", src, tools,
-                              append_extra="nokaslr" if loader == "file" else "")
+                              append_extra="nokaslr" if loader == "file" else "",
+                              guest_checks=loader == "file")
                 print_report(r)
                 if not r["verified"]:
                     raise StageError("verify", "; ".join(r["problems"]))
+                g = r["guest"]
+                extra = (f"; in the capture kernel vmcore_test "
+                         f"{g['vmcore_test_passed']} ok, makedumpfile -d 31 "
+                         f"{g['makedumpfile_guest_bytes']['mmap']} B via mmap "
+                         f"and read" if g else "")
                 return (f"vmcore {r['vmcore_bytes'] >> 20} MiB, "
-                        f"pid {r['crashed_pid']}, stages {r['stages']}")
+                        f"pid {r['crashed_pid']}, stages {r['stages']}{extra}")
             step(f"run {impl} --loader {loader}", cyc)
 
     if all((BUILD / f"run-{i}-file/report.json").exists() and
@@ -1839,6 +2019,30 @@ def cmd_test(args):
         step("elfcorehdr: Rust vs C vmcore program headers (file loader)",
              lambda: compare_core_layouts(BUILD / "run-c-file",
                                           BUILD / "run-rust-file"))
+    planted = {}
+
+    def headers_rust():
+        planted["rust"] = header_boots(kernels["rust"], BUILD / "headers-rust")
+        bad = [n for n, f in planted["rust"].items() if f["errors"]]
+        return (f"{len(bad)} refused, each with one error naming the field "
+                f"({', '.join(bad)}), no oops; "
+                f"{len(planted['rust']) - len(bad)} served")
+
+    def headers_c_vs_rust():
+        good = ["elf64", "elf32"]
+        c = header_boots(kernels["c"], BUILD / "headers-c", good)
+        diff = [n for n in good if c[n]["md5"] != planted["rust"][n]["md5"]]
+        if diff:
+            raise StageError("headers", f"/proc/vmcore differs between C and "
+                             f"Rust for {diff}")
+        return ", ".join(f"{n}: md5 {c[n]['md5'][:12]} in both" for n in good)
+
+    if "rust" in kernels:
+        step("vmcore: planted bad and good ELF core headers (rust)",
+             headers_rust)
+    if len(kernels) == 2 and "rust" in planted:
+        step("vmcore: planted ELF64/ELF32 headers, C vs Rust /proc/vmcore",
+             headers_c_vs_rust)
     for impl in ("c", "rust"):
         if impl in kernels:
             step(f"purgatory.ro {impl}: symbols, relocations, no panic",
@@ -2005,6 +2209,12 @@ def main(argv=None):
                    "(random, concurrent and mmap reads against the copy, bad "
                    "mmap()s) and makedumpfile -d 31 through mmap() and read()")
     r.set_defaults(fn=cmd_run)
+    hb = sub.add_parser("headers", help="boot with planted good and bad ELF "
+                        "core headers at elfcorehdr=")
+    impl_opt(hb)
+    hb.add_argument("cases", nargs="*", choices=[[]] + list(HEADER_CASES),
+                    help="default: all")
+    hb.set_defaults(fn=cmd_headers)
     ct = sub.add_parser("crashkernel-table",
                         help="boot the crashkernel= table, compare C and Rust")
     ct.add_argument("--impl", choices=("c", "rust", "both"), default="both")
@@ -2016,9 +2226,13 @@ def main(argv=None):
     rb.set_defaults(fn=cmd_reboot)
 
     be = sub.add_parser("bench", help="C vs Rust side by side: panic to "
-                        "capture kernel latency")
+                        "capture kernel latency, /proc/vmcore throughput")
     be.add_argument("--runs", type=int, default=5,
-                    help="crashes per kernel (the median is compared)")
+                    help="crashes per kernel (the median is compared); 0 "
+                    "skips the latency bench")
+    be.add_argument("--vmcore-mib", type=int, default=256,
+                    help="MiB of old memory read each way for the "
+                    "/proc/vmcore throughput bench; 0 skips it")
     be.set_defaults(fn=cmd_bench)
 
     f = sub.add_parser("fuzz", help="run the libFuzzer targets for a while")

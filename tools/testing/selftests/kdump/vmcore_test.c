@@ -46,7 +46,7 @@ static uint64_t rnd(uint64_t *s)
 
 static void add_edge(uint64_t off)
 {
-	if (nedges < (int)(sizeof(edges) / sizeof(edges[0])) && off <= vsize)
+	if (nedges < (int)ARRAY_SIZE(edges) && off <= vsize)
 		edges[nedges++] = off;
 }
 
@@ -218,7 +218,8 @@ static int test(const char *vmcore, const char *ref, int reads)
 
 	s = seed;
 	bad = run_readers(1, reads, s);
-	ksft_test_result(bad == 0, "%d reads at random offsets and lengths match the reference (%d bad)\n",
+	ksft_test_result(bad == 0,
+			 "%d reads at random offsets and lengths match the reference (%d bad)\n",
 			 reads, bad);
 
 	bad = run_readers(4, reads / 4, seed ^ 0x5555);
@@ -243,7 +244,8 @@ static int test(const char *vmcore, const char *ref, int reads)
 		if (e >= PAGE && e + PAGE <= vsize)
 			bad += check_map(e - PAGE, 2 * PAGE) != 0;
 	}
-	ksft_test_result(bad == 0, "mmap() of the header, notes, region edges and 8 random 4 MiB windows match (%d bad)\n",
+	ksft_test_result(bad == 0,
+			 "mmap() of the header, notes, region edges and 8 random 4 MiB windows match (%d bad)\n",
 			 bad);
 
 	bad = check_map_fails(vsize, PAGE, PROT_READ, EINVAL) +
