@@ -1267,26 +1267,22 @@ def core_header(cls=64, machine=62, phnum=None, phentsize=None,
     the ELF specification: PT_NOTEs, then PT_LOADs (p_offset = p_paddr)."""
     phs = [(4, a, 0, n) for a, n in notes] + \
           [(1, a, 0xffff888000000000 + a, n) for a, n in loads]
-    if cls == 64:
-        eh, ph = 64, 56
-        out = (b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) +
-               struct.pack("<HHIQQQIHHHHHH", 4, machine, 1, 0, eh, 0, 0, eh,
-                           phentsize or ph, len(phs) if phnum is None
-                           else phnum, 0, 0, 0))
-        for t, off, va, n in phs:
-            out += struct.pack("<IIQQQQQQ", t, 7 if t == 1 else 0, off,
-                               va & (2**64 - 1) if t == 1 else 0,
-                               off if t == 1 else 0, n, n, 0)
-    else:
-        eh, ph = 52, 32
-        out = (b"\x7fELF" + bytes([1, 1, 1]) + bytes(9) +
-               struct.pack("<HHIIIIIHHHHHH", 4, machine, 1, 0, eh, 0, 0, eh,
-                           phentsize or ph, len(phs) if phnum is None
-                           else phnum, 0, 0, 0))
-        for t, off, va, n in phs:
-            out += struct.pack("<IIIIIIII", t, off, va & 0xffffffff if t == 1
-                               else 0, off if t == 1 else 0, n, n,
-                               7 if t == 1 else 0, 0)
+    # Per class: e_ident[EI_CLASS], Elf_Ehdr after e_ident, Elf_Phdr (the
+    # ELF64 one has p_flags second, the ELF32 one seventh), address mask.
+    ident, ehdr, phdr, mask = {
+        64: (2, "<HHIQQQIHHHHHH", "<IIQQQQQQ", 2**64 - 1),
+        32: (1, "<HHIIIIIHHHHHH", "<IIIIIIII", 2**32 - 1)}[cls]
+    eh = 16 + struct.calcsize(ehdr)
+    out = (b"\x7fELF" + bytes([ident, 1, 1]) + bytes(9) +
+           struct.pack(ehdr, 4, machine, 1, 0, eh, 0, 0, eh,
+                       phentsize or struct.calcsize(phdr),
+                       len(phs) if phnum is None else phnum, 0, 0, 0))
+    for t, off, va, n in phs:
+        load = t == 1
+        f = (t, 7 if load else 0, off, va & mask if load else 0,
+             off if load else 0, n, n, 0)
+        out += struct.pack(phdr, *(f if cls == 64 else f[:1] + f[2:7] +
+                                   f[1:2] + f[7:]))
     return out
 
 
