@@ -13,7 +13,10 @@
 //! page, read() here maps up to [`CHUNK`] bytes at once ([`OldMem`]) and
 //! copies them to user space in one go. When old memory is encrypted or a
 //! `vmcore_cb` is registered, reads go page by page through the
-//! architecture as in C, and mmap() asks the callbacks about every page.
+//! architecture as in C, and mmap() asks the callbacks about every page;
+//! so does a read of old memory that this kernel also lists as its RAM
+//! (kexec-tools' copy of the first 640 KiB and its ELF core header page):
+//! see [`OldMem::map`].
 //!
 //! A header that fails validation disables `/proc/vmcore` with one
 //! `pr_err` naming the ELF field at fault; the kernel keeps running.
@@ -26,7 +29,7 @@ use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec, VVec};
 use kernel::bindings;
 use kernel::c_str;
 use kernel::crash_dump::{self, ElfCoreHdr, OldMem};
-use kernel::error::code::{EINVAL, EIO, ENOMEM, EPERM};
+use kernel::error::code::{EINVAL, EIO, ENOMEM, EPERM, ERANGE};
 use kernel::ffi::c_int;
 use kernel::mm::{UserMapBuf, VmArea, PAGE_SIZE};
 use kernel::prelude::*;
@@ -135,26 +138,19 @@ impl Vmcore {
         Ok(Vmcore { head, loads, extents, checks: AtomicBool::new(false) })
     }
 
-    /// Copies `len` bytes of old memory from `paddr` to `out`.
+    /// Copies `len` bytes of old memory from `paddr` to `out`: mapped at
+    /// once, or page by page where that is not possible or not allowed.
     fn copy_oldmem(&self, out: &mut UserSliceWriter, paddr: u64, len: usize) -> Result {
         if self.checks.load(Ordering::Relaxed) {
-            let mut bounce = KVec::from_elem(0u8, PAGE_SIZE.min(len), GFP_KERNEL)?;
-            let (mut paddr, mut left) = (paddr, len);
-            while left > 0 {
-                // Within a page, as read_from_oldmem() goes.
-                let n = left.min(PAGE_SIZE - (paddr as usize % PAGE_SIZE)).min(bounce.len());
-                let buf = bounce.get_mut(..n).ok_or(EINVAL)?;
-                crash_dump::read_oldmem(paddr, buf)?;
-                out.write_slice(buf)?;
-                paddr += n as u64;
-                left -= n;
-            }
-            return Ok(());
+            return copy_oldmem_paged(out, paddr, len);
         }
         // SAFETY: `paddr..paddr + len` lies in one `PT_LOAD` of the crashed
-        // kernel's header: old memory, which this kernel does not own.
-        let map = unsafe { OldMem::map(paddr, len) }?;
-        out.write_slice(map.as_slice())
+        // kernel's header: old memory, which this kernel does not write.
+        match unsafe { OldMem::map(paddr, len) } {
+            Ok(map) => out.write_slice(map.as_slice()),
+            Err(e) if e == ERANGE => copy_oldmem_paged(out, paddr, len),
+            Err(e) => Err(e),
+        }
     }
 
     /// Maps `size` bytes of old memory from `paddr` at `addr` of `vma`.
@@ -264,6 +260,23 @@ impl ProcFile for Vmcore {
         }
         Ok(())
     }
+}
+
+/// Copies `len` bytes of old memory from `paddr` to `out` a page at a time
+/// through C's `read_from_oldmem()`, as the C provider does.
+fn copy_oldmem_paged(out: &mut UserSliceWriter, paddr: u64, len: usize) -> Result {
+    let mut bounce = KVec::from_elem(0u8, PAGE_SIZE.min(len), GFP_KERNEL)?;
+    let (mut paddr, mut left) = (paddr, len);
+    while left > 0 {
+        // Within a page, as read_from_oldmem() goes.
+        let n = left.min(PAGE_SIZE - (paddr as usize % PAGE_SIZE)).min(bounce.len());
+        let buf = bounce.get_mut(..n).ok_or(EINVAL)?;
+        crash_dump::read_oldmem(paddr, buf)?;
+        out.write_slice(buf)?;
+        paddr += n as u64;
+        left -= n;
+    }
+    Ok(())
 }
 
 fn log_setup_error(hdr: &ElfCoreHdr, e: &SetupError) {

@@ -137,6 +137,14 @@ pub struct OldMem {
 impl OldMem {
     /// Maps `len` bytes of old memory from `paddr`.
     ///
+    /// Fails with `ERANGE` if any of the range is RAM of this kernel: a
+    /// range partly RAM cannot be mapped in one piece, and RAM would be
+    /// reached through the direct map, which leaves out the partial pages
+    /// at the edges of a RAM range (kexec-tools gives the crash kernel its
+    /// ELF core header and its copy of the crashed kernel's first 640 KiB
+    /// as RAM, not page-aligned). Read such a range with [`read_oldmem`],
+    /// which maps it a page at a time.
+    ///
     /// # Safety
     ///
     /// `[paddr, paddr + len)` must be old memory: a range of the crashed
@@ -144,6 +152,18 @@ impl OldMem {
     pub unsafe fn map(paddr: u64, len: usize) -> Result<Self> {
         if len == 0 {
             return Err(EINVAL);
+        }
+        // SAFETY: a query of the resource tree.
+        let ram = unsafe {
+            bindings::region_intersects(
+                paddr,
+                len,
+                bindings::IORESOURCE_SYSTEM_RAM as _,
+                bindings::IORES_DESC_NONE as _,
+            )
+        };
+        if ram != bindings::REGION_DISJOINT as i32 {
+            return Err(ERANGE);
         }
         // SAFETY: mapping physical memory has no effect on its own; the
         // range is old memory (safety section).

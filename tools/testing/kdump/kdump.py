@@ -1991,12 +1991,12 @@ def cmd_test(args):
             def cyc(impl=impl, loader=loader):
                 # kexec_file_load runs without KASLR, so that the C and the
                 # Rust kernel's ELF core headers describe the same layout.
-                # The file loader's capture also runs vmcore_test and
-                # makedumpfile (mmap and read) against /proc/vmcore.
+                # The capture also runs vmcore_test and makedumpfile
+                # (mmap and read) against /proc/vmcore.
                 r = run_cycle(impl, loader, BUILD / f"run-{impl}-{loader}",
                               "1G", "256M", src, tools,
                               append_extra="nokaslr" if loader == "file" else "",
-                              guest_checks=loader == "file")
+                              guest_checks=True)
                 print_report(r)
                 if not r["verified"]:
                     raise StageError("verify", "; ".join(r["problems"]))
@@ -2015,6 +2015,23 @@ def cmd_test(args):
         step("elfcorehdr: Rust vs C vmcore program headers (file loader)",
              lambda: compare_core_layouts(BUILD / "run-c-file",
                                           BUILD / "run-rust-file"))
+    def c_header_host():
+        # The host test that lays out the C capture's header again with
+        # kdump::vmcore; without the variable it skips when there is none.
+        log = BUILD / "logs/vmcore-c-header.log"
+        env = dict(os.environ, CARGO_TARGET_DIR=str(BUILD / "cargo-target"),
+                   KDUMP_C_VMCORE=str(BUILD / "run-c-file/vmcore"))
+        run_logged([cargo_bin("cargo"), "test", "--manifest-path",
+                    REPO / "Cargo.toml", "-p", "kdump", "--lib",
+                    "vmcore::tests::c_vmcore_header_is_reproduced", "--",
+                    "--exact"], log, "host", env=env)
+        if "test result: ok. 1 passed" not in "\n".join(last_run(log)):
+            raise StageError("host", "the C capture's header test did not run",
+                             log=log)
+        return "kdump::vmcore rebuilt the C kernel's vmcore header byte for byte"
+
+    if "c" in kernels and (BUILD / "run-c-file/report.json").exists():
+        step("vmcore: host layout of the C capture's header", c_header_host)
     planted = {}
 
     def headers_rust():
