@@ -10,8 +10,9 @@
 //! 0400) with read() and mmap() through [`kernel::proc_fs`].
 //!
 //! Where C copies old memory a page at a time, mapping and unmapping each
-//! page, read() here maps up to [`CHUNK`] bytes at once ([`OldMem`]) and
-//! copies them to user space in one go. When old memory is encrypted or a
+//! page, read() here maps up to [`CHUNK`] bytes at once ([`OldMem`]),
+//! copies them to user space in one go and keeps the mapping for the next
+//! read, so that small sequential reads map each window once. When old memory is encrypted or a
 //! `vmcore_cb` is registered, reads go page by page through the
 //! architecture as in C, and mmap() asks the callbacks about every page;
 //! so does a read of old memory that this kernel also lists as its RAM
@@ -34,7 +35,9 @@ use kernel::ffi::c_int;
 use kernel::mm::{UserMapBuf, VmArea, PAGE_SIZE};
 use kernel::prelude::*;
 use kernel::proc_fs::{ProcFile, Registration};
+use kernel::sync::Mutex;
 use kernel::uaccess::UserSliceWriter;
+use kernel::{new_mutex, pin_init};
 
 const __LOG_PREFIX: &[u8] = b"vmcore\0";
 
@@ -55,6 +58,7 @@ const MACHINE: u16 = EM_X86_64;
 
 /// The dump: the file's first [`Extents::data_offset`] bytes (header, notes
 /// and their padding) and where each `PT_LOAD` lies in the rest.
+#[pin_data]
 struct Vmcore {
     head: UserMapBuf,
     loads: KVec<Load>,
@@ -62,6 +66,23 @@ struct Vmcore {
     /// Old memory must be read page by page and mapped after asking the
     /// `vmcore_cb`s (see [`crash_dump::oldmem_needs_checks`]).
     checks: AtomicBool,
+    /// The old memory the last read() mapped, kept for the next one.
+    #[pin]
+    window: Mutex<Option<Window>>,
+}
+
+/// Old memory from `paddr` mapped by [`OldMem::map`].
+struct Window {
+    paddr: u64,
+    map: OldMem,
+}
+
+impl Window {
+    /// The mapped bytes `paddr..paddr + len`, if they are all in the window.
+    fn get(&self, paddr: u64, len: usize) -> Option<&[u8]> {
+        let at = usize::try_from(paddr.checked_sub(self.paddr)?).ok()?;
+        self.map.as_slice().get(at..at.checked_add(len)?)
+    }
 }
 
 /// The registered `/proc/vmcore`, for [`vmcore_cleanup`].
@@ -95,7 +116,8 @@ impl From<Error> for SetupError {
 }
 
 impl Vmcore {
-    fn new(hdr: &ElfCoreHdr) -> Result<Self, SetupError> {
+    /// The dump and the size of its file.
+    fn new(hdr: &ElfCoreHdr) -> Result<(impl PinInit<Self>, u64), SetupError> {
         let max_size = match usize::try_from(hdr.size) {
             Ok(size) if size > 0 => size.min(MAX_HEADER),
             _ => MAX_HEADER,
@@ -135,22 +157,45 @@ impl Vmcore {
             (Some(d), Some(s)) => d.copy_from_slice(s),
             _ => return Err(SetupError::NoMemory),
         }
-        Ok(Vmcore { head, loads, extents, checks: AtomicBool::new(false) })
+        let vmcore = pin_init!(Vmcore {
+            head,
+            loads,
+            extents,
+            checks: AtomicBool::new(false),
+            window <- new_mutex!(None),
+        });
+        Ok((vmcore, extents.size()))
     }
 
-    /// Copies `len` bytes of old memory from `paddr` to `out`: mapped at
-    /// once, or page by page where that is not possible or not allowed.
-    fn copy_oldmem(&self, out: &mut UserSliceWriter, paddr: u64, len: usize) -> Result {
+    /// Copies `len` bytes of old memory from `paddr` to `out`: from the
+    /// mapped window, or page by page where mapping is not possible or not
+    /// allowed. `paddr..paddr + span` (`span >= len`, at most to the end of
+    /// [`CHUNK`]) is in one `PT_LOAD` and is what a new window maps.
+    fn copy_oldmem(&self, out: &mut UserSliceWriter, paddr: u64, len: usize, span: usize) -> Result {
         if self.checks.load(Ordering::Relaxed) {
             return copy_oldmem_paged(out, paddr, len);
         }
-        // SAFETY: `paddr..paddr + len` lies in one `PT_LOAD` of the crashed
-        // kernel's header: old memory, which this kernel does not write.
-        match unsafe { OldMem::map(paddr, len) } {
-            Ok(map) => out.write_slice(map.as_slice()),
-            Err(e) if e == ERANGE => copy_oldmem_paged(out, paddr, len),
-            Err(e) => Err(e),
+        // Concurrent readers take turns; one copy_to_user() at a time per
+        // dump is still far fewer mappings than a page at a time.
+        let mut window = self.window.lock();
+        if let Some(bytes) = window.as_ref().and_then(|w| w.get(paddr, len)) {
+            return out.write_slice(bytes);
         }
+        // Unmap the old window first: at most one is ever mapped.
+        *window = None;
+        // SAFETY: `paddr..paddr + span` lies in one `PT_LOAD` of the
+        // crashed kernel's header: old memory, which this kernel does not
+        // write.
+        let map = match unsafe { OldMem::map(paddr, span) } {
+            Ok(map) => map,
+            Err(e) if e == ERANGE => {
+                drop(window);
+                return copy_oldmem_paged(out, paddr, len);
+            }
+            Err(e) => return Err(e),
+        };
+        let w = window.insert(Window { paddr, map });
+        out.write_slice(w.get(paddr, len).ok_or(EINVAL)?)
     }
 
     /// Maps `size` bytes of old memory from `paddr` at `addr` of `vma`.
@@ -203,9 +248,9 @@ impl ProcFile for Vmcore {
             let n = match self.extents.locate(&self.loads, pos) {
                 Region::End => break,
                 Region::OldMem { paddr, len } => {
-                    let window = CHUNK - (paddr as usize % CHUNK);
-                    let n = window.min(want).min(usize::try_from(len).unwrap_or(usize::MAX));
-                    self.copy_oldmem(out, paddr, n)?;
+                    let span = (CHUNK - (paddr as usize % CHUNK)).min(usize::try_from(len).unwrap_or(usize::MAX));
+                    let n = span.min(want);
+                    self.copy_oldmem(out, paddr, n, span)?;
                     n
                 }
                 // The header, the notes and their padding are the first
@@ -301,7 +346,7 @@ fn init() -> Result {
     let Some(hdr) = crash_dump::elfcorehdr()? else {
         return Ok(());
     };
-    let vmcore = match Vmcore::new(&hdr) {
+    let (vmcore, size) = match Vmcore::new(&hdr) {
         Ok(v) => v,
         Err(e) => {
             log_setup_error(&hdr, &e);
@@ -313,8 +358,7 @@ fn init() -> Result {
         }
     };
     hdr.free(true);
-    let size = vmcore.extents.size();
-    let reg = Registration::new(c_str!("vmcore"), 0o400, size, KBox::new(vmcore, GFP_KERNEL)?)?;
+    let reg = Registration::new(c_str!("vmcore"), 0o400, size, vmcore)?;
     let reg = KBox::into_raw(KBox::new(reg, GFP_KERNEL)?);
     if VMCORE.compare_exchange(core::ptr::null_mut(), reg, Ordering::AcqRel, Ordering::Acquire).is_err() {
         // SAFETY: not published: ours, from `KBox::into_raw` above.

@@ -134,6 +134,12 @@ pub struct OldMem {
     len: usize,
 }
 
+// SAFETY: a mapping of memory nothing writes; it may be read and unmapped
+// from any thread.
+unsafe impl Send for OldMem {}
+// SAFETY: `&OldMem` only reads.
+unsafe impl Sync for OldMem {}
+
 impl OldMem {
     /// Maps `len` bytes of old memory from `paddr`.
     ///
@@ -170,6 +176,16 @@ impl OldMem {
         let ptr = unsafe { bindings::memremap(paddr, len, bindings::MEMREMAP_WB as _) };
         // INVARIANT: just mapped, `len` bytes.
         Ok(Self { ptr: NonNull::new(ptr).ok_or(ENOMEM)?, len })
+    }
+
+    /// Bytes mapped.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is mapped (never: [`OldMem::map`] refuses 0 bytes).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// The mapped bytes.

@@ -10,15 +10,16 @@
 //! the value.
 
 use crate::{
-    alloc::KBox,
+    alloc::{flags::GFP_KERNEL, KBox},
     bindings,
-    error::{code::*, from_result, Result, VTABLE_DEFAULT_ERROR},
+    error::{code::*, from_result, Error, Result, VTABLE_DEFAULT_ERROR},
     ffi::{c_char, c_int},
+    init::{InPlaceInit, PinInit},
     mm::VmArea,
     str::CStr,
     uaccess::{UserPtr, UserSlice, UserSliceWriter},
 };
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{marker::PhantomData, pin::Pin, ptr::NonNull};
 use macros::vtable;
 
 /// What a `/proc` file made by [`Registration`] does.
@@ -46,8 +47,8 @@ pub trait ProcFile: Send + Sync + Sized {
 /// # Invariants
 ///
 /// `pde` is the entry `proc_create_data()` returned for `data`, which is a
-/// leaked `KBox<T>` that only this registration frees, after removing the
-/// entry.
+/// leaked, pinned `KBox<T>` that only this registration frees, after
+/// removing the entry.
 pub struct Registration<T: ProcFile> {
     pde: NonNull<bindings::proc_dir_entry>,
     data: NonNull<T>,
@@ -61,10 +62,17 @@ unsafe impl<T: ProcFile> Sync for Registration<T> {}
 
 impl<T: ProcFile> Registration<T> {
     /// Creates `/proc/<name>` with permission bits `mode` (e.g. `0o400`),
-    /// showing `size` as its size, served by `data`.
-    pub fn new(name: &CStr, mode: u16, size: u64, data: KBox<T>) -> Result<Self> {
+    /// showing `size` as its size, served by the `T` that `data`
+    /// initialises in place (it may hold locks, which must not move).
+    pub fn new<E>(name: &CStr, mode: u16, size: u64, data: impl PinInit<T, E>) -> Result<Self>
+    where
+        Error: From<E>,
+    {
         let size = i64::try_from(size).map_err(|_| EINVAL)?;
-        let data = KBox::into_raw(data);
+        let data = KBox::pin_init(data, GFP_KERNEL)?;
+        // SAFETY: the `T` is never moved out of its box: it is only reached
+        // by reference, and dropped in place by `drop()` below.
+        let data = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
         // SAFETY: `name` is NUL-terminated and copied by procfs; the ops are
         // a constant, hence live forever; `data` is valid until `drop()`
         // below, which removes the entry first.
@@ -78,7 +86,8 @@ impl<T: ProcFile> Registration<T> {
             )
         };
         let Some(pde) = NonNull::new(pde) else {
-            // SAFETY: `data` came from `KBox::into_raw` and was not shared.
+            // SAFETY: `data` came from `KBox::into_raw` and was not shared;
+            // dropping the box drops `T` in place.
             drop(unsafe { KBox::from_raw(data) });
             return Err(ENOMEM);
         };
@@ -96,7 +105,8 @@ impl<T: ProcFile> Drop for Registration<T> {
         // no call is in flight and makes new ones fail.
         unsafe { bindings::proc_remove(self.pde.as_ptr()) };
         // SAFETY: nothing can reach `data` any more; it came from
-        // `KBox::into_raw` (type invariant).
+        // `KBox::into_raw` (type invariant). Dropping the box drops `T` in
+        // place, as pinning requires.
         drop(unsafe { KBox::from_raw(self.data.as_ptr()) });
     }
 }
