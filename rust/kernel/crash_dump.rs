@@ -178,16 +178,6 @@ impl OldMem {
         Ok(Self { ptr: NonNull::new(ptr).ok_or(ENOMEM)?, len })
     }
 
-    /// Bytes mapped.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether nothing is mapped (never: [`OldMem::map`] refuses 0 bytes).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The mapped bytes.
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: `len` mapped bytes that nothing writes (type invariant).

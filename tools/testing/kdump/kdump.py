@@ -1147,7 +1147,7 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
         raise StageError("capture", f"dd of /proc/vmcore failed with status "
                          f"{m.group(1)}", log=g.log_path, tail=g.tail())
     if guest_checks:
-        guest.update(check_guest(g))
+        guest.update(check_guest(g, guest["vmcore_test_rc"]))
     if bench_mib:
         guest["bench"] = {k: float(v) for k, v in
                           (l.split()[1:3] for _, l in g.seen
@@ -1204,9 +1204,10 @@ def run_cycle(impl, loader, outdir, mem, crashkernel, src, tools,
     return report
 
 
-def check_guest(g):
-    """What vmcore_test and makedumpfile said in the capture kernel; raises
-    on a failed TAP line or a failed or inconsistent makedumpfile."""
+def check_guest(g, rc):
+    """What vmcore_test (exit status rc) and makedumpfile said in the
+    capture kernel; raises on a failed TAP line or a failed or inconsistent
+    makedumpfile."""
     lines = [l.strip() for _, l in g.seen]
     start = lines.index("KDUMP-STAGE: vmcore-test")
     tap = [l for l in lines[start:]
@@ -1217,14 +1218,9 @@ def check_guest(g):
     plan = next((int(l[3:]) for l in tap if l.startswith("1..")), 0)
     passed = sum(1 for l in tap if re.match(r"ok \d+ ", l))
     out = {"tap": tap, "vmcore_test_passed": passed}
-    g_rc = None
-    for _, l in g.seen:
-        m = re.search(r"vmcore-test-done rc=(\d+)", l)
-        if m:
-            g_rc = int(m.group(1))
-    if bad or g_rc != 0 or plan == 0 or passed != plan:
+    if bad or rc != 0 or plan == 0 or passed != plan:
         raise StageError("guest-checks", f"vmcore_test: {passed}/{plan} passed"
-                         f", rc {g_rc}: " + "; ".join(bad), log=g.log_path,
+                         f", rc {rc}: " + "; ".join(bad), log=g.log_path,
                          tail=tap[-20:])
     how = {l.split()[1]: " ".join(l.split()[2:]) for l in lines
            if l.startswith("KDUMP-MD: ")}
