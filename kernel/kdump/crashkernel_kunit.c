@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit cases for the Rust parse_crashkernel() (kernel/kdump/reserve.rs).
- * The expected values follow the C function's documented behaviour; the
- * host differential test (tools/testing/kdump/cref) compares the two on a
+ * KUnit cases for parse_crashkernel(): the C one of kernel/crash_reserve.c,
+ * or its Rust twin (kernel/kdump/reserve.rs) with CONFIG_CRASH_RESERVE_RUST.
+ * The same table runs on both kernels, so both are held to the expected
+ * values, which follow the C function's documented behaviour; the host
+ * differential test (tools/testing/kdump/cref) compares the two on a
  * million generated command lines.
  */
 #include <kunit/test.h>
@@ -20,7 +22,7 @@ struct crashkernel_case {
 	bool default_low;	/* low == DEFAULT_CRASH_KERNEL_LOW_SIZE */
 };
 
-static const struct crashkernel_case cases[] = {
+static const struct crashkernel_case cases[] __initconst = {
 	{ "crashkernel=256M", SZ_1G, 0, SZ_256M, 0, 0, false },
 	{ "ro crashkernel=64M@16M quiet", SZ_1G, 0, SZ_64M, SZ_16M, 0, false },
 	{ "crashkernel=512M-2G:64M,2G-:128M", SZ_1G, 0, SZ_64M, 0, 0, false },
@@ -44,7 +46,7 @@ static const struct crashkernel_case cases[] = {
 	{ "quiet", SZ_1G, -EINVAL, 0, 0, 0, false },
 };
 
-static void kdump_rust_parse_crashkernel_table(struct kunit *test)
+static void __init kdump_parse_crashkernel_table(struct kunit *test)
 {
 	size_t i;
 
@@ -71,7 +73,7 @@ static void kdump_rust_parse_crashkernel_table(struct kunit *test)
 	}
 }
 
-static void kdump_rust_parse_crashkernel_no_high(struct kunit *test)
+static void __init kdump_parse_crashkernel_no_high(struct kunit *test)
 {
 	unsigned long long size, base;
 	char buf[] = "crashkernel=256M,high";
@@ -82,18 +84,19 @@ static void kdump_rust_parse_crashkernel_no_high(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, size, 0ULL);
 }
 
-static struct kunit_case kdump_rust_crashkernel_cases[] = {
-	KUNIT_CASE(kdump_rust_parse_crashkernel_table),
-	KUNIT_CASE(kdump_rust_parse_crashkernel_no_high),
+/* parse_crashkernel() is __init in C: so are the cases, run at boot. */
+static struct kunit_case __refdata kdump_crashkernel_cases[] = {
+	KUNIT_CASE(kdump_parse_crashkernel_table),
+	KUNIT_CASE(kdump_parse_crashkernel_no_high),
 	{}
 };
 
-static struct kunit_suite kdump_rust_crashkernel_suite = {
-	.name = "kdump_rust_crashkernel",
-	.test_cases = kdump_rust_crashkernel_cases,
+static struct kunit_suite kdump_crashkernel_suite = {
+	.name = "kdump_crashkernel",
+	.test_cases = kdump_crashkernel_cases,
 };
 
-kunit_test_suite(kdump_rust_crashkernel_suite);
+kunit_test_init_section_suites(&kdump_crashkernel_suite);
 
-MODULE_DESCRIPTION("KUnit tests for the Rust crashkernel= parser");
+MODULE_DESCRIPTION("KUnit tests for the crashkernel= parser");
 MODULE_LICENSE("GPL");

@@ -81,7 +81,7 @@ CONFIG_FRAGMENTS = {
 }
 
 # Our KUnit suites: `test` requires each of them in the Rust kernel's log.
-KUNIT_SUITES = ["kdump_rust_memparse", "kdump_rust_crashkernel",
+KUNIT_SUITES = ["kdump_rust_memparse", "kdump_crashkernel",
                 "kdump_rust_purgatory"]
 
 # crashkernel= command lines booted on both kernels; the "Crash kernel" lines
