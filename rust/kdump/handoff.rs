@@ -156,12 +156,18 @@ pub fn crash_kexec<M: Machine>(
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
     use core::cell::RefCell;
     use std::sync::atomic::AtomicUsize;
-    use std::sync::{Arc, Barrier};
+    use std::sync::{mpsc, Arc};
+    use std::time::{Duration, Instant};
     use std::vec::Vec;
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -320,11 +326,14 @@ mod tests {
 
     /// A machine shared by racing threads: counts entries and, while one
     /// thread is "in the crash kernel", waits until every other thread has
-    /// given up, as the other CPUs do before the NMI stops them.
+    /// given up, as the other CPUs do before the NMI stops them. It stops
+    /// waiting at `deadline`, or at once when a second thread enters: with a
+    /// broken claim, the others may never all give up.
     struct Racer {
         entered: AtomicUsize,
         gave_up: Arc<AtomicUsize>,
         others: usize,
+        deadline: Instant,
     }
 
     impl Machine for Racer {
@@ -337,7 +346,10 @@ mod tests {
         fn shutdown(&self, _: &mut R) {}
         fn kexec(&self) {
             self.entered.fetch_add(1, Ordering::SeqCst);
-            while self.gave_up.load(Ordering::SeqCst) < self.others {
+            while self.gave_up.load(Ordering::SeqCst) < self.others
+                && self.entered.load(Ordering::SeqCst) == 1
+                && Instant::now() < self.deadline
+            {
                 std::thread::yield_now();
             }
         }
@@ -345,48 +357,90 @@ mod tests {
 
     #[test]
     fn racing_cpus_enter_exactly_once() {
-        const CPUS: usize = 4;
-        for _round in 0..200 {
+        const CPUS: usize = 8;
+        // Bounds a round, so that a broken handoff fails instead of hanging.
+        const WAIT: Duration = Duration::from_secs(10);
+        for round in 0..1000 {
             let cpu = Arc::new(AtomicI32::new(PANIC_CPU_INVALID));
             let lock = Arc::new(AtomicI32::new(0));
             let gave_up = Arc::new(AtomicUsize::new(0));
+            let deadline = Instant::now() + WAIT;
             let m = Arc::new(Racer {
                 entered: AtomicUsize::new(0),
                 gave_up: gave_up.clone(),
                 others: CPUS - 1,
+                deadline,
             });
-            let start = Arc::new(Barrier::new(CPUS));
+            let ready = Arc::new(AtomicUsize::new(0));
+            let (done, back) = mpsc::channel();
             let threads: Vec<_> = (0..CPUS as i32)
                 .map(|id| {
-                    let (cpu, lock, m, start, gave_up) = (
+                    let (cpu, lock, m, ready, gave_up, done) = (
                         cpu.clone(),
                         lock.clone(),
                         m.clone(),
-                        start.clone(),
+                        ready.clone(),
                         gave_up.clone(),
+                        done.clone(),
                     );
                     std::thread::spawn(move || {
-                        start.wait();
+                        // Released together by spinning, not by a Barrier
+                        // (whose waiters wake one by one): the claims must
+                        // overlap, as on CPUs that oops at once. The yields
+                        // let the threads not yet running arrive.
+                        ready.fetch_add(1, Ordering::SeqCst);
+                        let mut spins = 0u32;
+                        while ready.load(Ordering::SeqCst) < CPUS {
+                            spins = spins.wrapping_add(1);
+                            if spins % 8192 == 0 {
+                                std::thread::yield_now();
+                            } else {
+                                core::hint::spin_loop();
+                            }
+                        }
                         let r = crash_kexec(&cpu, &lock, id, &*m, None);
                         if r != Handoff::Returned {
                             gave_up.fetch_add(1, Ordering::SeqCst);
                         }
-                        (id, r)
+                        done.send((id, r)).unwrap();
                     })
                 })
                 .collect();
-            let results: Vec<(i32, Handoff)> =
-                threads.into_iter().map(|t| t.join().unwrap()).collect();
+            drop(done);
+            // Collected with a timeout, not by join(): a thread stuck in
+            // crash_kexec() must fail the test, not hang it.
+            let mut results: Vec<(i32, Handoff)> = (0..CPUS)
+                .map(|_| {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    back.recv_timeout(left + Duration::from_secs(1))
+                        .unwrap_or_else(|e| {
+                            panic!("round {round}: a CPU did not come back from crash_kexec(): {e}")
+                        })
+                })
+                .collect();
+            // Every thread has sent its result: these joins return at once.
+            for t in threads {
+                t.join().unwrap();
+            }
+            results.sort_unstable_by_key(|(id, _)| *id);
             let winners: Vec<i32> = results
                 .iter()
                 .filter(|(_, r)| *r == Handoff::Returned)
                 .map(|(id, _)| *id)
                 .collect();
-            assert_eq!(winners.len(), 1, "{results:?}");
-            assert_eq!(m.entered.load(Ordering::SeqCst), 1);
+            assert_eq!(
+                winners.len(),
+                1,
+                "round {round}: want one CPU in the crash kernel: {results:?}"
+            );
+            assert_eq!(m.entered.load(Ordering::SeqCst), 1, "round {round}");
             for (id, r) in &results {
                 if *id != winners[0] {
-                    assert_eq!(*r, Handoff::OtherCpu(winners[0]), "cpu {id}");
+                    assert_eq!(
+                        *r,
+                        Handoff::OtherCpu(winners[0]),
+                        "round {round}: cpu {id} must find panic_cpu owned by the winner: {results:?}"
+                    );
                 }
             }
             assert_eq!(cpu.load(Ordering::SeqCst), PANIC_CPU_INVALID);

@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Per-architecture facts of the kdump runner, as data.
+
+Like tools/testing/kunit/qemu_configs/, each architecture is one file in
+arch_configs/ that builds an ArchConfig; nothing else in the runner names
+an architecture. `--arch` picks one.
+"""
+
+import dataclasses
+import importlib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchConfig:
+    """What differs between architectures, from the kernel build to the
+    checks on the built objects."""
+
+    name: str                  # --arch value
+    kernel_arch: str           # ARCH= for make
+    image: str                 # boot image, relative to the build folder
+    make_target: str           # make target that builds it
+    config: str                # arch fragment, relative to configs/
+    qemu: str                  # QEMU binary
+    qemu_package: str          # Debian package that has it
+    qemu_args: tuple           # machine, firmware, ... before the rest
+    console: str               # console= device
+    elf_machine: int           # e_machine of its cores (EM_*)
+    debian_arch: str           # the guest userspace's Debian architecture
+    # Where the kernel maps all RAM and where its text lives: a vmcore
+    # PT_LOAD with a virtual address at or above text_base is the kernel
+    # text map.
+    direct_map: int
+    text_base: int
+    # Boot options of the capture kernel beyond the console.
+    capture_append: str
+    # Physical ranges of old memory the capture kernel reuses or that
+    # change after the crash: not compared with /proc/vmcore.
+    capture_reuses: tuple
+    # purgatory.ro of kexec_file_load, relative to the build folder, the
+    # relocation types its loader applies and the symbols (with sizes) it
+    # looks up; None when the architecture has no purgatory.
+    purgatory_ro: str | None
+    purgatory_relocs: frozenset
+    purgatory_symbols: dict
+    # Call-graph facts for the panic-freedom check, as llvm-objdump prints
+    # them: the mnemonics of a direct call or tail jump (a regex
+    # alternation), a regex matching an indirect one, the relocation types
+    # of a call in an unlinked object, and functions the compiler or the
+    # architecture may add to any call graph (return thunks, memset).
+    call_insns: str
+    lld_emulation: str         # ld.lld -m, to link the self-test object
+    indirect_call: str
+    call_relocs: tuple
+    arch_callees: frozenset
+
+    def smp_args(self, n):
+        """QEMU arguments for n CPUs."""
+        return ["-smp", str(n)]
+
+
+def names():
+    """Every architecture with a config, sorted."""
+    return sorted(p.stem for p in (HERE / "arch_configs").glob("*.py")
+                  if not p.stem.startswith("_"))
+
+
+def get(name):
+    """The ArchConfig of `name`; ValueError for an unknown one."""
+    if name not in names():
+        raise ValueError(f"unknown architecture {name!r}; have "
+                         f"{', '.join(names())}")
+    return importlib.import_module(f"arch_configs.{name}").ARCH

@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Kernel configuration and build: tinyconfig plus the fragments, with
+LLVM=1 and Debian's rustc-web, one build folder per architecture and
+variant (c, rust, or a mutant)."""
+
+import os
+import re
+
+from kdump_common import BUILD, HERE, REPO, Clock, StageError, \
+    run_logged, say
+from kdump_setup import RUSTC, RUSTDOC, RUST_LIB_SRC
+
+COMMON_FRAGMENTS = [REPO / "tools/testing/selftests/kdump/config"]
+IMPL_FRAGMENTS = {"c": HERE / "configs/c.config",
+                  "rust": HERE / "configs/rust.config"}
+
+
+def fragments(arch, impl):
+    return COMMON_FRAGMENTS + [HERE / "configs" / arch.config,
+                               IMPL_FRAGMENTS[impl]]
+
+
+def make_cmd(tools, out, src=None):
+    cmd = ["make", "-C", src or tools.src, f"O={out}", "LLVM=1",
+           f"ARCH={tools.arch.kernel_arch}",
+           f"RUSTC={RUSTC}", f"RUSTDOC={RUSTDOC}", f"HOSTRUSTC={RUSTC}",
+           f"RUST_LIB_SRC={RUST_LIB_SRC}", f"-j{os.cpu_count() or 2}"]
+    if tools.bindgen:
+        cmd.append(f"BINDGEN={tools.bindgen}")
+    return cmd
+
+
+def read_config(text, unset=True):
+    """{option: value} of a .config or fragment; value None for '# ... is
+    not set' lines when unset is true."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^(CONFIG_\w+)=(.*)$", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+            continue
+        m = re.match(r"^# (CONFIG_\w+) is not set", line)
+        if m and unset:
+            out[m.group(1)] = None
+    return out
+
+
+def configure(tools, out, impl, log, src=None):
+    frags = fragments(tools.arch, impl)
+    text = "".join(f.read_text() for f in frags)
+    stamp = out / ".kdump-fragments"
+    if stamp.exists() and stamp.read_text() == text and \
+            (out / ".config").exists():
+        return
+    say(f"configuring the {impl} kernel for {tools.arch.name}: tinyconfig + "
+        f"{', '.join(f.name for f in frags)}")
+    out.mkdir(parents=True, exist_ok=True)
+    base = make_cmd(tools, out, src)
+    run_logged(base + ["tinyconfig"], log, "build")
+    run_logged([(src or tools.src) / "scripts/kconfig/merge_config.sh", "-m",
+                "-O", out, out / ".config"] + frags, log, "build", cwd=out)
+    run_logged(base + ["olddefconfig"], log, "build")
+    have = read_config((out / ".config").read_text(), unset=False)
+    want = {}
+    for f in frags:
+        want.update(read_config(f.read_text()))
+    bad = [f"{k}={v if v is not None else 'n'} (got {have.get(k, 'n')})"
+           for k, v in want.items() if have.get(k) != v]
+    if bad:
+        raise StageError("build", "the kernel configuration does not have "
+                         "what the fragments ask for (a dependency is "
+                         "missing): " + "; ".join(bad), log=log)
+    stamp.write_text(text)
+
+
+def build_kernel(tools, impl, variant=None, src=None):
+    """Build (or bring up to date) a kernel; returns its facts. `variant`
+    names the build folder (default: the impl); `src` another source tree
+    (a mutant's)."""
+    variant = variant or impl
+    arch = tools.arch
+    out = BUILD / f"out-{arch.name}-{variant}"
+    log = out / "build.log"
+    out.mkdir(parents=True, exist_ok=True)
+    clock = Clock()
+    configure(tools, out, impl, log, src)
+    say(f"building the {variant} kernel for {arch.name} (log: {log})")
+
+    def beat(last):
+        say(f"  build {variant}: {clock} elapsed, {last[:70]}")
+
+    run_logged(make_cmd(tools, out, src) + [arch.make_target], log, "build",
+               heartbeat=beat)
+    release = (out / "include/config/kernel.release").read_text().strip()
+    say(f"built the {variant} kernel {release} in {clock}")
+    return {"impl": impl, "variant": variant, "arch": arch,
+            "image": out / arch.image, "vmlinux": out / "vmlinux",
+            "release": release, "seconds": clock.seconds(), "out": out}

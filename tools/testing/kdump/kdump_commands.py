@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: GPL-2.0
+"""What each kdump.py subcommand does, given its parsed arguments; returns
+the exit status or raises StageError."""
+
+import statistics
+import sys
+from pathlib import Path
+
+import kdump_arch
+from kdump_build import build_kernel
+from kdump_common import BUILD, StageError, say
+from kdump_cycle import refusal_cycle, run_cycle
+from kdump_headers import header_boots
+from kdump_host import run_fuzz
+from kdump_qemu import accel
+from kdump_report import print_report
+from kdump_scenarios import CRASHKERNEL_TABLE, boot_guest, \
+    crashkernel_table, handoff_latency, reboot_cycle
+from kdump_setup import apply_patches, base_version, copy_overlay, setup
+
+
+def arch_of(args):
+    return kdump_arch.get(args.arch)
+
+
+def cmd_apply(args):
+    if args.kernel_dir:
+        # The user's own 6.12 tree: patches then overlay, in place.
+        src = Path(args.kernel_dir).resolve()
+        if not (src / "Makefile").exists():
+            raise StageError("apply", f"{src} is not a kernel tree")
+        BUILD.mkdir(parents=True, exist_ok=True)
+        apply_patches(src, BUILD / "logs/apply.log")
+        n = copy_overlay(src)
+        say(f"{n} overlay file(s) copied into {src}")
+        say(f"base: {base_version(src)}")
+        return 0
+    tools = setup(arch_of(args), need_build=False)
+    print(tools.src)
+    return 0
+
+
+def cmd_build(args):
+    tools = setup(arch_of(args))
+    k = build_kernel(tools, args.impl)
+    print(f"image:   {k['image']}")
+    print(f"vmlinux: {k['vmlinux']}")
+    return 0
+
+
+def cmd_boot(args):
+    tools = setup(arch_of(args))
+    k = build_kernel(tools, args.impl)
+    work = BUILD / f"boot-{args.arch}-{args.impl}"
+    say(f"booting the {args.impl} kernel: {args.append!r}, running "
+        f"{args.cmd!r}")
+    rc, output, g = boot_guest(k, args.append, args.cmd, args.mem, args.smp,
+                               args.timeout, work)
+    sys.stdout.write(output)
+    say(f"guest command exited with status {rc} (console: {g.log_path})")
+    return rc
+
+
+def cmd_run(args):
+    tools = setup(arch_of(args))
+    k = build_kernel(tools, args.impl)
+    name = f"run-{args.impl}-{args.loader}"
+    if args.trigger != "sysrq":
+        name += f"-{args.trigger}"
+    out = Path(args.out or BUILD / f"{name}-{args.arch}").resolve()
+    r = run_cycle(tools, k, out, args.mem, args.crashkernel, args.loader,
+                  fault=args.fault_inject, smp=args.smp,
+                  append_extra=args.append, trigger=args.trigger,
+                  guest_checks=args.guest_checks)
+    print_report(r)
+    print(f"report: {out / 'report.json'}")
+    if not r["verified"]:
+        raise StageError("verify", "; ".join(r["problems"]),
+                         log=out / "console.log")
+    return 0
+
+
+def cmd_refusal(args):
+    tools = setup(arch_of(args))
+    k = build_kernel(tools, args.impl)
+    out = BUILD / f"refusal-{args.impl}-{args.arch}"
+    print(refusal_cycle(tools, k, out, not args.unchanged))
+    return 0
+
+
+def cmd_headers(args):
+    tools = setup(arch_of(args))
+    k = build_kernel(tools, args.impl)
+    res = header_boots(k, BUILD / f"headers-{args.impl}-{args.arch}",
+                       args.cases or None)
+    for name, f in res.items():
+        print(f"{name:<11} {f['errors'][0] if f['errors'] else f['outcome']}")
+    return 0
+
+
+def cmd_reboot(args):
+    tools = setup(arch_of(args))
+    k = build_kernel(tools, args.impl)
+    r = reboot_cycle(k, BUILD / f"reboot-{args.impl}-{args.arch}", args.mem)
+    print(f"\n=== kexec reboot: impl={r['impl']} (kexec -s -l, kexec -e) ===")
+    print("stages:          " + ", ".join(f"{k} {v}s" for k, v in
+                                         r["stages"].items()))
+    print(f"second kernel:   {r['cmdline']}")
+    print(f"console:         {r['console']}")
+    return 0
+
+
+def cmd_crashkernel_table(args):
+    tools = setup(arch_of(args))
+    impls = ("c", "rust") if args.impl == "both" else (args.impl,)
+    kernels = {impl: build_kernel(tools, impl) for impl in impls}
+    say(f"booting {len(CRASHKERNEL_TABLE)} crashkernel= lines on "
+        f"{', '.join(impls)}")
+    for append, mem, out, warns in crashkernel_table(kernels):
+        print(f"{append} ({mem}):")
+        for line in out or ["(nothing reserved)"]:
+            print(f"    {line}")
+        for w in warns:
+            print(f"    rust: {w}")
+    return 0
+
+
+def cmd_bench(args):
+    """C and Rust side by side in one run; a benchmark, not a test."""
+    tools = setup(arch_of(args))
+    kernels = {impl: build_kernel(tools, impl) for impl in ("c", "rust")}
+    if args.runs > 0:
+        lat = {impl: handoff_latency(k, BUILD / f"bench-{impl}-{args.arch}",
+                                     args.runs)
+               for impl, k in kernels.items()}
+        med = {impl: statistics.median(v) for impl, v in lat.items()}
+        print(f"\n=== kdump bench: panic to capture kernel, {args.runs} "
+              f"crashes each (host clock, serial console, QEMU {accel()}) ===")
+        print(f"{'impl':<6}{'median':>10}{'min':>10}{'max':>10}")
+        for impl, v in lat.items():
+            print(f"{impl:<6}{med[impl]:>9.3f}s{min(v):>9.3f}s"
+                  f"{max(v):>9.3f}s")
+        print(f"Rust/C median time: {med['rust'] / med['c']:.2f}")
+    if args.vmcore_mib:
+        vmcore_bench(tools, kernels, args.vmcore_mib)
+    return 0
+
+
+def vmcore_bench(tools, kernels, mib):
+    """/proc/vmcore throughput in each capture kernel: read() with 4 KiB
+    and 1 MiB blocks, mmap() in 64 MiB windows, and a tmpfs file read with
+    1 MiB blocks in the same guest as the ceiling (vmcore_test bench)."""
+    res = {}
+    for impl, k in kernels.items():
+        r = run_cycle(tools, k, BUILD / f"bench-vmcore-{impl}-{tools.arch.name}",
+                      loader="file", append_extra="nokaslr",
+                      makedumpfile=False, bench_mib=mib)
+        res[impl] = r["guest"]["bench"]
+    cols = ("read-4k", "read-1m", "mmap", "tmpfs")
+    print(f"\n=== kdump bench: /proc/vmcore throughput, MB/s over "
+          f"{int(res['c']['bytes']) >> 20} MiB of old memory in the capture "
+          f"kernel (QEMU {accel()}) ===")
+    print(f"{'impl':<8}" + "".join(f"{c:>10}" for c in cols))
+    for impl, b in res.items():
+        print(f"{impl:<8}" + "".join(f"{b[c]:>10.1f}" for c in cols))
+    print(f"{'Rust/C':<8}" + "".join(f"{res['rust'][c] / res['c'][c]:>10.2f}"
+                                     for c in cols))
+
+
+def cmd_fuzz(args):
+    BUILD.mkdir(parents=True, exist_ok=True)
+    setup(arch_of(args), need_build=False)
+    print(run_fuzz(args.seconds, arch_of(args)))
+    return 0
+
+
+def cmd_test(args):
+    import kdump_steps
+    steps = kdump_steps.suite.select(args.filter)
+    if args.list:
+        for s in steps:
+            needs = f"  (needs {', '.join(s.needs)})" if s.needs else ""
+            print(f"{s.name:<34} {s.doc}{needs}")
+        return 0
+    if not steps:
+        raise StageError("test", f"no step matches {args.filter}")
+    tools = setup(arch_of(args))
+    ctx = kdump_steps.Context(tools)
+    report = kdump_steps.suite.run(ctx, steps, BUILD / "test-report.json")
+    return 1 if any(s["status"] == "failed" for s in report["steps"]) else 0

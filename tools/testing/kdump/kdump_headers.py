@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: GPL-2.0
+"""ELF core headers planted in guest memory: elfcorehdr= points at bytes
+QEMU loaded above mem=, where the kernel never looks, as a crashed kernel
+leaves them. Each case boots once; a bad header must leave no /proc/vmcore
+and no oops, a good one must be served with the planted bytes."""
+
+import hashlib
+import re
+import struct
+from pathlib import Path
+
+from kdump_common import StageError
+from kdump_scenarios import boot_guest
+
+HDR_ADDR = 0x30000000          # 768 MiB; the guest runs with mem=512M
+NOTE_AT, LOAD_AT, LOAD_SIZE = 0x10000, 0x100000, 1 << 20
+NOTE = (struct.pack("<III", 11, 28, 0) + b"VMCOREINFO\0\0" +
+        b"OSRELEASE=6.12\nPAGESIZE=4096\n")   # 11 -> 12, 28: padded
+
+
+def core_header(machine, cls=64, phnum=None, phentsize=None,
+                loads=((HDR_ADDR + LOAD_AT, LOAD_SIZE),),
+                notes=((HDR_ADDR + NOTE_AT, 4096),), direct_map=0):
+    """An ELF core header as a crashed kernel leaves it, written here from
+    the ELF specification: PT_NOTEs, then PT_LOADs (p_offset = p_paddr)."""
+    phs = [(4, a, 0, n) for a, n in notes] + \
+          [(1, a, direct_map + a, n) for a, n in loads]
+    # Per class: e_ident[EI_CLASS], Elf_Ehdr after e_ident, Elf_Phdr (the
+    # ELF64 one has p_flags second, the ELF32 one seventh), address mask.
+    ident, ehdr, phdr, mask = {
+        64: (2, "<HHIQQQIHHHHHH", "<IIQQQQQQ", 2**64 - 1),
+        32: (1, "<HHIIIIIHHHHHH", "<IIIIIIII", 2**32 - 1)}[cls]
+    eh = 16 + struct.calcsize(ehdr)
+    out = (b"\x7fELF" + bytes([ident, 1, 1]) + bytes(9) +
+           struct.pack(ehdr, 4, machine, 1, 0, eh, 0, 0, eh,
+                       phentsize or struct.calcsize(phdr),
+                       len(phs) if phnum is None else phnum, 0, 0, 0))
+    for t, off, va, n in phs:
+        load = t == 1
+        f = (t, 7 if load else 0, off, va & mask if load else 0,
+             off if load else 0, n, n, 0)
+        out += struct.pack(phdr, *(f if cls == 64 else f[:1] + f[2:7] +
+                                   f[1:2] + f[7:]))
+    return out
+
+
+def header_image(hdr, notes=NOTE):
+    """What QEMU loads at HDR_ADDR: the header, the notes, and a PT_LOAD
+    page pattern whose digest the guest can check."""
+    img = bytearray(LOAD_AT + LOAD_SIZE)
+    img[:len(hdr)] = hdr
+    img[NOTE_AT:NOTE_AT + len(notes)] = notes
+    pattern = b"".join(hashlib.sha256(i.to_bytes(4, "little")).digest()
+                       for i in range(LOAD_SIZE // 32))
+    img[LOAD_AT:] = pattern
+    return bytes(img), hashlib.md5(pattern).hexdigest()
+
+
+def cases(arch):
+    """name: (header bytes or None for plain zeros, notes, what the Rust
+    kernel's one error must say, or None for a served /proc/vmcore)."""
+    m, dm = arch.elf_machine, arch.direct_map
+    return {
+        "zeros": (None, NOTE, "e_ident[EI_MAG]: not an ELF file"),
+        "machine": (core_header(183 if m != 183 else 62, direct_map=dm),
+                    NOTE, "e_machine: wrong machine"),
+        "phnum-0": (core_header(m, phnum=0, direct_map=dm), NOTE,
+                    "e_phnum: no program header"),
+        "phentsize": (core_header(m, phentsize=40, direct_map=dm), NOTE,
+                      "e_phentsize: wrong program header size"),
+        "load-wraps": (core_header(m, loads=((2**64 - 4096, 8192),),
+                                   direct_map=dm), NOTE,
+                       "p_memsz: PT_LOAD ends past the address space"),
+        "note-huge": (core_header(m, notes=((HDR_ADDR + NOTE_AT, 1 << 40),),
+                                  direct_map=dm), NOTE, "p_memsz"),
+        "bad-note": (core_header(m, direct_map=dm),
+                     struct.pack("<III", 0x7fffffff, 4, 0), None),
+        "elf64": (core_header(m, direct_map=dm), NOTE, None),
+        "elf32": (core_header(m, cls=32, direct_map=dm), NOTE, None),
+    }
+
+
+HEADER_CMD = (
+    "if [ -e /proc/vmcore ]; then echo \"VMCORE size=$(stat -c %s /proc/vmcore)"
+    " mode=$(stat -c %a /proc/vmcore) md5=$(md5sum < /proc/vmcore | "
+    "cut -d' ' -f1) load=$(tail -c 1048576 /proc/vmcore | md5sum | "
+    "cut -d' ' -f1)\"; else echo VMCORE none; fi")
+
+OOPS = re.compile(r"Oops|BUG:|WARNING:|Call Trace|Kernel panic|"
+                  r"general protection")
+
+
+def header_boot(k, name, workdir):
+    """Boot kernel k with case `name` planted; returns what happened:
+    outcome ('refused' or 'served size=.. mode=..'), the vmcore's md5, its
+    PT_LOAD md5 against the planted one, the kernel's vmcore errors, any
+    oops line, and the guest command's status."""
+    hdr, notes, _ = cases(k["arch"])[name]
+    work = workdir / name
+    work.mkdir(parents=True, exist_ok=True)
+    img, load_md5 = header_image(hdr or b"", notes)
+    if hdr is None:
+        img = bytes(len(img))
+    (work / "planted.bin").write_bytes(img)
+    extra = ["-device", f"loader,file={work / 'planted.bin'},"
+             f"addr={HDR_ADDR:#x},force-raw=on"]
+    rc, output, g = boot_guest(k, f"mem=512M elfcorehdr={HDR_ADDR:#x}",
+                               HEADER_CMD, "1G", 1, 120, work, extra)
+    console = Path(g.log_path).read_text(errors="replace")
+    # A read that fails leaves md5 empty.
+    m = re.search(r"VMCORE size=(\d+) mode=(\d+) md5=(\w*) load=(\w*)",
+                  output)
+    oops = OOPS.search(console)
+    return {
+        "outcome": (f"served size={m.group(1)} mode={m.group(2)}" if m
+                    else "refused"),
+        "md5": (m.group(3) or "unreadable") if m else None,
+        "load_ok": bool(m) and m.group(4) == load_md5,
+        "errors": [l.split("] ", 2)[-1] for l in console.splitlines()
+                   if "vmcore: " in l and ("refused" in l or "disabled" in l)],
+        "dropped_note": any("n_namesz" in l for l in console.splitlines()),
+        "oops": oops.group(0) if oops else None,
+        "rc": rc, "log": g.log_path,
+    }
+
+
+def rust_problems(k, name, f):
+    """What is wrong with the Rust kernel's handling of case `name`."""
+    _, _, want = cases(k["arch"])[name]
+    problems = []
+    if f["oops"]:
+        problems.append(f"oops/warning: {f['oops']}")
+    if f["rc"] != 0:
+        problems.append(f"guest command status {f['rc']}")
+    if want is not None:
+        if f["outcome"] != "refused":
+            problems.append("/proc/vmcore exists")
+        if len(f["errors"]) != 1 or want not in f["errors"][0]:
+            problems.append(f"want one error naming {want!r}, got "
+                            f"{f['errors']}")
+    else:
+        # Header page, the notes' page (none when the one note was
+        # dropped), the PT_LOAD.
+        size = (1 if name == "bad-note" else 2) * 4096 + LOAD_SIZE
+        if f["outcome"] != f"served size={size} mode=400" or not f["load_ok"]:
+            problems.append(f"/proc/vmcore is {f['outcome']} (PT_LOAD bytes "
+                            f"{'right' if f['load_ok'] else 'wrong'}); want "
+                            f"size {size}, mode 400, the planted PT_LOAD")
+        if name == "bad-note" and not f["dropped_note"]:
+            problems.append("the dropped note is not reported")
+    return problems
+
+
+def header_boots(k, workdir, names=None):
+    """Every case (or `names`) on kernel k: {case: facts}. On the Rust
+    kernel, raises at the first case handled wrongly. The C kernel is the
+    reference, not under test: what it does (an oops included) is recorded
+    for side_by_side()."""
+    out = {}
+    for name in names or cases(k["arch"]):
+        f = header_boot(k, name, workdir)
+        if k["impl"] == "rust":
+            problems = rust_problems(k, name, f)
+            if problems:
+                raise StageError("headers", f"rust elfcorehdr case {name}: "
+                                 + "; ".join(problems), log=f["log"])
+        out[name] = f
+    return out
+
+
+def outcome(f):
+    """What a kernel did with a planted header, in one phrase."""
+    said = f["errors"][0].split("refused: ")[-1] if f["errors"] else ""
+    return (f["outcome"] + (f" ({said})" if said else "") +
+            (f", console: {f['oops']}" if f["oops"] else ""))
+
+
+def side_by_side(c, rust, differ_ok):
+    """Rows 'case: C outcome | Rust outcome'; raises if an outcome differs
+    (refused vs served, size, mode, content, an oops) where differ_ok
+    (case: reason) does not say why it may."""
+    rows, bad = [], []
+    for name in rust:
+        co, ro = c[name], rust[name]
+        same = (co["outcome"], co["md5"], bool(co["oops"])) == \
+            (ro["outcome"], ro["md5"], bool(ro["oops"]))
+        note = "" if same else \
+            f"  [differs: {differ_ok.get(name, 'NOT EXPECTED')}]"
+        if not same and name not in differ_ok:
+            bad.append(name)
+        rows.append(f"{name}: C {outcome(co)} | Rust {outcome(ro)}{note}")
+    if bad:
+        raise StageError("headers", "C and Rust differ on " +
+                         ", ".join(bad) + ": " + "; ".join(rows))
+    return rows

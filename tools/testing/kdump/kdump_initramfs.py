@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The guests' initramfs: busybox, guest/init, kexec-tools, makedumpfile and
+the vmcore_test kselftest, written as a newc cpio here (no root needed, no
+cpio quirks)."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from kdump_common import BUILD, HERE, OVERLAY, StageError
+from kdump_setup import BASE_DIRNAME
+
+INIT = HERE / "guest/init"
+
+
+class Cpio:
+    """A newc archive built in memory."""
+
+    def __init__(self):
+        self.entries = []
+        self.dirs = set()
+        self.ino = 1000
+
+    def _hdr(self, name, mode, size, nlink=1, mtime=0):
+        self.ino += 1
+        fields = [self.ino, mode, 0, 0, nlink, mtime, size, 0, 0, 0, 0,
+                  len(name) + 1, 0]
+        return b"070701" + b"".join(b"%08X" % f for f in fields)
+
+    def _add(self, name, mode, data):
+        name = name.lstrip("/")
+        hdr = self._hdr(name, mode, len(data))
+        blob = hdr + name.encode() + b"\0"
+        blob += b"\0" * (-len(blob) % 4)
+        blob += data + b"\0" * (-len(data) % 4)
+        self.entries.append(blob)
+
+    def mkdir(self, path):
+        parts = Path(path.lstrip("/")).parts
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in self.dirs:
+                self.dirs.add(d)
+                self._add(d, 0o040755, b"")
+
+    def file(self, path, data, mode=0o644):
+        self.mkdir(str(Path(path).parent))
+        self._add(path, 0o100000 | mode, data)
+
+    def program(self, path, binary):
+        """A host program and the shared libraries it loads."""
+        self.file(path, Path(binary).read_bytes(), 0o755)
+        for lib in shared_libs(binary):
+            self.file(lib, Path(lib).resolve().read_bytes(), 0o755)
+
+    def symlink(self, path, target):
+        self.mkdir(str(Path(path).parent))
+        self._add(path, 0o120777, target.encode())
+
+    def bytes(self):
+        trailer = self._hdr("TRAILER!!!", 0, 0)
+        blob = trailer + b"TRAILER!!!\0"
+        blob += b"\0" * (-len(blob) % 4)
+        data = b"".join(self.entries) + blob
+        return data + b"\0" * (-len(data) % 512)
+
+
+def shared_libs(binary):
+    """Paths of the shared libraries binary loads (ldd), loader included."""
+    r = subprocess.run(["ldd", binary], capture_output=True, text=True)
+    return [m.group(1) for m in
+            (re.search(r"(/\S+) \(0x", l) for l in r.stdout.splitlines()) if m]
+
+
+def busybox_cpio(mode):
+    c = Cpio()
+    c.file("/bin/busybox", Path("/bin/busybox").read_bytes(), 0o755)
+    c.symlink("/bin/sh", "busybox")
+    c.file("/init", INIT.read_bytes(), 0o755)
+    c.file("/etc/kdump/mode", mode.encode() + b"\n")
+    for d in ("/proc", "/sys", "/dev", "/tmp"):
+        c.mkdir(d)
+    return c
+
+
+def vmcore_test_binary():
+    """tools/testing/selftests/kdump/vmcore_test.c, built static for the
+    guest against the base's kselftest.h."""
+    src = OVERLAY / "tools/testing/selftests/kdump/vmcore_test.c"
+    out = BUILD / "vmcore_test"
+    if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
+        return out
+    inc = BUILD / "src" / BASE_DIRNAME / "tools/testing/selftests"
+    r = subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Werror",
+                        "-I", str(inc), "-o", str(out), str(src), "-lpthread"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise StageError("build", "vmcore_test does not build",
+                         tail=(r.stdout + r.stderr).splitlines())
+    return out
+
+
+def capture_cpio(guest_checks=False, bench_mib=None):
+    """The capture kernel's initramfs; with guest_checks, also vmcore_test
+    and makedumpfile, and with bench_mib the bench."""
+    c = busybox_cpio("capture")
+    if guest_checks or bench_mib:
+        c.file("/bin/vmcore_test", vmcore_test_binary().read_bytes(), 0o755)
+    if guest_checks:
+        c.program("/sbin/makedumpfile",
+                  shutil.which("makedumpfile") or "/usr/sbin/makedumpfile")
+    if bench_mib:
+        c.file("/etc/kdump/bench", f"{bench_mib}\n".encode())
+    return c
+
+
+def with_kexec(c, kernel):
+    c.program("/sbin/kexec", shutil.which("kexec") or "/sbin/kexec")
+    c.file("/boot/kernel", Path(kernel).read_bytes())
+
+
+def boot_initramfs(path, cmd):
+    """mode boot: run cmd (shell) with its output on the second serial."""
+    c = busybox_cpio("boot")
+    c.file("/etc/kdump/cmd", cmd.encode() + b"\n")
+    Path(path).write_bytes(c.bytes())
+
+
+def reboot_initramfs(path, kernel, next_append):
+    """mode reboot: kexec -s -l kernel with next_append, kexec -e."""
+    c = busybox_cpio("reboot")
+    with_kexec(c, kernel)
+    c.file("/boot/next.cpio", busybox_cpio("rebooted").bytes())
+    c.file("/etc/kdump/next-append", next_append.encode() + b"\n")
+    Path(path).write_bytes(c.bytes())
+
+
+def run_initramfs(path, kernel, loader, capture_append, trigger_script,
+                  guest_checks=False, bench_mib=None, fill_mib=None,
+                  await_go=False):
+    """mode run: load the capture kernel (loader load: kexec -p, file:
+    kexec -s -p), optionally fill fill_mib MiB of memory with random
+    pages and wait for the host's go, then crash with trigger_script."""
+    c = busybox_cpio("run")
+    with_kexec(c, kernel)
+    c.file("/boot/capture.cpio",
+           capture_cpio(guest_checks, bench_mib).bytes())
+    flags = {"load": "-p", "file": "-s -p"}[loader]
+    c.file("/etc/kdump/kexec-flags", flags.encode() + b"\n")
+    c.file("/etc/kdump/capture-append", capture_append.encode() + b"\n")
+    c.file("/etc/kdump/trigger", trigger_script.encode())
+    if fill_mib:
+        c.file("/etc/kdump/fill-mib", f"{fill_mib}\n".encode())
+    if await_go:
+        c.file("/etc/kdump/await-go", b"")
+    Path(path).write_bytes(c.bytes())

@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Guest scenarios besides the kdump cycle: a plain boot running a command,
+the kexec reboot, a panic with no crash kernel, the crashkernel= table,
+and the handoff latency bench."""
+
+import os
+import time
+from pathlib import Path
+
+from kdump_common import BUILD, StageError, say
+from kdump_cycle import CRASH_LINE, LKDTM, capture_append, console_append
+from kdump_initramfs import boot_initramfs, reboot_initramfs, run_initramfs
+from kdump_qemu import Guest
+
+
+def boot_guest(k, append, cmd, mem, smp, timeout, workdir, extra=()):
+    """Boot kernel k, run cmd; returns (rc, output, guest). extra: more
+    QEMU arguments."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    initrd = workdir / "boot.cpio"
+    boot_initramfs(initrd, cmd)
+    out = workdir / "cmd.out"
+    out.write_bytes(b"")
+    g = Guest(k["arch"], k["image"], initrd, console_append(k["arch"], append),
+              workdir / "console.log", mem=mem, smp=smp, cmd_out=out,
+              extra=extra)
+    try:
+        g.expect(r"KDUMP-STAGE: booted", timeout, "boot")
+        _, m = g.expect(r"KDUMP-STAGE: exit rc=(\d+)", timeout, "boot")
+    finally:
+        g.stop()
+    return int(m.group(1)), out.read_text(errors="replace"), g
+
+
+def reboot_cycle(k, outdir, mem="1G"):
+    """A normal kexec_file_load reboot: `kexec -s -l` the same kernel,
+    `kexec -e`, and wait for the second kernel's init. The jump goes
+    through purgatory, which checks the segments' SHA-256 first."""
+    arch = k["arch"]
+    stages = {}
+    outdir.mkdir(parents=True, exist_ok=True)
+    # A token on the second kernel's command line proves that the kernel
+    # that came up is the one kexec loaded.
+    token = f"kdump.kexec_token={os.getpid()}x{int(time.time())}"
+    initrd = outdir / "initramfs.cpio"
+    reboot_initramfs(initrd, k["image"], console_append(arch, token))
+    say(f"reboot {k['variant']}: booting, then kexec -s -l and kexec -e")
+    g = Guest(arch, k["image"], initrd, console_append(arch),
+              outdir / "console.log", mem=mem)
+    try:
+        t, _ = g.expect(r"KDUMP-STAGE: booted", 300, "boot")
+        stages["boot"] = round(t, 1)
+        t1, _ = g.expect(r"KDUMP-STAGE: loaded", 120, "load")
+        stages["load"] = round(t1 - t, 1)
+        t2, _ = g.expect(r"KDUMP-STAGE: kexec$", 60, "kexec")
+        t3, _ = g.expect(r"Linux version", 120, "kexec")
+        stages["kexec"] = round(t3 - t2, 1)
+        t4, m = g.expect(r"KDUMP-STAGE: second-kernel (.*)", 300, "kexec")
+        stages["second boot"] = round(t4 - t3, 1)
+    finally:
+        g.stop()
+    if token not in m.group(1):
+        raise StageError("kexec", f"the second kernel's command line "
+                         f"{m.group(1)!r} lacks {token!r}", log=g.log_path)
+    return {"impl": k["impl"], "stages": stages,
+            "cmdline": m.group(1).strip(), "console": str(g.log_path)}
+
+
+def panic_without_crash_kernel(k, workdir):
+    """With no crash kernel loaded the handoff must do nothing: panic() goes
+    on to its reboot (panic=1) and no second kernel starts."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    initrd = workdir / "boot.cpio"
+    boot_initramfs(initrd, (
+        "mount -t debugfs debugfs /sys/kernel/debug; "
+        "echo kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded); "
+        f"sync; echo PANIC > {LKDTM}"))
+    out = workdir / "cmd.out"
+    out.write_bytes(b"")
+    g = Guest(k["arch"], k["image"], initrd,
+              console_append(k["arch"], "crashkernel=256M"),
+              workdir / "console.log", cmd_out=out)
+    try:
+        g.expect(r"KDUMP-STAGE: booted", 300, "boot")
+        t0, _ = g.expect(r"Kernel panic - not syncing", 120, "crash")
+        t1, _ = g.expect(r"Rebooting in 1 seconds", 60, "crash")
+    finally:
+        g.stop()
+    boots = sum(1 for _, l in g.seen if "Linux version" in l)
+    loaded = out.read_text(errors="replace").strip()
+    if boots != 1 or loaded != "kexec_crash_loaded=0":
+        raise StageError("crash", f"{boots} kernel boots (want 1), guest "
+                         f"said {loaded!r}", log=g.log_path, tail=g.tail())
+    return (f"{loaded}: panic went on to 'Rebooting in 1 seconds' "
+            f"({t1 - t0:.1f}s), no second kernel")
+
+
+# crashkernel= command lines booted on both kernels; the "Crash kernel" lines
+# of /proc/iomem, /sys/kernel/kexec_crash_size and the result of shrinking it
+# must be identical. (append, guest memory, refused: the Rust kernel must say
+# why in one warning naming the word; with nokaslr the kernel image sits at
+# 16M, so @16M is in use)
+CRASHKERNEL_TABLE = [
+    ("crashkernel=128M", "1G", False),
+    ("crashkernel=0x8000000", "1G", False),
+    ("crashkernel=512M-2G:64M,2G-:128M", "1G", False),
+    ("crashkernel=512M-2G:64M,2G-:128M", "6G", False),
+    ("crashkernel=64M@16M", "1G", True),
+    ("crashkernel=64M@512M", "1G", False),
+    ("crashkernel=64M@513M", "1G", True),
+    ("crashkernel=64M crashkernel=96M", "1G", False),
+    ("crashkernel=256M,high crashkernel=64M,low", "6G", False),
+    ("crashkernel=256M,high", "6G", False),
+    ("crashkernel=3G", "8G", False),
+    ("crashkernel=2G", "1G", True),
+    ("crashkernel=99999999999999999999G", "1G", True),
+    ("crashkernel=1G-:", "1G", True),
+    ("crashkernel=2G-1G:64M", "1G", True),
+    ("crashkernel=64Mjunk", "1G", True),
+]
+CRASHKERNEL_PROBE = (
+    "grep -i 'crash kernel' /proc/iomem; "
+    "s=$(cat /sys/kernel/kexec_crash_size); echo kexec_crash_size=$s; "
+    "if [ \"$s\" -gt 0 ]; then echo $((s / 2)) > /sys/kernel/kexec_crash_size; "
+    "grep -i 'crash kernel' /proc/iomem; "
+    "echo shrunk=$(cat /sys/kernel/kexec_crash_size); fi")
+
+
+def crashkernel_table(kernels):
+    """Boot every CRASHKERNEL_TABLE line on each kernel in `kernels`
+    ({impl: build}); returns rows and raises if C and Rust disagree or a
+    malformed line is not explained by the Rust kernel."""
+    rows, problems = [], []
+    for i, (append, mem, malformed) in enumerate(CRASHKERNEL_TABLE):
+        seen = {}
+        for impl, k in kernels.items():
+            work = BUILD / f"crashkernel-{k['arch'].name}-{impl}" / f"{i:02d}"
+            # KUnit off: its parser cases log warnings of their own. KASLR
+            # off: a randomly placed kernel image moves the reservation.
+            rc, out, g = boot_guest(k, f"{append} kunit.enable=0 nokaslr",
+                                    CRASHKERNEL_PROBE, mem, 1, 300, work)
+            if rc != 0:
+                problems.append(f"{impl} {append!r}: guest command status {rc}")
+            console = Path(g.log_path).read_text(errors="replace")
+            warns = [l.split("] ", 1)[-1] for l in console.splitlines()
+                     if "crashkernel: 'crashkernel=" in l]
+            seen[impl] = (out.strip().splitlines(), warns)
+        outs = {impl: v[0] for impl, v in seen.items()}
+        if len({tuple(v) for v in outs.values()}) > 1:
+            problems.append(f"{append!r} ({mem}): C and Rust differ: {outs}")
+        if "rust" in seen:
+            warns = seen["rust"][1]
+            if malformed and len(warns) != 1:
+                problems.append(f"{append!r}: expected one Rust warning naming "
+                                f"the word, got {warns}")
+            if not malformed and warns:
+                problems.append(f"{append!r}: unexpected warning {warns}")
+        first = next(iter(outs.values()))
+        rows.append((append, mem, first, seen.get("rust", ([], []))[1]))
+        say(f"  {append:<45} {mem:>3}  " +
+            " | ".join(first or ["(nothing reserved)"]))
+    if problems:
+        raise StageError("boot", "crashkernel table: " + "; ".join(problems))
+    return rows
+
+
+def handoff_latency(k, outdir, runs, mem="1G", crashkernel="256M"):
+    """Seconds from the crash's first console line to the capture kernel's
+    first line (host clock), for `runs` crashes of kernel `k` (kexec -s -p,
+    echo c > /proc/sysrq-trigger). The guest is killed once the capture
+    kernel speaks: only the handoff is timed."""
+    arch = k["arch"]
+    outdir.mkdir(parents=True, exist_ok=True)
+    initrd = outdir / "initramfs.cpio"
+    run_initramfs(initrd, k["image"], "file", capture_append(arch),
+                  "echo c > /proc/sysrq-trigger\n")
+    append = console_append(arch, f"crashkernel={crashkernel}", "nokaslr")
+    samples = []
+    for i in range(runs):
+        g = Guest(arch, k["image"], initrd, append,
+                  outdir / f"console-{i}.log", mem=mem)
+        try:
+            g.expect(r"KDUMP-STAGE: loaded", 300, "load")
+            g.expect(r"KDUMP-STAGE: crash$", 60, "crash")
+            t0, _ = g.expect(CRASH_LINE, 120, "crash")
+            t1, _ = g.expect(r"Linux version", 300, "capture")
+        finally:
+            g.stop(grace=0)  # kills it: only the handoff is timed
+        samples.append(t1 - t0)
+        say(f"bench {k['impl']}: handoff {i + 1}/{runs}: {t1 - t0:.3f}s")
+    return samples

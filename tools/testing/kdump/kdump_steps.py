@@ -1,0 +1,423 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The steps of `kdump.py test`, in the order they run. Names start with
+the component or area they check; `kdump.py test --list` prints them."""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from kdump_build import build_kernel
+from kdump_common import BUILD, HERE, OVERLAY, StageError, last_run, \
+    run_logged
+from kdump_cycle import TRIGGERS, refusal_cycle, run_cycle
+from kdump_headers import header_boots, outcome, side_by_side
+from kdump_host import ignored_test, run_fuzz, workspace_tests
+from kdump_ktap import kunit_outcomes
+from kdump_mutants import build_kernel_mutant, host_mutant
+from kdump_objcheck import build_panicky, check_handoff, check_panic_free, \
+    check_purgatory, objdump, HANDOFF_REQUIRED, HANDOFF_ROOTS
+from kdump_report import cycle_detail, print_report
+from kdump_scenarios import CRASHKERNEL_TABLE, boot_guest, \
+    crashkernel_table, panic_without_crash_kernel, reboot_cycle
+from kdump_setup import RUSTC, PATCH_DIR, copy_overlay, overlay_files, \
+    patch_files
+from kdump_suite import Skip, Suite
+from kdump_verify import compare_core_layouts
+
+IMPLS = ("c", "rust")
+# Our KUnit suites, by kernel: the crashkernel= table runs on both.
+KUNIT_SUITES = {"c": ["kdump_crashkernel"],
+                "rust": ["kdump_rust_memparse", "kdump_crashkernel",
+                         "kdump_rust_purgatory"]}
+# Planted headers the C provider (fs/proc/vmcore.c of the base) handles
+# otherwise than ours, and why; every other case must match.
+HEADER_DIFFERENCES = {
+    "load-wraps": "C serves a PT_LOAD that ends past the address space; "
+                  "reading it WARNs in __ioremap_caller() "
+                  "(arch/x86/mm/ioremap.c:207) and fails with EFAULT. Rust "
+                  "refuses the header",
+    "note-huge": "C refuses the 1 TiB PT_NOTE only after the page allocator "
+                 "WARNs on the size vmcore_init() asks for. Rust refuses it "
+                 "before allocating",
+    "bad-note": "C refuses the whole header after vmalloc WARNs on the "
+                "2 GiB note size. Rust drops the one bad note, says so, and "
+                "serves the rest",
+}
+
+
+class Context:
+    """What the steps share: the set-up tools and what earlier steps made."""
+
+    def __init__(self, tools):
+        self.tools = tools
+        self.arch = tools.arch
+        self.kernels = {}
+        self.planted = {}
+
+    def out(self, name):
+        """A step's output folder, per architecture."""
+        return BUILD / f"{name}-{self.arch.name}"
+
+
+suite = Suite()
+step = suite.step
+
+
+@step("host-cargo-test", timeout=2400)
+def host_cargo_test(ctx):
+    """cargo test --workspace: the core's unit and property tests and the
+    differential tests against the upstream C functions."""
+    passed, ignored = workspace_tests()
+    return (f"{passed} passed; {len(ignored)} skipped here, each run by "
+            f"the step that has its input: {', '.join(ignored)}")
+
+
+@step("host-fuzz", timeout=1200)
+def host_fuzz(ctx):
+    """Each libFuzzer target for 30 s."""
+    return run_fuzz(30, ctx.arch)
+
+
+for impl in IMPLS:
+    @step(f"build-{impl}", timeout=3600)
+    def build(ctx, impl=impl):
+        """Build the kernel (tinyconfig plus the fragments)."""
+        k = ctx.kernels[impl] = build_kernel(ctx.tools, impl)
+        return f"{k['release']}, {k['seconds']}s"
+
+for impl in IMPLS:
+    @step(f"kunit-{impl}", needs=[f"build-{impl}"], timeout=600)
+    def kunit(ctx, impl=impl):
+        """Boot with crashkernel=128M: our KUnit suites pass in the boot log
+        and /proc/iomem shows the reservation."""
+        k = ctx.kernels[impl]
+        rc, output, g = boot_guest(k, "crashkernel=128M",
+                                   "grep -i 'crash kernel' /proc/iomem",
+                                   "1G", 1, 300, ctx.out(f"test-kunit-{impl}"))
+        res = kunit_outcomes(Path(g.log_path).read_text(errors="replace"),
+                             KUNIT_SUITES[impl])
+        if any(v != "ok" for v in res.values()):
+            raise StageError("kunit", f"KUnit suites of the {impl} kernel: "
+                             f"{res}", log=g.log_path)
+        if rc != 0 or "Crash kernel" not in output:
+            raise StageError("boot", "crashkernel=128M did not show a "
+                             f"'Crash kernel' range in /proc/iomem "
+                             f"(status {rc}, output {output!r})",
+                             log=g.log_path)
+        return (f"KTAP: {', '.join(f'{s} {v}' for s, v in res.items())}; "
+                f"iomem: {output.strip()}")
+
+
+@step("crashkernel-table", needs=["build-c", "build-rust"], timeout=3600)
+def crashkernel_table_step(ctx):
+    """Every crashkernel= form booted on C and Rust: identical reservations;
+    each malformed line explained by the Rust kernel in one warning."""
+    rows = crashkernel_table(ctx.kernels)
+    return f"{len(rows)} of {len(CRASHKERNEL_TABLE)} lines identical"
+
+
+for impl in IMPLS:
+    for loader in ("load", "file"):
+        @step(f"cycle-{impl}-{loader}", needs=[f"build-{impl}"],
+              timeout=2400)
+        def cycle(ctx, impl=impl, loader=loader):
+            """Full kdump cycle with --guest-checks: drgn and makedumpfile
+            on the host, vmcore_test on 2 CPUs and makedumpfile in the
+            capture kernel, old memory against QEMU's copy."""
+            # kexec_file_load runs without KASLR, so that the C and the
+            # Rust kernel's ELF core headers describe the same layout.
+            r = run_cycle(ctx.tools, ctx.kernels[impl],
+                          ctx.out(f"run-{impl}-{loader}"), loader=loader,
+                          append_extra="nokaslr" if loader == "file" else "",
+                          guest_checks=True)
+            print_report(r)
+            if not r["verified"]:
+                raise StageError("verify", "; ".join(r["problems"]))
+            return cycle_detail(r)
+
+
+@step("elfcorehdr-c-vs-rust", needs=["cycle-c-file", "cycle-rust-file"],
+      timeout=120)
+def elfcorehdr_c_vs_rust(ctx):
+    """The vmcores of C and Rust (kexec_file_load, no KASLR) have the same
+    PT_LOAD and PT_NOTE program headers: Rust built the ELF core header."""
+    return compare_core_layouts(ctx.arch, ctx.out("run-c-file"),
+                                ctx.out("run-rust-file"))
+
+
+@step("vmcore-c-header-host", needs=["cycle-c-file"], timeout=1200)
+def vmcore_c_header_host(ctx):
+    """kdump::vmcore lays out the C kernel's vmcore header again, byte for
+    byte (the host test that needs a C capture)."""
+    ignored_test("kdump", None, "vmcore::tests::c_vmcore_header_is_reproduced",
+                 BUILD / "logs/vmcore-c-header.log",
+                 KDUMP_C_VMCORE=ctx.out("run-c-file") / "vmcore")
+    return "kdump::vmcore rebuilt the C kernel's vmcore header byte for byte"
+
+
+for impl in IMPLS:
+    @step(f"vmcore-headers-{impl}", needs=[f"build-{impl}"], timeout=1800)
+    def headers(ctx, impl=impl):
+        """Planted good and bad ELF core headers at elfcorehdr=. Rust: each
+        bad one refused with one error naming the field, no oops, good ones
+        served with the planted bytes; C: what it does is recorded."""
+        res = ctx.planted[impl] = header_boots(ctx.kernels[impl],
+                                               ctx.out(f"headers-{impl}"))
+        return "; ".join(f"{n}: {outcome(f)}" for n, f in res.items())
+
+
+@step("vmcore-headers-c-vs-rust", needs=["vmcore-headers-c",
+                                         "vmcore-headers-rust"], timeout=60)
+def headers_c_vs_rust(ctx):
+    """Each planted header has the same outcome on C and Rust (refused, or
+    served with the same bytes), but for the differences listed with their
+    reason."""
+    rows = side_by_side(ctx.planted["c"], ctx.planted["rust"],
+                        HEADER_DIFFERENCES)
+    for r in rows:
+        print(f"  {r}")
+    return f"{len(rows)} cases side by side, outcomes as expected"
+
+
+for impl in IMPLS:
+    @step(f"purgatory-ro-{impl}", needs=[f"build-{impl}"], timeout=120)
+    def purgatory_ro(ctx, impl=impl):
+        """purgatory.ro has what the loader looks up, no undefined symbol,
+        no Rust panic symbol, only relocation types the loader applies."""
+        if not ctx.arch.purgatory_ro:
+            raise Skip(f"{ctx.arch.name} has no purgatory")
+        return check_purgatory(ctx.kernels[impl])
+
+
+@step("purgatory-reloc-c-vs-rust", needs=["build-c", "build-rust"],
+      timeout=1200)
+def reloc_diff(ctx):
+    """Both real purgatory.ro relocated by the upstream C function and by
+    ours at five load addresses: identical bytes."""
+    if not ctx.arch.purgatory_ro:
+        raise Skip(f"{ctx.arch.name} has no purgatory")
+    ros = [str(ctx.kernels[i]["out"] / ctx.arch.purgatory_ro) for i in IMPLS]
+    lines = ignored_test("kdump-cref", "reloc_diff", "built_purgatory",
+                         BUILD / "logs/reloc-diff.log",
+                         KDUMP_PURGATORY_RO=":".join(ros))
+    seen = [l for l in lines if "relocation sections identical" in l]
+    if len(seen) != len(ros):
+        raise StageError("host", f"the relocation diff checked {len(seen)} "
+                         f"of {len(ros)} purgatory.ro",
+                         log=BUILD / "logs/reloc-diff.log")
+    return "; ".join(l.split("out-", 1)[-1] for l in seen)
+
+
+for impl in IMPLS:
+    @step(f"purgatory-reboot-{impl}", needs=[f"build-{impl}"], timeout=900)
+    def reboot(ctx, impl=impl):
+        """kexec -s -l and kexec -e: the second kernel, through purgatory,
+        reaches its init with the token on its command line."""
+        r = reboot_cycle(ctx.kernels[impl], ctx.out(f"reboot-{impl}"))
+        return f"second kernel up, stages {r['stages']}"
+
+    @step(f"purgatory-refusal-{impl}", needs=[f"build-{impl}"], timeout=1200)
+    def refusal(ctx, impl=impl):
+        """A byte of a loaded segment changed after kexec -s -p: purgatory
+        refuses, no kernel starts; the same byte written back unchanged:
+        the capture kernel starts."""
+        k = ctx.kernels[impl]
+        bad = refusal_cycle(ctx.tools, k, ctx.out(f"refusal-{impl}"), True)
+        good = refusal_cycle(ctx.tools, k, ctx.out(f"refusal-{impl}-same"),
+                             False)
+        return f"{bad}; {good}"
+
+
+def disassembly_without_names(disassemble):
+    """A disassembler whose output lost the <symbol> of every call, as a
+    differently configured objdump prints it."""
+    def strip(symbols):
+        return "\n".join(re.sub(r"\s+<[^>]+>$", "", l)
+                         if not re.match(r"^[0-9a-f]+ <", l) else l
+                         for l in disassemble(symbols).splitlines())
+    return strip
+
+
+@step("handoff-panic-free", needs=["build-rust"], timeout=600)
+def handoff_panic_free(ctx):
+    """No panic reachable from crash_kexec()/__crash_kexec() in the Rust
+    vmlinux, every machine step found; the check catches a panicky linked
+    object and refuses a disassembly it does not understand."""
+    k = ctx.kernels["rust"]
+    real = check_handoff(k)
+    caught = []
+    with tempfile.TemporaryDirectory(prefix="kdump-panicky-") as tmp:
+        so = build_panicky(RUSTC, tmp, ctx.arch)
+        _, problems = check_panic_free(objdump(so), HANDOFF_ROOTS,
+                                       HANDOFF_REQUIRED | ctx.arch.arch_callees,
+                                       HANDOFF_REQUIRED, ctx.arch)
+        if not any("panic function" in p for p in problems):
+            raise StageError("handoff", f"the check missed the bounds-check "
+                             f"panic of a linked panicky object: {problems}")
+        caught.append(next(p for p in problems if "panic function" in p))
+    try:
+        check_handoff(k, disassembly_without_names(objdump(k["vmlinux"])))
+    except StageError as e:
+        caught.append(e.message.split(": ", 1)[1][:120])
+    else:
+        raise StageError("handoff", "the check passed a disassembly without "
+                         "call targets")
+    return real + "; self-test: " + " | ".join(caught)
+
+
+@step("handoff-no-crash-kernel", needs=["build-rust"], timeout=600)
+def handoff_no_crash_kernel(ctx):
+    """A panic with no crash kernel loaded: the handoff does nothing,
+    panic() reboots, no second kernel."""
+    return panic_without_crash_kernel(ctx.kernels["rust"],
+                                      ctx.out("test-no-image"))
+
+
+for trigger, extra in (("panic", ""), ("bug", ""), ("exception", ""),
+                       ("warning", ""), ("two-cpus", ""),
+                       ("panic", "crash_kexec_post_notifiers")):
+    name = f"handoff-trigger-{trigger}" + ("-post-notifiers" if extra else "")
+
+    @step(name, needs=["build-rust"], timeout=1200)
+    def trig_run(ctx, trigger=trigger, extra=extra, name=name):
+        """A crash by this trigger on the Rust kernel (kexec_file_load):
+        exactly one capture kernel, the trigger's frames in drgn's
+        backtrace."""
+        r = run_cycle(ctx.tools, ctx.kernels["rust"], ctx.out(f"run-{name}"),
+                      loader="file", trigger=trigger, append_extra=extra,
+                      makedumpfile=False)
+        print_report(r)
+        if not r["verified"]:
+            raise StageError("verify", "; ".join(r["problems"]))
+        wanted = {f for g in TRIGGERS[trigger]["expect"] for f in g}
+        frames = [f for f in r["backtrace"] if f in wanted]
+        others = "; ".join(f"CPU {c} stopped in {f[0] if isinstance(f, list) and f else f}"
+                           for c, f in r["other_cpus"].items())
+        return (f"one capture, vmcore {r['vmcore_bytes'] >> 20} MiB, "
+                f"backtrace has {' < '.join(frames)}; handoff "
+                f"{r['stages']['handoff']}s" + (f"; {others}" if others else ""))
+
+
+@step("runner-offline", timeout=300)
+def runner_offline(ctx):
+    """The runner's own unit tests: its checks on saved objdump, nm and
+    KTAP output and synthetic cores (kdump_tool_test.py), and the QEMU
+    control clients against a live QEMU (kdump_qemu_control_test.py)."""
+    ran = []
+    for test, env in (("kdump_tool_test.py", {}),
+                      ("kdump_qemu_control_test.py", {"KDUMP_QEMU_LIVE": "1"})):
+        log = BUILD / f"logs/{test[:-3]}.log"
+        run_logged([sys.executable, HERE / test, "-v"], log, "runner",
+                   env=dict(os.environ, **env))
+        text = "\n".join(last_run(log))
+        m = re.search(r"^Ran (\d+) tests?", text, re.M)
+        if not m or "skipped" in text.split("\nRan ")[-1]:
+            raise StageError("runner", f"{test}: no result, or tests "
+                             f"skipped", log=log)
+        ran.append(f"{test}: {m.group(1)} passed")
+    return "; ".join(ran)
+
+
+@step("runner-failures", needs=["build-rust"], timeout=3600)
+def runner_failures(ctx):
+    """A broken build fails at stage 'build' and a capture kernel that never
+    comes up at stage 'capture', each with its log path."""
+    me = [sys.executable, str(HERE / "kdump.py")]
+    arch = ["--arch", ctx.arch.name]
+    checks = []
+    with tempfile.TemporaryDirectory(prefix="kdump-broken-") as tmp:
+        broken = Path(tmp)
+        for rel in overlay_files() + [Path(PATCH_DIR) / p.name
+                                      for p in patch_files()]:
+            (broken / rel).parent.mkdir(parents=True, exist_ok=True)
+            (broken / rel).write_bytes((OVERLAY / rel).read_bytes())
+        face = broken / "kernel/kdump/memparse.rs"
+        face.write_text(face.read_text() + "\nfn broken( {\n")
+        env = dict(os.environ, KDUMP_OVERLAY=str(broken))
+        r = subprocess.run(me + ["build", *arch, "--impl", "rust"], env=env,
+                           capture_output=True, text=True, timeout=1800)
+        checks.append(("broken build", r, "FAILED at stage 'build'"))
+    # Put the good overlay back right away (rebuilds the one object).
+    copy_overlay(ctx.tools.src)
+    with tempfile.TemporaryDirectory(prefix="kdump-nocapture-") as tmp:
+        r = subprocess.run(me + ["run", *arch, "--impl", "rust", "--out", tmp,
+                                 "--fault-inject", "capture"],
+                           capture_output=True, text=True, timeout=1800)
+        checks.append(("no capture kernel", r, "FAILED at stage 'capture'"))
+    for name, r, want in checks:
+        if r.returncode == 0 or want not in r.stdout or \
+                "full log:" not in r.stdout:
+            raise StageError("runner", f"{name}: expected a non-zero exit and "
+                             f"{want!r} with the log path; got status "
+                             f"{r.returncode}",
+                             tail=(r.stdout + r.stderr).splitlines()[-20:])
+    return "; ".join(f"{n}: exit {r.returncode}, {w!r}" for n, r, w in checks)
+
+
+@step("runner-mutant-handoff-race", timeout=900)
+def mutant_handoff_race(ctx):
+    """Mutant handoff-two-winners (two CPUs can claim panic_cpu): the racing
+    host test fails within its deadline instead of hanging."""
+    # A race is a race: on a loaded machine the test misses this mutant
+    # about once in 150 runs, so it gets three tries to catch it.
+    for attempt in range(1, 4):
+        status, out, secs = host_mutant(
+            "handoff-two-winners",
+            ["test", "-p", "kdump", "--lib",
+             "handoff::tests::racing_cpus_enter_exactly_once", "--",
+             "--exact"], timeout=600)
+        if status is None:
+            raise StageError("runner", f"the racing test hung with the "
+                             f"mutant ({secs} s)", tail=out.splitlines()[-20:])
+        if status != 0:
+            break
+    if status == 0 or "racing_cpus_enter_exactly_once ... FAILED" not in out:
+        raise StageError("runner", f"the racing test did not fail with the "
+                         f"mutant in {attempt} runs (status {status})",
+                         tail=out.splitlines()[-20:])
+    why = next((l.strip() for l in out.splitlines() if "panicked at" in l),
+               "")
+    return (f"failed as it must, run {attempt}, {secs} s with the build: "
+            f"{why[:160]}")
+
+
+@step("build-rust-mutant", needs=["build-rust"], timeout=3600)
+def build_mutant(ctx):
+    """The Rust kernel with the kernel mutants (mutants/*.patch named in
+    kdump_mutants.KERNEL_MUTANTS) in its own build folder."""
+    k = ctx.kernels["rust-mutant"] = build_kernel_mutant(ctx.tools)
+    return f"{k['release']}, {k['seconds']}s"
+
+
+@step("runner-mutant-purgatory-refusal", needs=["build-rust-mutant"],
+      timeout=900)
+def mutant_refusal(ctx):
+    """Mutant purgatory-always-jumps: the purgatory refusal check fails."""
+    try:
+        refusal_cycle(ctx.tools, ctx.kernels["rust-mutant"],
+                      ctx.out("refusal-mutant"), True)
+    except StageError as e:
+        if "purgatory did not refuse" in e.message:
+            return f"red as it must be: {e.message}"
+        raise
+    raise StageError("runner", "the refusal check passed the mutant")
+
+
+@step("runner-mutant-vmcore", needs=["build-rust-mutant"], timeout=1800)
+def mutant_vmcore(ctx):
+    """Mutant vmcore-wrong-page, and a capture kernel on 1 CPU: the
+    old-memory comparison and the CPU check of --guest-checks fail."""
+    try:
+        run_cycle(ctx.tools, ctx.kernels["rust-mutant"],
+                  ctx.out("run-mutant"), loader="file",
+                  append_extra="nokaslr", guest_checks=True,
+                  fault="capture-1cpu")
+    except StageError as e:
+        want = ("differs from guest memory", "ran on 1 CPU")
+        if all(w in e.message for w in want):
+            return f"red as it must be: {e.message[:300]}"
+        raise
+    raise StageError("runner", "the guest checks passed the mutant")

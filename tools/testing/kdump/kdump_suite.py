@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The test suite's machinery: named steps with the steps they need and a
+time limit each, selection by glob, failure isolation, the summary and
+build/test-report.json.
+
+A step is a function of the suite's context returning a one-line detail.
+It fails by raising (StageError, or anything else: the exception becomes
+the failure), is skipped by raising Skip, and is skipped when a step it
+needs did not pass. It runs in a thread; at its time limit the child
+processes it started are killed, which ends it."""
+
+import fnmatch
+import json
+import threading
+import traceback
+
+from kdump_common import Clock, StageError, fail_report, kill_children, say
+
+
+class Skip(Exception):
+    """Raised by a step that cannot run here; the message says why."""
+
+
+class Step:
+    def __init__(self, name, fn, needs, timeout, doc):
+        self.name, self.fn, self.needs = name, fn, tuple(needs)
+        self.timeout, self.doc = timeout, doc
+
+
+class Suite:
+    def __init__(self):
+        self.steps = {}
+
+    def step(self, name, needs=(), timeout=1800):
+        """Decorator: register fn as step `name`."""
+        def add(fn):
+            if name in self.steps:
+                raise ValueError(f"step {name} twice")
+            for n in needs:
+                if n not in self.steps:
+                    raise ValueError(f"step {name} needs {n}, which is not "
+                                     f"registered before it")
+            doc = (fn.__doc__ or "").strip().split("\n\n")[0]
+            self.steps[name] = Step(name, fn, needs, timeout,
+                                    " ".join(doc.split()))
+            return fn
+        return add
+
+    def select(self, patterns=None):
+        """The steps matching any glob in patterns (all without), with
+        every step they need, in registration order."""
+        if not patterns:
+            return list(self.steps.values())
+        want = {n for n in self.steps
+                if any(fnmatch.fnmatchcase(n, p) for p in patterns)}
+        todo = list(want)
+        while todo:
+            for n in self.steps[todo.pop()].needs:
+                if n not in want:
+                    want.add(n)
+                    todo.append(n)
+        return [s for n, s in self.steps.items() if n in want]
+
+    def run(self, ctx, steps, report_path):
+        """Run steps in order; returns the results and writes the report."""
+        results = {}
+        clock = Clock()
+        for s in steps:
+            results[s.name] = self._run_one(ctx, s, results)
+        total = clock.seconds()
+        report = {"seconds": total, "steps": [
+            dict(name=n, **r) for n, r in results.items()]}
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(json.dumps(report, indent=2) + "\n")
+        print_summary(report)
+        print(f"report: {report_path}")
+        return report
+
+    def _run_one(self, ctx, s, results):
+        blocked = [n for n in s.needs if results.get(n, {}).get("status")
+                   != "passed"]
+        if blocked:
+            return {"status": "skipped", "seconds": 0.0,
+                    "reason": "needs " + ", ".join(
+                        f"{n} ({results.get(n, {}).get('status', 'not run')})"
+                        for n in blocked)}
+        say(f"=== {s.name} ===")
+        box, clock = {}, Clock()
+
+        def body():
+            try:
+                box["detail"] = s.fn(ctx) or ""
+            except Skip as e:
+                box["skip"] = str(e)
+            except StageError as e:
+                box["error"] = e
+            except Exception as e:  # a bug in the step is its failure too
+                box["error"] = StageError("step", f"{type(e).__name__}: {e}",
+                                          tail=traceback.format_exc()
+                                          .splitlines()[-12:])
+
+        t = threading.Thread(target=body, daemon=True)
+        t.start()
+        t.join(s.timeout)
+        if t.is_alive():
+            # Kill what it started until it gives up; a step stuck in Python
+            # itself is left behind (its thread is a daemon).
+            for _ in range(10):
+                kill_children()
+                t.join(1)
+                if not t.is_alive():
+                    break
+            box = {"error": StageError("timeout", f"{s.name} ran out of its "
+                                       f"{s.timeout} s")}
+        secs = clock.seconds()
+        if "skip" in box:
+            say(f"{s.name}: skipped: {box['skip']}")
+            return {"status": "skipped", "seconds": secs,
+                    "reason": box["skip"]}
+        if "error" in box:
+            e = box["error"]
+            fail_report(e)
+            return {"status": "failed", "seconds": secs,
+                    "reason": f"{e.stage}: {e.message}"}
+        return {"status": "passed", "seconds": secs, "reason": box["detail"]}
+
+
+def print_summary(report):
+    steps = report["steps"]
+    print(f"\n=== kdump.py test summary ({report['seconds']:.0f} s) ===")
+    width = max((len(s["name"]) for s in steps), default=10)
+    for s in steps:
+        print(f"{s['name']:<{width}}  {s['status']:<8} {s['seconds']:7.1f}s  "
+              f"{s['reason']}")
+    areas = {}
+    for s in steps:
+        a = s["name"].split("-")[0]
+        areas[a] = areas.get(a, 0.0) + s["seconds"]
+    print("time by area: " + ", ".join(
+        f"{a} {t / 60:.1f} min" for a, t in
+        sorted(areas.items(), key=lambda x: -x[1])))
+    counts = {k: sum(1 for s in steps if s["status"] == k)
+              for k in ("passed", "failed", "skipped")}
+    print(f"{counts['passed']} passed, {counts['failed']} failed, "
+          f"{counts['skipped']} skipped, of {len(steps)}")
+    for s in steps:
+        if s["status"] == "skipped":
+            print(f"skipped {s['name']}: {s['reason']}")

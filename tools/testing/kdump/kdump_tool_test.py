@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Offline tests of the kdump runner itself, on saved tool output in
+test_data/ and on synthetic files: no kernel, no QEMU. Each check that
+guards the kernel tests is fed the defect it exists to catch."""
+
+import json
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import kdump_arch  # noqa: E402
+import kdump_common  # noqa: E402
+import kdump_cycle  # noqa: E402
+import kdump_host  # noqa: E402
+import kdump_ktap  # noqa: E402
+import kdump_objcheck  # noqa: E402
+import kdump_suite  # noqa: E402
+import kdump_verify  # noqa: E402
+from kdump_common import StageError  # noqa: E402
+
+DATA = HERE / "test_data"
+X86 = kdump_arch.get("x86_64")
+
+
+def saved_disassembler(text):
+    """A disassembler answering from saved llvm-objdump output."""
+    blocks = {}
+    for block in text.strip().split("\n\n"):
+        m = re.match(r"^[0-9a-f]+ <(.+)>:$", block.splitlines()[0])
+        blocks[m.group(1)] = block
+    return lambda symbols: "\n\n".join(blocks[s] for s in symbols
+                                       if s in blocks)
+
+
+class HandoffCheck(unittest.TestCase):
+    def setUp(self):
+        self.text = (DATA / "handoff_x86_64.objdump").read_text()
+        self.k = {"impl": "rust", "arch": X86, "vmlinux": "vmlinux"}
+
+    def check(self, text):
+        return kdump_objcheck.check_handoff(self.k, saved_disassembler(text))
+
+    def test_saved_vmlinux_passes_with_every_machine_step(self):
+        out = self.check(self.text)
+        for name in kdump_objcheck.HANDOFF_REQUIRED:
+            self.assertIn(name, out)
+
+    def test_disassembly_without_call_targets_fails(self):
+        stripped = "\n".join(re.sub(r"\s+<[^>]+>$", "", l)
+                             if not re.match(r"^[0-9a-f]+ <", l) else l
+                             for l in self.text.splitlines())
+        with self.assertRaisesRegex(StageError, "machine_kexec is never called"):
+            self.check(stripped)
+
+    def test_a_call_to_the_allocator_fails(self):
+        text = self.text.replace("callq\t0xffffffff810c1640 <kdump_this_cpu>",
+                                 "callq\t0xffffffff81200000 <__kmalloc>", 1)
+        self.assertNotEqual(text, self.text)
+        with self.assertRaisesRegex(StageError, "calls __kmalloc"):
+            self.check(text + "\n")
+
+    def test_an_indirect_call_fails(self):
+        text = self.text.replace("callq\t0xffffffff810c1640 <kdump_this_cpu>",
+                                 "callq\t*%rax", 1)
+        with self.assertRaisesRegex(StageError, "indirect call"):
+            self.check(text)
+
+    def test_a_reachable_panic_fails(self):
+        panic = "_RNvNtCs1_4core9panicking18panic_bounds_check"
+        text = self.text.replace("callq\t0xffffffff810c1640 <kdump_this_cpu>",
+                                 f"callq\t0xffffffff81300000 <{panic}>", 1)
+        with self.assertRaisesRegex(StageError, "panic function"):
+            self.check(text)
+
+    def test_a_missing_root_fails(self):
+        text = "\n\n".join(b for b in self.text.split("\n\n")
+                           if "<crash_kexec>:" not in b)
+        with self.assertRaisesRegex(StageError, "no function crash_kexec"):
+            self.check(text)
+
+
+class PurgatoryCheck(unittest.TestCase):
+    def problems(self, nm, relocs, impl="rust"):
+        return kdump_objcheck.purgatory_problems(X86, impl, nm, relocs)[0]
+
+    def setUp(self):
+        self.nm = (DATA / "purgatory_x86_64_rust.nm").read_text()
+        self.relocs = (DATA / "purgatory_x86_64_rust.relocs").read_text()
+
+    def test_saved_object_passes(self):
+        self.assertEqual(self.problems(self.nm, self.relocs), [])
+
+    def test_defects_are_named(self):
+        nm = self.nm + "                 U memcpy\n"
+        self.assertIn("undefined symbol memcpy", self.problems(nm, self.relocs))
+        relocs = self.relocs + "0 0 R_X86_64_GOTPCREL 0 x - 4\n"
+        self.assertIn("relocation type R_X86_64_GOTPCREL (the loader "
+                      "refuses it)", self.problems(self.nm, relocs))
+        nm = self.nm + "0000000000000000 T _RNvNtCs1_4core9panicking5panic\n"
+        self.assertTrue(any("panic symbol" in p
+                            for p in self.problems(nm, self.relocs)))
+        nm = re.sub(r"\n\S+ \S+ \S+ purgatory_sha256_digest\n", "\n", self.nm)
+        self.assertIn("purgatory_sha256_digest missing",
+                      self.problems(nm, self.relocs))
+        self.assertTrue(any("Rust (v0-mangled) symbols in the c purgatory" in p
+                            for p in self.problems(self.nm, self.relocs, "c")))
+
+
+class Tap(unittest.TestCase):
+    def test_kunit_outcomes(self):
+        log = ("[    1.0] [    0.9] KTAP version 1\n"
+               "[    1.0] [    0.9]     ok 1 inner_case\n"
+               "[    1.0] [    0.9] ok 1 kdump_crashkernel\n"
+               "[    1.1] [    1.0] ok 2 kdump_rust_memparse # SKIP no\n"
+               "[    1.2] [    1.1] not ok 3 kdump_rust_purgatory\n")
+        self.assertEqual(kdump_ktap.kunit_outcomes(
+            log, ["kdump_crashkernel", "kdump_rust_memparse",
+                  "kdump_rust_purgatory", "absent"]),
+            {"kdump_crashkernel": "ok", "kdump_rust_memparse": "skipped",
+             "kdump_rust_purgatory": "not ok", "absent": "missing"})
+
+    def test_tap_block_counts_skips_apart(self):
+        lines = ["noise", "KDUMP-STAGE: vmcore-test", "TAP version 13",
+                 "1..3", "ok 1 a", "ok 2 b # SKIP 1 CPU", "not ok 3 c",
+                 "# Totals: pass:1 fail:1", "ok 9 later"]
+        plan, passed, failed, skipped, _ = kdump_ktap.tap_block(
+            lines, "KDUMP-STAGE: vmcore-test")
+        self.assertEqual((plan, passed, failed, skipped),
+                         (3, 1, ["not ok 3 c"], ["ok 2 b # SKIP 1 CPU"]))
+
+    def test_cargo_ignored_tests_are_not_passes(self):
+        out = ["running 3 tests",
+               "test a ... ok",
+               "test vmcore::tests::c_vmcore_header_is_reproduced ... ignored, needs KDUMP_C_VMCORE",
+               "test b ... ok",
+               "test result: ok. 2 passed; 0 failed; 1 ignored; 0 measured"]
+        self.assertEqual(kdump_host.test_counts(out),
+                         (2, 0, ["vmcore::tests::c_vmcore_header_is_reproduced"]))
+
+
+class OldMemory(unittest.TestCase):
+    """compare_old_memory on a synthetic core and memory image."""
+
+    def write_core(self, d, mem, loads):
+        phs, data, off = b"", b"", 4096
+        for paddr, size in loads:
+            phs += struct.pack("<IIQQQQQQ", 1, 7, off, paddr, paddr, size,
+                               size, 0)
+            data += mem[paddr:paddr + size]
+            off += size
+        eh = (b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) +
+              struct.pack("<HHIQQQIHHHHHH", 4, 62, 1, 0, 64, 0, 0, 64, 56,
+                          len(loads), 0, 0, 0))
+        head = (eh + phs).ljust(4096, b"\0")
+        (d / "vmcore").write_bytes(head + data)
+        return d / "vmcore"
+
+    def test_identical_wrong_page_and_holes(self):
+        import random
+        rnd = random.Random(1)
+        mem = bytearray(rnd.randbytes(64 * 4096))
+        mem[8 * 4096:9 * 4096] = bytes(4096)
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp)
+            (d / "ram").write_bytes(mem)
+            core = self.write_core(d, bytes(mem), [(0, 16 * 4096),
+                                                   (20 * 4096, 40 * 4096)])
+            saved = [(0, d / "ram")]
+            f = kdump_verify.compare_old_memory(core, saved, [(0, 4096)])
+            self.assertEqual((f["loads"], f["compared"], f["skipped"]),
+                             (2, 55 * 4096, 4096))
+            self.assertEqual(f["nonzero_pages"], 54)
+            # Swap two pages in the second load, as a provider serving the
+            # wrong page would.
+            raw = bytearray(core.read_bytes())
+            at = 4096 + 16 * 4096 + 6 * 4096
+            raw[at:at + 8192] = raw[at + 4096:at + 8192] + raw[at:at + 4096]
+            core.write_bytes(raw)
+            with self.assertRaisesRegex(StageError, r"at physical 0x1a000 "
+                                        r"\(file offset 0x17000\)"):
+                kdump_verify.compare_old_memory(core, saved, [(0, 4096)])
+            # A PT_LOAD beyond what QEMU saved is a failure, not a pass.
+            (d / "ram").write_bytes(mem[:30 * 4096])
+            with self.assertRaisesRegex(StageError, "not in the guest memory"):
+                kdump_verify.compare_old_memory(core, saved, [(0, 4096)])
+
+    def test_subtract(self):
+        self.assertEqual(kdump_verify.subtract((0, 100), [(90, 200), (0, 10),
+                                                          (50, 60)]),
+                         [(10, 50), (60, 90)])
+        self.assertEqual(kdump_verify.subtract((20, 30), [(0, 40)]), [])
+
+    def test_iomem(self):
+        lines = ["00001000-0009fbff : System RAM",
+                 "00100000-3ffdffff : System RAM",
+                 "  2f000000-3effffff : Crash kernel",
+                 "  01000000-01ffffff : Kernel code"]
+        self.assertEqual(kdump_cycle.iomem_ranges(lines, "System RAM"),
+                         [(0x1000, 0x9fc00), (0x100000, 0x3ffe0000)])
+        self.assertEqual(kdump_cycle.iomem_ranges(lines, "Crash kernel"),
+                         [(0x2f000000, 0x3f000000)])
+
+
+class SuiteMachinery(unittest.TestCase):
+    def suite(self):
+        s = kdump_suite.Suite()
+
+        @s.step("build-a")
+        def build_a(ctx):
+            return "built"
+
+        @s.step("build-b")
+        def build_b(ctx):
+            raise ValueError("broken")
+
+        @s.step("use-a", needs=["build-a"])
+        def use_a(ctx):
+            return "used a"
+
+        @s.step("use-b", needs=["build-b"])
+        def use_b(ctx):
+            return "never"
+
+        @s.step("skips")
+        def skips(ctx):
+            raise kdump_suite.Skip("no input here")
+
+        @s.step("slow", timeout=1)
+        def slow(ctx):
+            # A guest or a build that never ends: killed at the time limit.
+            kdump_common.track(subprocess.Popen(
+                ["sleep", "30"], start_new_session=True)).wait()
+            raise AssertionError("the child was not killed")
+
+        return s
+
+    def test_select_takes_what_a_step_needs(self):
+        names = [x.name for x in self.suite().select(["use-*"])]
+        self.assertEqual(names, ["build-a", "build-b", "use-a", "use-b"])
+        self.assertEqual([x.name for x in self.suite().select(["nothing"])], [])
+
+    def test_failures_are_isolated_and_reported(self):
+        s = self.suite()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "report.json"
+            t0 = time.monotonic()
+            s.run(None, s.select(), path)
+            self.assertLess(time.monotonic() - t0, 15)
+            steps = {x["name"]: x for x in json.loads(path.read_text())["steps"]}
+        self.assertEqual({n: x["status"] for n, x in steps.items()},
+                         {"build-a": "passed", "build-b": "failed",
+                          "use-a": "passed", "use-b": "skipped",
+                          "skips": "skipped", "slow": "failed"})
+        self.assertIn("ValueError: broken", steps["build-b"]["reason"])
+        self.assertIn("needs build-b (failed)", steps["use-b"]["reason"])
+        self.assertEqual(steps["skips"]["reason"], "no input here")
+        self.assertIn("ran out of its 1 s", steps["slow"]["reason"])
+        for x in steps.values():
+            self.assertEqual(set(x), {"name", "status", "seconds", "reason"})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
