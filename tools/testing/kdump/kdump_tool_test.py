@@ -147,6 +147,42 @@ class Tap(unittest.TestCase):
                          (2, 0, ["vmcore::tests::c_vmcore_header_is_reproduced"]))
 
 
+class SavedConsole(unittest.TestCase):
+    """A real console log: the Rust kernel's --guest-checks cycle."""
+
+    def setUp(self):
+        self.text = (DATA / "console_x86_64_rust_file.log").read_text()
+
+    class Guest:
+        def __init__(self, text):
+            self.seen = [(0.0, re.sub(r"^\[\s*[\d.]+\] ", "", l))
+                         for l in text.splitlines()]
+            self.log_path = "console.log"
+
+    def test_kunit_and_iomem(self):
+        self.assertEqual(set(kdump_ktap.kunit_outcomes(
+            self.text, ["kdump_crashkernel", "kdump_rust_memparse",
+                        "kdump_rust_purgatory"]).values()), {"ok"})
+        g = self.Guest(self.text)
+        self.assertEqual(kdump_cycle.iomem_ranges(
+            kdump_cycle.iomem_lines(g), "Crash kernel"),
+            [(0x2f000000, 0x3f000000)])
+
+    def test_guest_checks_pass_and_a_failed_line_fails(self):
+        facts = kdump_verify.check_guest(self.Guest(self.text))
+        self.assertEqual(facts["vmcore_test_passed"], 9)
+        self.assertEqual(facts["makedumpfile_guest_bytes"],
+                         {"mmap": 44339496, "non-mmap": 44339496})
+        for bad in (self.text.replace("ok 4 4 concurrent", "not ok 4 4 concurrent"),
+                    self.text.replace("ok 4 4 concurrent", "ok 4 # SKIP 1 CPU"),
+                    self.text.replace("makedumpfile-non-mmap rc=0 size=44339496",
+                                      "makedumpfile-non-mmap rc=0 size=4096"),
+                    self.text.replace("mmap() is available", "mmap() is disabled")):
+            self.assertNotEqual(bad, self.text)
+            with self.assertRaises(StageError):
+                kdump_verify.check_guest(self.Guest(bad))
+
+
 class OldMemory(unittest.TestCase):
     """compare_old_memory on a synthetic core and memory image."""
 
