@@ -19,6 +19,10 @@ from pathlib import Path
 from kdump_common import StageError, track, untrack
 
 
+# What Guest._take() returns once the guest has stopped.
+STOPPED = object()
+
+
 def accel():
     # KVM guests hang on the machines this was measured on: TCG by default.
     return os.environ.get("KDUMP_QEMU_ACCEL", "tcg")
@@ -78,27 +82,36 @@ class Guest:
         self.proc.stdin.write(line.encode() + b"\n")
         self.proc.stdin.flush()
 
-    def expect(self, pattern, timeout, stage, fail=r"KDUMP-STAGE: \S+-failed"):
-        """Wait for a console line matching pattern; returns (time, match)."""
-        rx, frx = re.compile(pattern), re.compile(fail) if fail else None
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise StageError(stage, f"no `{pattern}` on the console "
-                                 f"within {timeout}s", log=self.log_path,
-                                 tail=self.tail())
+    def _take(self, deadline):
+        """The next console line before deadline: (time, line), None when
+        time is up, or STOPPED when the guest has stopped."""
+        while (left := deadline - time.monotonic()) > 0:
             try:
                 item = self.lines.get(timeout=min(left, 1.0))
             except queue.Empty:
                 continue
             if item is None:
                 self.lines.put(None)
+                return STOPPED
+            self.seen.append(item)
+            return item
+        return None
+
+    def expect(self, pattern, timeout, stage, fail=r"KDUMP-STAGE: \S+-failed"):
+        """Wait for a console line matching pattern; returns (time, match)."""
+        rx, frx = re.compile(pattern), re.compile(fail) if fail else None
+        deadline = time.monotonic() + timeout
+        while True:
+            item = self._take(deadline)
+            if item is None:
+                raise StageError(stage, f"no `{pattern}` on the console "
+                                 f"within {timeout}s", log=self.log_path,
+                                 tail=self.tail())
+            if item is STOPPED:
                 raise StageError(stage, f"the guest stopped (QEMU exit "
                                  f"status {self.proc.wait()}) before "
                                  f"`{pattern}` appeared", log=self.log_path,
                                  tail=self.tail())
-            self.seen.append(item)
             t, line = item
             if frx and frx.search(line):
                 raise StageError(stage, f"guest reported: {line.strip()}",
@@ -112,15 +125,7 @@ class Guest:
         guest may stop meanwhile); False as soon as one does."""
         rx = re.compile(pattern)
         deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                item = self.lines.get(timeout=min(left, 1.0))
-            except queue.Empty:
-                continue
-            if item is None:
-                self.lines.put(None)
-                return True
-            self.seen.append(item)
+        while (item := self._take(deadline)) not in (None, STOPPED):
             if rx.search(item[1]):
                 return False
         return True
