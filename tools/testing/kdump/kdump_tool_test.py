@@ -4,6 +4,8 @@
 test_data/ and on synthetic files: no kernel, no QEMU. Each check that
 guards the kernel tests is fed the defect it exists to catch."""
 
+import contextlib
+import io
 import json
 import re
 import struct
@@ -289,7 +291,9 @@ class SuiteMachinery(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "report.json"
             t0 = time.monotonic()
-            s.run(None, s.select(), path)
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                s.run(None, s.select(), path)
+            self.assertIn("2 passed, 2 failed, 2 skipped, of 6", out.getvalue())
             self.assertLess(time.monotonic() - t0, 15)
             steps = {x["name"]: x for x in json.loads(path.read_text())["steps"]}
         self.assertEqual({n: x["status"] for n, x in steps.items()},
