@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import kdump_arch  # noqa: E402
 import kdump_commands as cmd  # noqa: E402
-from kdump_common import StageError, fail_report  # noqa: E402
+from kdump_common import StageError, fail_report, kill_children  # noqa: E402
 from kdump_cycle import TRIGGERS  # noqa: E402
 
 
@@ -136,6 +136,8 @@ def main(argv=None):
         fail_report(e)
         return 1
     except KeyboardInterrupt:
+        # Builds and guests run in sessions of their own: stop them too.
+        kill_children()
         return 130
 
 

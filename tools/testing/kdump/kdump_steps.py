@@ -18,7 +18,8 @@ from kdump_host import ignored_test, run_fuzz, workspace_tests
 from kdump_ktap import kunit_outcomes
 from kdump_mutants import build_kernel_mutant, host_mutant
 from kdump_objcheck import build_panicky, check_handoff, check_panic_free, \
-    check_purgatory, objdump, HANDOFF_REQUIRED, HANDOFF_ROOTS
+    check_purgatory, objdump, without_call_targets, HANDOFF_REQUIRED, \
+    HANDOFF_ROOTS
 from kdump_report import cycle_detail, print_report
 from kdump_scenarios import CRASHKERNEL_TABLE, boot_guest, \
     crashkernel_table, panic_without_crash_kernel, reboot_cycle
@@ -232,16 +233,6 @@ for impl in IMPLS:
         return f"{bad}; {good}"
 
 
-def disassembly_without_names(disassemble):
-    """A disassembler whose output lost the <symbol> of every call, as a
-    differently configured objdump prints it."""
-    def strip(symbols):
-        return "\n".join(re.sub(r"\s+<[^>]+>$", "", l)
-                         if not re.match(r"^[0-9a-f]+ <", l) else l
-                         for l in disassemble(symbols).splitlines())
-    return strip
-
-
 @step("handoff-panic-free", needs=["build-rust"], timeout=600)
 def handoff_panic_free(ctx):
     """No panic reachable from crash_kexec()/__crash_kexec() in the Rust
@@ -260,7 +251,7 @@ def handoff_panic_free(ctx):
                              f"panic of a linked panicky object: {problems}")
         caught.append(next(p for p in problems if "panic function" in p))
     try:
-        check_handoff(k, disassembly_without_names(objdump(k["vmlinux"])))
+        check_handoff(k, without_call_targets(objdump(k["vmlinux"])))
     except StageError as e:
         caught.append(e.message.split(": ", 1)[1][:120])
     else:
