@@ -96,6 +96,9 @@ def run_fuzz(seconds, arch=None):
     log = BUILD / "logs/fuzz.log"
     ensure_cargo_tool("cargo-fuzz", BUILD / "logs/setup.log")
     env = host_env(RUSTC_BOOTSTRAP=1, CARGO_TARGET_DIR=BUILD / "fuzz-target")
+    # cargo fuzz has no --locked: fetching with it first fails if the fuzz
+    # workspace's Cargo.lock would change, and cargo fuzz then builds from it.
+    cargo(["fetch"], log, env=env, manifest=FUZZ_DIR / "Cargo.toml")
     done = []
     for target in FUZZ_TARGETS:
         corpus = BUILD / "fuzz-corpus" / target
