@@ -49,6 +49,11 @@ TRIGGERS = {
         "expect": [["lkdtm_PANIC", "lkdtm_BUG"]]},
 }
 
+# The guest's "about to crash" mark. Not anchored at the end of the line:
+# a kernel message can follow it on the same line, with no newline between;
+# "crash-returned" is another mark.
+CRASH_MARK = r"KDUMP-STAGE: crash(?!-)"
+
 # The first console line of a crash, whatever the trigger: a panic, an oops
 # (with panic_on_oops, crash_kexec() runs before any panic line) or a
 # warning (with panic_on_warn).
@@ -154,7 +159,7 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
         iomem = iomem_lines(g)
         stages["load"], last = round(t - last, 1), t
         say(f"{name}: capture kernel loaded, crashing")
-        t, _ = g.expect(r"KDUMP-STAGE: crash$", 300, "crash")
+        t, _ = g.expect(CRASH_MARK, 300, "crash")
         t, _ = g.expect(CRASH_LINE, 120, "crash")
         stages["crash"], last = round(t - last, 1), t
         # The handoff: from the crash to the capture kernel's first line.
@@ -322,7 +327,7 @@ def refusal_cycle(tools, k, outdir, change, mem="1G", crashkernel="256M"):
         what = (f"byte {at:#x} of the loaded command line "
                 f"{old!r} -> {new!r}")
         g.send("go")
-        g.expect(r"KDUMP-STAGE: crash$", 60, "crash")
+        g.expect(CRASH_MARK, 60, "crash")
         g.expect(CRASH_LINE, 120, "crash")
         if change:
             if not g.quiet_for(r"Linux version", 45):

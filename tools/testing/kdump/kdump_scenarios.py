@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from kdump_common import BUILD, StageError, say
-from kdump_cycle import CRASH_LINE, LKDTM, capture_append, console_append
+from kdump_cycle import CRASH_LINE, CRASH_MARK, LKDTM, capture_append, \
+    console_append
 from kdump_initramfs import boot_initramfs, reboot_initramfs, run_initramfs
 from kdump_qemu import Guest
 
@@ -52,7 +53,7 @@ def reboot_cycle(k, outdir, mem="1G"):
         stages["boot"] = round(t, 1)
         t1, _ = g.expect(r"KDUMP-STAGE: loaded", 120, "load")
         stages["load"] = round(t1 - t, 1)
-        t2, _ = g.expect(r"KDUMP-STAGE: kexec$", 60, "kexec")
+        t2, _ = g.expect(r"KDUMP-STAGE: kexec(?!-)", 60, "kexec")
         t3, _ = g.expect(r"Linux version", 120, "kexec")
         stages["kexec"] = round(t3 - t2, 1)
         t4, m = g.expect(r"KDUMP-STAGE: second-kernel (.*)", 300, "kexec")
@@ -181,7 +182,7 @@ def handoff_latency(k, outdir, runs, mem="1G", crashkernel="256M"):
                   outdir / f"console-{i}.log", mem=mem)
         try:
             g.expect(r"KDUMP-STAGE: loaded", 300, "load")
-            g.expect(r"KDUMP-STAGE: crash$", 60, "crash")
+            g.expect(CRASH_MARK, 60, "crash")
             t0, _ = g.expect(CRASH_LINE, 120, "crash")
             t1, _ = g.expect(r"Linux version", 300, "capture")
         finally:

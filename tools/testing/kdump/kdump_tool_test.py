@@ -187,6 +187,16 @@ class SavedConsole(unittest.TestCase):
                 kdump_verify.check_guest(self.Guest(bad))
 
 
+class Marks(unittest.TestCase):
+    def test_crash_mark_survives_a_kernel_message_on_its_line(self):
+        rx = re.compile(kdump_cycle.CRASH_MARK)
+        # Seen in CI: printk went on on the mark's line.
+        self.assertTrue(rx.search("KDUMP-STAGE: crashclocksource: timekeeping "
+                                  "watchdog on CPU0: Marking clocksource"))
+        self.assertTrue(rx.search("KDUMP-STAGE: crash"))
+        self.assertFalse(rx.search("KDUMP-STAGE: crash-returned"))
+
+
 class OldMemory(unittest.TestCase):
     """compare_old_memory on a synthetic core and memory image."""
 
