@@ -24,6 +24,12 @@ MUTANTS = HERE / "mutants"
 KERNEL_MUTANTS = ("purgatory-always-jumps", "vmcore-wrong-page")
 
 
+def tree_files():
+    """What this tree gives a kernel tree: the overlay files and the hook
+    patches, relative to the repository."""
+    return overlay_files() + [Path(PATCH_DIR) / p.name for p in patch_files()]
+
+
 def mutated_copy(dest, files, patches):
     """Copy `files` (relative to the repository) to dest and apply the
     mutant `patches` (names in mutants/) there."""
@@ -52,9 +58,7 @@ def build_kernel_mutant(tools):
         say(f"mutant source tree: hard-linked copy of {main}")
         subprocess.run(["cp", "-al", main, src], check=True)
     with tempfile.TemporaryDirectory(prefix="kdump-mutant-") as tmp:
-        files = overlay_files() + [Path(PATCH_DIR) / p.name
-                                   for p in patch_files()]
-        mutated_copy(Path(tmp), files, KERNEL_MUTANTS)
+        mutated_copy(Path(tmp), tree_files(), KERNEL_MUTANTS)
         n = copy_overlay(src, Path(tmp))
     say(f"mutant overlay ({', '.join(KERNEL_MUTANTS)}): {n} file(s) updated")
     return build_kernel(tools, "rust", variant="rust-mutant", src=src)

@@ -10,21 +10,20 @@ import tempfile
 from pathlib import Path
 
 from kdump_build import build_kernel
-from kdump_common import BUILD, HERE, OVERLAY, StageError, last_run, \
-    run_logged
+from kdump_common import BUILD, HERE, StageError, last_run, run_logged
 from kdump_cycle import TRIGGERS, refusal_cycle, run_cycle
 from kdump_headers import header_boots, outcome, side_by_side
 from kdump_host import ignored_test, run_fuzz, workspace_tests
 from kdump_ktap import kunit_outcomes
-from kdump_mutants import build_kernel_mutant, host_mutant
+from kdump_mutants import build_kernel_mutant, host_mutant, \
+    mutated_copy, tree_files
 from kdump_objcheck import build_panicky, check_handoff, check_panic_free, \
     check_purgatory, objdump, without_call_targets, HANDOFF_REQUIRED, \
     HANDOFF_ROOTS
 from kdump_report import cycle_detail, print_report
 from kdump_scenarios import CRASHKERNEL_TABLE, boot_guest, \
     crashkernel_table, panic_without_crash_kernel, reboot_cycle
-from kdump_setup import RUSTC, PATCH_DIR, copy_overlay, overlay_files, \
-    patch_files
+from kdump_setup import RUSTC, copy_overlay
 from kdump_suite import Skip, Suite
 from kdump_verify import compare_core_layouts
 
@@ -323,10 +322,7 @@ def runner_failures(ctx):
     checks = []
     with tempfile.TemporaryDirectory(prefix="kdump-broken-") as tmp:
         broken = Path(tmp)
-        for rel in overlay_files() + [Path(PATCH_DIR) / p.name
-                                      for p in patch_files()]:
-            (broken / rel).parent.mkdir(parents=True, exist_ok=True)
-            (broken / rel).write_bytes((OVERLAY / rel).read_bytes())
+        mutated_copy(broken, tree_files(), [])
         face = broken / "kernel/kdump/memparse.rs"
         face.write_text(face.read_text() + "\nfn broken( {\n")
         env = dict(os.environ, KDUMP_OVERLAY=str(broken))
