@@ -24,11 +24,17 @@ class ArchConfig:
     make_target: str           # make target that builds it
     config: str                # arch fragment, relative to configs/
     qemu: str                  # QEMU binary
-    qemu_package: str          # Debian package that has it
+    host_packages: tuple       # Debian packages with QEMU and guest_cc
     qemu_args: tuple           # machine, firmware, ... before the rest
     console: str               # console= device
+    cmd_tty: str               # the guest's device for a command's output
     elf_machine: int           # e_machine of its cores (EM_*)
     debian_arch: str           # the guest userspace's Debian architecture
+    multiarch: str             # its library folder (lib/<multiarch>)
+    guest_cc: str              # C compiler for static guest programs
+    # Whether the host's makedumpfile (built for the host) reads this
+    # architecture's dumps; if not, makedumpfile runs in the capture kernel.
+    host_makedumpfile: bool
     # Where the kernel maps all RAM and where its text lives: a vmcore
     # PT_LOAD with a virtual address at or above text_base is the kernel
     # text map.
@@ -59,6 +65,11 @@ class ArchConfig:
     def smp_args(self, n):
         """QEMU arguments for n CPUs."""
         return ["-smp", str(n)]
+
+    def cmd_out_args(self, path):
+        """QEMU arguments connecting cmd_tty to the file path (None: to
+        nothing). Default: the second serial port."""
+        return ["-serial", f"file:{path}" if path else "null"]
 
 
 def names():

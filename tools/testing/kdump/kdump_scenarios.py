@@ -19,7 +19,7 @@ def boot_guest(k, append, cmd, mem, smp, timeout, workdir, extra=()):
     QEMU arguments."""
     workdir.mkdir(parents=True, exist_ok=True)
     initrd = workdir / "boot.cpio"
-    boot_initramfs(initrd, cmd)
+    boot_initramfs(k["arch"], initrd, cmd)
     out = workdir / "cmd.out"
     out.write_bytes(b"")
     g = Guest(k["arch"], k["image"], initrd, console_append(k["arch"], append),
@@ -44,7 +44,7 @@ def reboot_cycle(k, outdir, mem="1G"):
     # that came up is the one kexec loaded.
     token = f"kdump.kexec_token={os.getpid()}x{int(time.time())}"
     initrd = outdir / "initramfs.cpio"
-    reboot_initramfs(initrd, k["image"], console_append(arch, token))
+    reboot_initramfs(arch, initrd, k["image"], console_append(arch, token))
     say(f"reboot {k['variant']}: booting, then kexec -s -l and kexec -e")
     g = Guest(arch, k["image"], initrd, console_append(arch),
               outdir / "console.log", mem=mem)
@@ -72,7 +72,7 @@ def panic_without_crash_kernel(k, workdir):
     on to its reboot (panic=1) and no second kernel starts."""
     workdir.mkdir(parents=True, exist_ok=True)
     initrd = workdir / "boot.cpio"
-    boot_initramfs(initrd, (
+    boot_initramfs(k["arch"], initrd, (
         "mount -t debugfs debugfs /sys/kernel/debug; "
         "echo kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded); "
         f"sync; echo PANIC > {LKDTM}"))
@@ -173,7 +173,7 @@ def handoff_latency(k, outdir, runs, mem="1G", crashkernel="256M"):
     arch = k["arch"]
     outdir.mkdir(parents=True, exist_ok=True)
     initrd = outdir / "initramfs.cpio"
-    run_initramfs(initrd, k["image"], "file", capture_append(arch),
+    run_initramfs(arch, initrd, k["image"], "file", capture_append(arch),
                   "echo c > /proc/sysrq-trigger\n")
     append = console_append(arch, f"crashkernel={crashkernel}", "nokaslr")
     samples = []
