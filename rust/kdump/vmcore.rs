@@ -58,7 +58,7 @@ use core::fmt;
 pub const PAGE_SIZE: u64 = 4096;
 /// `EM_386`.
 pub const EM_386: u16 = 3;
-pub use crate::elfcorehdr::{EM_X86_64, PT_LOAD, PT_NOTE};
+pub use crate::elfcorehdr::{EM_AARCH64, EM_X86_64, PT_LOAD, PT_NOTE};
 /// `PN_XNUM`: `e_phnum` value that means extended numbering.
 pub const PN_XNUM: u16 = 0xffff;
 /// Size of `Elf64_Nhdr`, and of `Elf32_Nhdr`, which is the same.
@@ -158,7 +158,7 @@ impl Class {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expect {
     /// `e_machine` (x86_64: [`EM_X86_64`] for both classes, as
-    /// `elf_check_arch()` wants; i386: [`EM_386`]).
+    /// `elf_check_arch()` wants; arm64: [`EM_AARCH64`]; i386: [`EM_386`]).
     pub machine: u16,
     /// Most bytes the ELF header and program header table may span.
     pub max_size: usize,

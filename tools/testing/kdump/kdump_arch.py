@@ -42,6 +42,10 @@ class ArchConfig:
     text_base: int
     # Boot options of the capture kernel beyond the console.
     capture_append: str
+    # Where RAM starts (guest physical), and the crashkernel= lines with a
+    # fixed address of the crashkernel= table: (append, memory, refused).
+    ram_base: int
+    crashkernel_fixed: tuple
     # Physical ranges of old memory the capture kernel reuses or that
     # change after the crash: not compared with /proc/vmcore.
     capture_reuses: tuple
@@ -76,6 +80,16 @@ def names():
     """Every architecture with a config, sorted."""
     return sorted(p.stem for p in (HERE / "arch_configs").glob("*.py")
                   if not p.stem.startswith("_"))
+
+
+# The architecture of every subcommand without --arch, and the first one
+# `test` runs.
+DEFAULT = "x86_64"
+
+
+def ordered():
+    """Every architecture, the default one first."""
+    return sorted(names(), key=lambda n: (n != DEFAULT, n))
 
 
 def get(name):

@@ -38,6 +38,12 @@ ARCH = Arm64(
     # not) from 0xffff800000000000.
     direct_map=0xffff000000000000,
     text_base=0xffff800000000000,
+    ram_base=0x40000000,
+    # RAM starts at 1G; the kernel image is loaded at its start.
+    crashkernel_fixed=(("crashkernel=64M@16M", "1G", True),
+                       ("crashkernel=64M@1G", "1G", True),
+                       ("crashkernel=64M@1280M", "1G", False),
+                       ("crashkernel=64M@1281M", "1G", True)),
     capture_append="reset_devices",
     # The capture kernel runs in the crash kernel reservation only
     # (linux,usable-memory-range), which the comparison leaves out anyway.
@@ -45,9 +51,11 @@ ARCH = Arm64(
     purgatory_ro=None,
     purgatory_relocs=frozenset(),
     purgatory_symbols={},
-    call_insns=r"bl|b",
+    # Calls, tail jumps, and conditional branches that may leave the
+    # function.
+    call_insns=r"bl|b|b\.\w+|cbn?z\s+\w+,|tbn?z\s+\w+,\s+#\d+,",
     lld_emulation="aarch64linux",
     indirect_call=r"\s(?:blr|br)\s",
     call_relocs=("R_AARCH64_CALL26", "R_AARCH64_JUMP26"),
-    arch_callees=frozenset({"memset"}),
+    arch_callees=frozenset({"memset", "memmove"}),
 )

@@ -29,6 +29,11 @@ ARCH = X86_64(
     host_makedumpfile=True,
     direct_map=0xffff888000000000,
     text_base=0xffffffff80000000,
+    ram_base=0,
+    # With nokaslr the kernel image sits at 16M, so @16M is in use.
+    crashkernel_fixed=(("crashkernel=64M@16M", "1G", True),
+                       ("crashkernel=64M@512M", "1G", False),
+                       ("crashkernel=64M@513M", "1G", True)),
     capture_append="irqpoll reset_devices",
     # The first MiB, reserved in the first kernel, is RAM of the capture
     # kernel's (crash_setup_memmap_entries()).
@@ -45,5 +50,5 @@ ARCH = X86_64(
     lld_emulation="elf_x86_64",
     indirect_call=r"\s(?:callq?|jmpq?)\s+\*",
     call_relocs=("R_X86_64_PLT32", "R_X86_64_PC32"),
-    arch_callees=frozenset({"memset", "__x86_return_thunk"}),
+    arch_callees=frozenset({"memset", "memcpy", "__x86_return_thunk"}),
 )
