@@ -45,6 +45,10 @@ class ArchConfig:
     # Where RAM starts (guest physical), and the crashkernel= lines with a
     # fixed address of the crashkernel= table: (append, memory, refused).
     ram_base: int
+    # Whether a capture kernel learns elfcorehdr from the device tree
+    # (/chosen linux,elfcorehdr, which reserves it) rather than from the
+    # command line.
+    elfcorehdr_in_dt: bool
     crashkernel_fixed: tuple
     # Physical ranges of old memory the capture kernel reuses or that
     # change after the crash: not compared with /proc/vmcore.

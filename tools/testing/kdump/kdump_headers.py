@@ -7,13 +7,15 @@ and no oops, a good one must be served with the planted bytes."""
 import hashlib
 import re
 import struct
+import subprocess
 from pathlib import Path
 
 from kdump_common import StageError
 from kdump_scenarios import boot_guest
 
 # Where the header is planted: 768 MiB into RAM; the guest runs with
-# mem=512M.
+# mem=512M (or, where the device tree tells the kernel, with the planted
+# bytes reserved there).
 HDR_OFFSET = 0x30000000
 NOTE_AT, LOAD_AT, LOAD_SIZE = 0x10000, 0x100000, 1 << 20
 NOTE = (struct.pack("<III", 11, 28, 0) + b"VMCOREINFO\0\0" +
@@ -99,6 +101,40 @@ OOPS = re.compile(r"Oops|BUG:|WARNING:|Call Trace|Kernel panic|"
                   r"general protection")
 
 
+GUEST_MEM = "1G"
+
+
+def dtb_with_elfcorehdr(k, work, at, size):
+    """QEMU's device tree for the header guest, with /chosen's
+    linux,elfcorehdr = <at size>; built with the kernel's own dtc."""
+    arch = k["arch"]
+    plain, dts = work / "virt.dtb", work / "planted.dts"
+    out = work / "planted.dtb"
+    dtc = k["out"] / "scripts/dtc/dtc"
+    steps = ([arch.qemu, *arch.qemu_args, "-machine", f"dumpdtb={plain}",
+              "-m", GUEST_MEM, *arch.smp_args(1), "-nodefaults",
+              "-display", "none"],
+             [dtc, "-q", "-I", "dtb", "-O", "dts", "-o", dts, plain])
+    for cmd in steps:
+        r = subprocess.run([str(c) for c in cmd], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            raise StageError("headers", f"{cmd[0]} failed making the "
+                             f"device tree", tail=r.stderr.splitlines())
+    text = dts.read_text()
+    cells = " ".join(f"{v >> 32:#x} {v & 0xffffffff:#x}" for v in (at, size))
+    text, n = re.subn(r"(\bchosen \{\n)",
+                      rf"\1\t\tlinux,elfcorehdr = <{cells}>;\n", text, count=1)
+    if n != 1:
+        raise StageError("headers", f"no /chosen node in {plain}")
+    dts.write_text(text)
+    r = subprocess.run([str(dtc), "-q", "-I", "dts", "-O", "dtb", "-o",
+                        str(out), str(dts)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise StageError("headers", "dtc failed", tail=r.stderr.splitlines())
+    return out
+
+
 def header_boot(k, name, workdir):
     """Boot kernel k with case `name` planted; returns what happened:
     outcome ('refused' or 'served size=.. mode=..'), the vmcore's md5, its
@@ -111,11 +147,20 @@ def header_boot(k, name, workdir):
     if hdr is None:
         img = bytes(len(img))
     (work / "planted.bin").write_bytes(img)
-    at = hdr_addr(k["arch"])
+    arch = k["arch"]
+    at = hdr_addr(arch)
     extra = ["-device", f"loader,file={work / 'planted.bin'},"
              f"addr={at:#x},force-raw=on"]
-    rc, output, g = boot_guest(k, f"mem=512M elfcorehdr={at:#x}",
-                               HEADER_CMD, "1G", 1, 120, work, extra)
+    if arch.elfcorehdr_in_dt:
+        # As kexec tells a capture kernel there: /chosen's
+        # linux,elfcorehdr, which also keeps the planted bytes reserved
+        # (and mapped: the header is read through the linear map).
+        extra += ["-dtb", str(dtb_with_elfcorehdr(k, work, at, len(img)))]
+        append = ""
+    else:
+        append = f"mem=512M elfcorehdr={at:#x}"
+    rc, output, g = boot_guest(k, append, HEADER_CMD, GUEST_MEM, 1, 120,
+                               work, extra)
     console = Path(g.log_path).read_text(errors="replace")
     # A read that fails leaves md5 empty.
     m = re.search(r"VMCORE size=(\d+) mode=(\d+) md5=(\w*) load=(\w*)",

@@ -39,8 +39,13 @@ ARCH = Arm64(
     direct_map=0xffff000000000000,
     text_base=0xffff800000000000,
     ram_base=0x40000000,
-    # RAM starts at 1G; the kernel image is loaded at its start.
-    crashkernel_fixed=(("crashkernel=64M@16M", "1G", True),
+    # RAM starts at 1G; the kernel image is loaded at its start. ,high on
+    # a guest without memory above 4G falls back to low memory.
+    elfcorehdr_in_dt=True,
+    crashkernel_fixed=(("crashkernel=64M,high", "1G", False),
+                       ("crashkernel=128M,high crashkernel=32M,low", "1G",
+                        False),
+                       ("crashkernel=64M@16M", "1G", True),
                        ("crashkernel=64M@1G", "1G", True),
                        ("crashkernel=64M@1280M", "1G", False),
                        ("crashkernel=64M@1281M", "1G", True)),

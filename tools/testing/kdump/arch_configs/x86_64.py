@@ -31,6 +31,7 @@ ARCH = X86_64(
     text_base=0xffffffff80000000,
     ram_base=0,
     # With nokaslr the kernel image sits at 16M, so @16M is in use.
+    elfcorehdr_in_dt=False,
     crashkernel_fixed=(("crashkernel=64M@16M", "1G", True),
                        ("crashkernel=64M@512M", "1G", False),
                        ("crashkernel=64M@513M", "1G", True)),
