@@ -24,7 +24,7 @@
 
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kdump::vmcore::{
-    header_len, CoreHeader, Expect, Extents, HeaderError, Layout, Load, MergeError, Region, EHDR_MAX, EM_X86_64,
+    header_len, CoreHeader, Expect, Extents, HeaderError, Layout, Load, MergeError, Region, EHDR_MAX,
 };
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec, VVec};
 use kernel::bindings;
@@ -54,7 +54,13 @@ const MAX_NOTES: usize = 64 << 20;
 
 /// The `e_machine` this kernel accepts, as `elf_check_arch()`.
 #[cfg(CONFIG_X86_64)]
-const MACHINE: u16 = EM_X86_64;
+const MACHINE: u16 = kdump::vmcore::EM_X86_64;
+/// The `e_machine` this kernel accepts, as `elf_check_arch()`.
+#[cfg(CONFIG_ARM64)]
+const MACHINE: u16 = kdump::vmcore::EM_AARCH64;
+
+// The core lays the file out in its pages; mmap() maps this kernel's.
+const _: () = assert!(PAGE_SIZE as u64 == kdump::vmcore::PAGE_SIZE);
 
 /// The dump: the file's first [`Extents::data_offset`] bytes (header, notes
 /// and their padding) and where each `PT_LOAD` lies in the rest.

@@ -28,6 +28,8 @@ pub const PT_NOTE: u32 = 4;
 pub const PF_RWX: u32 = 7;
 /// `EM_X86_64`.
 pub const EM_X86_64: u16 = 62;
+/// `EM_AARCH64`.
+pub const EM_AARCH64: u16 = 183;
 
 /// A memory range with an inclusive end (`struct range`).
 #[repr(C)]

@@ -58,7 +58,7 @@ use core::fmt;
 pub const PAGE_SIZE: u64 = 4096;
 /// `EM_386`.
 pub const EM_386: u16 = 3;
-pub use crate::elfcorehdr::{EM_X86_64, PT_LOAD, PT_NOTE};
+pub use crate::elfcorehdr::{EM_AARCH64, EM_X86_64, PT_LOAD, PT_NOTE};
 /// `PN_XNUM`: `e_phnum` value that means extended numbering.
 pub const PN_XNUM: u16 = 0xffff;
 /// Size of `Elf64_Nhdr`, and of `Elf32_Nhdr`, which is the same.
@@ -158,7 +158,8 @@ impl Class {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expect {
     /// `e_machine` (x86_64: [`EM_X86_64`] for both classes, as
-    /// `elf_check_arch()` wants; i386: [`EM_386`]).
+    /// `elf_check_arch()` wants; i386: [`EM_386`]; arm64: [`EM_AARCH64`]
+    /// for both classes).
     pub machine: u16,
     /// Most bytes the ELF header and program header table may span.
     pub max_size: usize,
@@ -1301,6 +1302,14 @@ mod tests {
         assert_eq!(bad32(18, 3, 2), Some(HeaderError::Machine { found: 3, expected: 62 }));
         let i386 = Expect { machine: EM_386, max_size: 4096 };
         assert!(CoreHeader::parse(&core32(EM_386, &[note(0, 0)]), &i386).is_ok());
+        // arm64: EM_AARCH64 (183) for both classes; an x86_64 core is refused.
+        let arm64 = Expect { machine: EM_AARCH64, max_size: 4096 };
+        assert!(CoreHeader::parse(&core64(183, &[note(0, 0)]), &arm64).is_ok());
+        assert!(CoreHeader::parse(&core32(183, &[note(0, 0)]), &arm64).is_ok());
+        assert_eq!(
+            CoreHeader::parse(&core64(EM_X86_64, &[note(0, 0)]), &arm64).err(),
+            Some(HeaderError::Machine { found: 62, expected: 183 })
+        );
     }
 
     #[test]
