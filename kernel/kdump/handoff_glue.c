@@ -13,7 +13,10 @@
 
 #include "../kexec_internal.h"
 
-/* Its inline assembly pushes and pops the flags, as in C's __crash_kexec(). */
+/*
+ * Its inline assembly saves the registers in place (on x86 it pushes and
+ * pops the flags), as in C's __crash_kexec().
+ */
 void kdump_crash_setup_regs(struct pt_regs *fixed, struct pt_regs *regs)
 {
 	crash_setup_regs(fixed, regs);
