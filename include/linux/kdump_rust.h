@@ -133,7 +133,7 @@ int kdump_rust_purgatory_verify(const struct kexec_sha_region *regions,
  * @text: virtual address of _text
  * @text_size: _end - _text
  * @text_pa: __pa_symbol(_text)
- * @direct_map: __va(0), the offset of the direct map
+ * @direct_map: the offset of the direct map: __va(x) - x for RAM at x
  */
 struct kdump_elfcorehdr_machine {
 	u16 machine;

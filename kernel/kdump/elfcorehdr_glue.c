@@ -25,8 +25,17 @@ void kdump_elfcorehdr_machine(struct kdump_elfcorehdr_machine *m)
 	m->text = (unsigned long)_text;
 	m->text_size = _end - _text;
 	m->text_pa = __pa_symbol(_text);
+#ifdef CONFIG_ARM64
+	/*
+	 * arm64's __va(x) is (x - PHYS_OFFSET) | PAGE_OFFSET; for RAM in the
+	 * linear map (x - PHYS_OFFSET is below 2^(VA_BITS - 1)) the "|" is an
+	 * addition, so __va() adds this constant.
+	 */
+	m->direct_map = PAGE_OFFSET - PHYS_OFFSET;
+#else
 	/* __va() is a constant offset on x86_64: PAGE_OFFSET. */
 	m->direct_map = (unsigned long)__va(0);
+#endif
 }
 
 unsigned int kdump_crash_notes_paddr(u64 *out, unsigned int max)
