@@ -175,6 +175,7 @@ unsigned int kdump_crash_notes_paddr(u64 *out, unsigned int max);
  */
 void *kdump_vzalloc(unsigned long size);
 
+#ifdef CONFIG_X86_64
 /**
  * kdump_rust_prepare_elf_headers() - the x86 ELF core header, in Rust
  * @addr: receives the vzalloc()ed header
@@ -192,6 +193,39 @@ void *kdump_vzalloc(unsigned long size);
  */
 int kdump_rust_prepare_elf_headers(void **addr, unsigned long *sz,
 				   unsigned long *nr_mem_ranges);
+#endif
+
+#ifdef CONFIG_ARM64
+/**
+ * kdump_rust_prepare_elf_headers() - the arm64 ELF core header, in Rust
+ * @addr: receives the vzalloc()ed header
+ * @sz: receives its size
+ *
+ * The Rust twin of prepare_elf_headers() in
+ * arch/arm64/kernel/machine_kexec_file.c (arch/arm64/kernel/crash_elf_rust.rs):
+ * the memblock memory ranges, minus crashk_res and, if reserved,
+ * crashk_low_res, then crash_prepare_elf64_headers() with the kernel map.
+ *
+ * Context: Process context; may sleep.
+ * Return: 0, -ENOMEM, or -EINVAL if memblock did not give sorted, disjoint
+ * ranges.
+ */
+int kdump_rust_prepare_elf_headers(void **addr, unsigned long *sz);
+#endif
+
+#ifdef CONFIG_ARCH_KEEP_MEMBLOCK
+/**
+ * kdump_walk_mem_ranges() - for_each_mem_range(), a macro, as a function for Rust
+ * @fn: called with the start and the exclusive end of each memblock memory
+ *	range, in address order, and @arg; a non-zero return stops the walk
+ * @arg: passed to @fn
+ *
+ * Context: Process context, after boot only where memblock is kept.
+ * Return: 0, or the first non-zero value @fn returned.
+ */
+int kdump_walk_mem_ranges(int (*fn)(u64 start, u64 end, void *arg),
+			  void *arg);
+#endif
 
 /**
  * kdump_crash_mem_alloc() - a zeroed &struct crash_mem with @nr slots

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What the Rust ELF core header builder (kernel/kdump/elfcorehdr.rs) needs
- * from C: values that are macros, per-CPU pointers or linker symbols, and
- * vzalloc(), which is a macro too.
+ * from C: values that are macros, per-CPU pointers or linker symbols,
+ * vzalloc(), which is a macro too, and the memblock iterator.
  */
 #include <linux/crash_core.h>
 #include <linux/elf.h>
 #include <linux/kdump_rust.h>
 #include <linux/kexec.h>
+#include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/vmalloc.h>
@@ -63,3 +64,20 @@ struct crash_mem *kdump_crash_mem_alloc(unsigned int nr)
 		cmem->max_nr_ranges = nr;
 	return cmem;
 }
+
+#ifdef CONFIG_ARCH_KEEP_MEMBLOCK
+int kdump_walk_mem_ranges(int (*fn)(u64 start, u64 end, void *arg),
+			  void *arg)
+{
+	phys_addr_t start, end;
+	u64 i;
+	int ret;
+
+	for_each_mem_range(i, &start, &end) {
+		ret = fn(start, end, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+#endif
