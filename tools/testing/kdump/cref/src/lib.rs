@@ -308,8 +308,43 @@ extern "C" {
         addr: *mut *mut std::ffi::c_void,
         sz: *mut std::ffi::c_ulong,
     ) -> c_int;
+    fn cref_arm64_elf_headers(
+        nr_cpus: std::ffi::c_uint,
+        notes: *const u64,
+        vmcoreinfo: u64,
+        text: std::ffi::c_ulong,
+        end: std::ffi::c_ulong,
+        text_pa: std::ffi::c_ulong,
+        page_offset: std::ffi::c_ulong,
+        phys_offset: std::ffi::c_ulong,
+        memblock: *const u64,
+        nr_memblock: std::ffi::c_uint,
+        crashk: *const u64,
+        addr: *mut *mut std::ffi::c_void,
+        sz: *mut std::ffi::c_ulong,
+    ) -> c_int;
     fn crash_exclude_mem_range(mem: *mut u8, mstart: u64, mend: u64) -> c_int;
     fn free(p: *mut std::ffi::c_void);
+}
+
+/// The C header builders read the machine from globals of the shim (the
+/// kernel's are per machine): one caller at a time, whatever test thread.
+static MACHINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Copies and frees the header a C builder returned.
+///
+/// # Safety
+///
+/// `addr` is NULL or a malloc'd buffer of `sz` bytes, not used afterwards.
+unsafe fn take_header(ret: c_int, addr: *mut std::ffi::c_void, sz: std::ffi::c_ulong) -> (i32, Vec<u8>) {
+    if ret != 0 || addr.is_null() {
+        return (ret, Vec::new());
+    }
+    // SAFETY: forwarded from the function's safety section.
+    let out = unsafe { std::slice::from_raw_parts(addr.cast::<u8>(), sz as usize).to_vec() };
+    // SAFETY: as above.
+    unsafe { free(addr) };
+    (ret, out)
 }
 
 /// `struct crash_mem` with its flexible array, for the C functions.
@@ -363,6 +398,7 @@ pub fn c_elf64_headers(core: &CCore<'_>, mem: &mut CCrashMem) -> (i32, Vec<u8>) 
     let (text, end, pa) = core.kernel_map.unwrap_or((0, 0, 0));
     let mut addr: *mut std::ffi::c_void = std::ptr::null_mut();
     let mut sz: std::ffi::c_ulong = 0;
+    let _one = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: every pointer is valid for the call; `notes` has nr_cpus
     // entries; on success the C function returns a calloc'd buffer of `sz`
     // bytes, copied and freed here.
@@ -380,12 +416,57 @@ pub fn c_elf64_headers(core: &CCore<'_>, mem: &mut CCrashMem) -> (i32, Vec<u8>) 
             &mut addr,
             &mut sz,
         );
-        if ret != 0 || addr.is_null() {
-            return (ret, Vec::new());
-        }
-        let out = std::slice::from_raw_parts(addr.cast::<u8>(), sz as usize).to_vec();
-        free(addr);
-        (ret, out)
+        take_header(ret, addr, sz)
+    }
+}
+
+/// An arm64 machine as its `prepare_elf_headers()` sees it.
+pub struct CArm64<'a> {
+    /// memblock memory ranges, `[start, end)` as for_each_mem_range() gives
+    /// them.
+    pub memblock: &'a [(u64, u64)],
+    /// `crashk_res` (start, end), inclusive.
+    pub crashk: (u64, u64),
+    /// `crashk_low_res` (start, end), inclusive; `end == 0` if not reserved.
+    pub crashk_low: (u64, u64),
+    /// `PHYS_OFFSET` (`memstart_addr`); `core.page_offset` is
+    /// `PAGE_OFFSET`, and `__va(x)` is `(x - PHYS_OFFSET) | PAGE_OFFSET`.
+    pub phys_offset: u64,
+}
+
+/// Upstream arm64 `prepare_elf_headers()` (arch/arm64/kernel/
+/// machine_kexec_file.c) with the upstream `crash_exclude_mem_range()` and
+/// `crash_prepare_elf64_headers()`, `ELF_ARCH` `EM_AARCH64` and arm64's
+/// `sizeof(note_buf_t)`: (return value, the header bytes). The kernel map
+/// is always on, as arm64 asks for it.
+pub fn c_arm64_prepare_elf_headers(core: &CCore<'_>, m: &CArm64<'_>) -> (i32, Vec<u8>) {
+    let (text, end, pa) = core.kernel_map.unwrap_or((0, 0, 0));
+    let memblock: Vec<u64> = m.memblock.iter().flat_map(|&(s, e)| [s, e]).collect();
+    let crashk = [m.crashk.0, m.crashk.1, m.crashk_low.0, m.crashk_low.1];
+    let mut addr: *mut std::ffi::c_void = std::ptr::null_mut();
+    let mut sz: std::ffi::c_ulong = 0;
+    assert_ne!(m.phys_offset, u64::MAX, "~0 selects x86_64 in the shim");
+    let _one = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: every pointer is valid for the call and its arrays have the
+    // lengths passed; on success the C function returns a malloc'd buffer
+    // of `sz` bytes, copied and freed by take_header().
+    unsafe {
+        let ret = cref_arm64_elf_headers(
+            core.notes.len() as _,
+            core.notes.as_ptr(),
+            core.vmcoreinfo,
+            text as _,
+            end as _,
+            pa as _,
+            core.page_offset as _,
+            m.phys_offset as _,
+            memblock.as_ptr(),
+            m.memblock.len() as _,
+            crashk.as_ptr(),
+            &mut addr,
+            &mut sz,
+        );
+        take_header(ret, addr, sz)
     }
 }
 
