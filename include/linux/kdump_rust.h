@@ -237,6 +237,63 @@ int kdump_walk_mem_ranges(int (*fn)(u64 start, u64 end, void *arg),
 struct crash_mem *kdump_crash_mem_alloc(unsigned int nr);
 #endif /* CONFIG_CRASH_ELFCOREHDR_RUST */
 
+#ifdef CONFIG_KEXEC_IMAGE_RUST
+/**
+ * struct kdump_arm64_image_cpu - what the CPUs can run, for the Image checks
+ * @big_endian: IS_ENABLED(CONFIG_CPU_BIG_ENDIAN)
+ * @mixed_endian: system_supports_mixed_endian()
+ * @granule_4k: system_supports_4kb_granule()
+ * @granule_16k: system_supports_16kb_granule()
+ * @granule_64k: system_supports_64kb_granule()
+ */
+struct kdump_arm64_image_cpu {
+	bool big_endian;
+	bool mixed_endian;
+	bool granule_4k;
+	bool granule_16k;
+	bool granule_64k;
+};
+
+/**
+ * kdump_arm64_image_cpu() - fill in &struct kdump_arm64_image_cpu
+ * @cpu: filled in
+ *
+ * The CPU feature tests are static inlines Rust cannot call.
+ *
+ * Context: Any context, after the CPU features are finalised.
+ */
+void kdump_arm64_image_cpu(struct kdump_arm64_image_cpu *cpu);
+
+/**
+ * kdump_rust_image_probe() - is this an arm64 Image, in Rust
+ * @kernel_buf: the kernel given to kexec_file_load(), or NULL
+ * @kernel_len: its length
+ *
+ * The Rust twin of image_probe() in arch/arm64/kernel/kexec_image.c
+ * (arch/arm64/kernel/kexec_image_rust.rs): a whole 64-byte header with the
+ * magic "ARM\x64" at offset 56. A refusal is logged once with the field.
+ *
+ * Context: Process context.
+ * Return: 0, or -EINVAL if it is not an arm64 Image.
+ */
+int kdump_rust_image_probe(const char *kernel_buf, unsigned long kernel_len);
+
+/**
+ * kdump_rust_image_check() - can this kernel run the Image, in Rust
+ * @kernel: an Image that passed image_probe(), or NULL
+ * @kernel_len: its length
+ *
+ * The checks at the start of image_load() in arch/arm64/kernel/kexec_image.c:
+ * image_size is not 0, the Image's endianness is this kernel's unless the
+ * CPUs run both, and its page size, if given, is a granule the CPUs support.
+ * The magic is not checked again. A refusal is logged once with the field.
+ *
+ * Context: Process context.
+ * Return: 0, or -EINVAL if the Image cannot be loaded here.
+ */
+int kdump_rust_image_check(const char *kernel, unsigned long kernel_len);
+#endif /* CONFIG_KEXEC_IMAGE_RUST */
+
 #ifdef CONFIG_KEXEC_PURGATORY_RUST
 /*
  * arch_kexec_apply_relocations_add(), declared in <asm/kexec.h>, is
