@@ -79,6 +79,15 @@ const SOURCES: &[(&str, &[Cut])] = &[
     ("arch/x86/kernel/machine_kexec_64.c", &[Func("arch_kexec_apply_relocations_add")]),
     ("kernel/crash_core.c", &[Func("crash_prepare_elf64_headers"), Func("crash_exclude_mem_range")]),
     ("arch/arm64/kernel/machine_kexec_file.c", &[Func("prepare_elf_headers")]),
+    (
+        "arch/arm64/include/asm/image.h",
+        &[
+            Lines("#define ARM64_IMAGE_MAGIC", "#define ARM64_IMAGE_FLAG_PHYS_BASE\t"),
+            Lines("#define arm64_image_flag_field", "\t\t\t\t(((flags)"),
+            Lines("struct arm64_image_header {", "};"),
+        ],
+    ),
+    ("arch/arm64/kernel/kexec_image.c", &[Func("image_probe"), Func("image_load")]),
     ("kernel/kexec_internal.h", &[Func("kexec_trylock"), Func("kexec_unlock")]),
     ("kernel/crash_core.c", &[Func("__crash_kexec"), Func("crash_kexec")]),
 ];
@@ -224,6 +233,34 @@ int cref_arm64_elf_headers(unsigned int nr_cpus,
 	crashk_low_res.start = crashk[2];
 	crashk_low_res.end = crashk[3];
 	return prepare_elf_headers(addr, sz);
+}
+
+int cref_image_probe(const char *buf, unsigned long len)
+{
+	return image_probe(buf, len);
+}
+
+/*
+ * image_load() on a CPU with these features: 0 or its negative errno; on
+ * success the kexec_buf it passed to kexec_add_buffer() and image->start.
+ */
+long cref_image_load(char *kernel, unsigned long len, const bool *cpu,
+		     struct kexec_buf *kbuf, unsigned long *start)
+{
+	struct kimage image = { .nr_segments = 0 };
+	void *ret;
+
+	cref_CONFIG_CPU_BIG_ENDIAN = cpu[0];
+	cref_mixed_endian = cpu[1];
+	cref_granule_4k = cpu[2];
+	cref_granule_16k = cpu[3];
+	cref_granule_64k = cpu[4];
+	ret = image_load(&image, kernel, len, NULL, 0, NULL, 0);
+	if ((unsigned long)ret >= (unsigned long)-MAX_ERRNO)
+		return (long)ret;
+	*kbuf = cref_kbuf;
+	*start = image.start;
+	return 0;
 }
 
 int cref_parse_crashkernel(char *cmdline, unsigned long long system_ram,

@@ -615,3 +615,75 @@ pub mod handoff {
         }
     }
 }
+
+/// The arm64 `Image` loader's checks: upstream `image_probe()` and
+/// `image_load()` of arch/arm64/kernel/kexec_image.c.
+pub mod image {
+    use std::ffi::{c_char, c_int, c_long, c_ulong};
+    use std::sync::Mutex;
+
+    /// `struct kexec_buf` of the shim, as `image_load()` filled it.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug)]
+    pub struct CKexecBuf {
+        image: *mut u8,
+        buffer: *mut u8,
+        /// `bufsz`: the whole `Image`.
+        pub bufsz: c_ulong,
+        /// `mem`: where the shim placed the kernel.
+        pub mem: c_ulong,
+        /// `memsz`: `image_size + text_offset`.
+        pub memsz: c_ulong,
+        /// `buf_align`: `MIN_KIMG_ALIGN`.
+        pub buf_align: c_ulong,
+        buf_min: c_ulong,
+        buf_max: c_ulong,
+        top_down: bool,
+    }
+
+    extern "C" {
+        fn cref_image_probe(buf: *const c_char, len: c_ulong) -> c_int;
+        fn cref_image_load(
+            kernel: *mut c_char,
+            len: c_ulong,
+            cpu: *const bool,
+            kbuf: *mut CKexecBuf,
+            start: *mut c_ulong,
+        ) -> c_long;
+    }
+
+    /// The shim's CPU features are globals: one `image_load()` at a time.
+    static ONE: Mutex<()> = Mutex::new(());
+
+    /// Upstream `image_probe()`: 0 or a negative errno.
+    pub fn c_image_probe(buf: &[u8]) -> i32 {
+        // SAFETY: `buf` is valid for reads of its length; the C function
+        // reads at most that many bytes.
+        unsafe { cref_image_probe(buf.as_ptr().cast(), buf.len() as c_ulong) }
+    }
+
+    /// What upstream `image_load()` did with a kernel that passed the
+    /// probe: `Err(errno)`, or the `kexec_buf` it gave `kexec_add_buffer()`
+    /// and the entry point (`image->start`).
+    pub fn c_image_load(kernel: &[u8], cpu: [bool; 5]) -> Result<(CKexecBuf, u64), i32> {
+        // image_load() reads the header without a length check: the probe
+        // made sure it is there.
+        assert!(kernel.len() >= 64, "image_load() needs a whole header");
+        let mut copy = kernel.to_vec();
+        // SAFETY: all-zero bytes are a valid `struct kexec_buf` (null
+        // pointers, integers, false).
+        let mut kbuf: CKexecBuf = unsafe { std::mem::zeroed() };
+        let mut start: c_ulong = 0;
+        let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: `copy` is valid for its length and holds a whole header;
+        // `cpu` has the five flags the wrapper reads; the outputs are
+        // valid locals.
+        let ret = unsafe {
+            cref_image_load(copy.as_mut_ptr().cast(), copy.len() as c_ulong, cpu.as_ptr(), &mut kbuf, &mut start)
+        };
+        if ret != 0 {
+            return Err(ret as i32);
+        }
+        Ok((kbuf, start as u64))
+    }
+}
