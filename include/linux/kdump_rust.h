@@ -306,10 +306,10 @@ int kdump_rust_image_check(const char *kernel, unsigned long kernel_len);
 #ifdef CONFIG_CRASH_HANDOFF_RUST
 /*
  * crash_kexec() and __crash_kexec(), declared in <linux/crash_core.h>, are
- * implemented in Rust by kernel/kdump/handoff.rs. Its bindings need
- * kexec_crash_image, machine_kexec(), crash_save_vmcoreinfo() and, from
- * <linux/reboot.h>, machine_crash_shutdown(); panic_cpu comes with
- * <linux/panic.h>.
+ * thin C functions in kernel/kdump/handoff_glue.c over the Rust handoff of
+ * kernel/kdump/handoff.rs. Its bindings need kexec_crash_image,
+ * machine_kexec(), crash_save_vmcoreinfo() and, from <linux/reboot.h>,
+ * machine_crash_shutdown(); panic_cpu comes with <linux/panic.h>.
  */
 #include <linux/kexec.h>
 #include <linux/panic.h>
@@ -318,17 +318,34 @@ int kdump_rust_image_check(const char *kernel, unsigned long kernel_len);
 struct pt_regs;
 
 /**
- * kdump_crash_setup_regs() - the registers the crash dump records
- * @fixed: filled in
- * @regs: the registers of the fault (an oops), or NULL for the current ones
+ * kdump_rust_crash_kexec_locked() - __crash_kexec() in Rust
+ * @regs: the registers the crash dump records: those of the fault (an
+ *        oops), or the current ones, captured by the caller
  *
- * crash_setup_regs() of <asm/kexec.h> as a function: it is an inline with
- * inline assembly, which Rust cannot call.
+ * Enters the loaded crash kernel if the kexec lock is free. The caller owns
+ * the panic path. @regs is copied before anything else runs; the caller
+ * captures them in its own frame, which stays live until the jump, so that
+ * a debugger unwinding the dump walks live frames (crash_setup_regs() is
+ * inline assembly, which Rust cannot inline).
  *
  * Context: The panic path: any context, interrupts off. Does not sleep,
  * allocate or lock.
  */
-void kdump_crash_setup_regs(struct pt_regs *fixed, struct pt_regs *regs);
+void kdump_rust_crash_kexec_locked(struct pt_regs *regs);
+
+/**
+ * kdump_rust_crash_kexec() - crash_kexec() in Rust
+ * @this_cpu: the CPU this runs on
+ * @regs: as for kdump_rust_crash_kexec_locked()
+ *
+ * Claims the panic path for @this_cpu, enters the crash kernel, and gives
+ * the panic path back if that returns; does nothing if another CPU, or this
+ * one, owns it already.
+ *
+ * Context: Preemption off, possibly in NMI context. Does not sleep,
+ * allocate or lock.
+ */
+void kdump_rust_crash_kexec(int this_cpu, struct pt_regs *regs);
 
 /**
  * kdump_kexec_lock_word() - the kexec lock (__kexec_lock)
@@ -343,13 +360,6 @@ void kdump_crash_setup_regs(struct pt_regs *fixed, struct pt_regs *regs);
  */
 atomic_t *kdump_kexec_lock_word(void);
 
-/**
- * kdump_this_cpu() - raw_smp_processor_id(), as a function
- *
- * Context: Any context; the handoff runs with preemption off.
- * Return: the number of the CPU this runs on.
- */
-int kdump_this_cpu(void);
 #endif /* CONFIG_CRASH_HANDOFF_RUST */
 
 #ifdef CONFIG_PROC_VMCORE_RUST

@@ -1,28 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! C face of the Rust panic-path handoff.
+//! Rust side of the panic-path handoff.
 //!
-//! Replaces `crash_kexec()` and `__crash_kexec()` of kernel/crash_core.c
-//! (compiled out by the hook patch when `CONFIG_CRASH_HANDOFF_RUST` is set),
-//! with the same names and signatures, declared in
-//! include/linux/crash_core.h. panic() calls `__crash_kexec()` (before or,
-//! with `crash_kexec_post_notifiers`, after the panic notifiers); an oops
-//! with `panic_on_oops`, or in interrupt context, calls `crash_kexec()`.
+//! `crash_kexec()` and `__crash_kexec()` of kernel/crash_core.c are
+//! compiled out by the hook patch when `CONFIG_CRASH_HANDOFF_RUST` is set;
+//! kernel/kdump/handoff_glue.c defines them again, with the same names and
+//! signatures (include/linux/crash_core.h), as a register capture in a frame
+//! that stays live until the jump followed by a call to the two faces here.
+//! panic() calls `__crash_kexec()` (before or, with
+//! `crash_kexec_post_notifiers`, after the panic notifiers); an oops with
+//! `panic_on_oops`, or in interrupt context, calls `crash_kexec()`.
 //!
 //! Who may enter the crash kernel and in which order the steps run is the
 //! `kdump` core's [`kdump::handoff`]; this file gives it the kernel's
-//! `panic_cpu`, the kexec lock and a [`Machine`] made of
-//! `crash_setup_regs()`, `crash_save_vmcoreinfo()`,
-//! `machine_crash_shutdown()` and `machine_kexec()`.
+//! `panic_cpu`, the kexec lock and a [`Machine`] made of the captured
+//! registers, `crash_save_vmcoreinfo()`, `machine_crash_shutdown()` and
+//! `machine_kexec()`.
 //!
 //! Both run with interrupts off, possibly in NMI context: nothing here
 //! allocates, sleeps, takes a lock other than the tried kexec lock, or can
 //! panic. `kdump.py test` checks the last point on the built vmlinux: no
-//! function reachable from these two calls a `core::panicking` function.
+//! function reachable from these two faces calls a `core::panicking`
+//! function.
 
 use core::sync::atomic::AtomicI32;
 use kdump::handoff::{crash_kexec_locked, Machine};
 use kernel::bindings;
+use kernel::ffi::c_int;
 
 /// A `struct pt_regs` the handoff can create zeroed.
 #[repr(transparent)]
@@ -48,12 +52,12 @@ impl Machine for Kernel {
     }
 
     fn setup_regs(&self, fixed: &mut Regs, regs: Option<&Regs>) {
-        let regs = regs.map_or(core::ptr::null_mut(), |r| {
-            core::ptr::from_ref(&r.0).cast_mut()
-        });
-        // SAFETY: `fixed` is a writable `struct pt_regs`; `regs` is null or
-        // a valid one that kdump_crash_setup_regs() only reads.
-        unsafe { bindings::kdump_crash_setup_regs(&mut fixed.0, regs) };
+        // The C caller captured them (kdump_rust_crash_kexec_locked()), so
+        // there always are some; a copy, as crash_setup_regs() makes of an
+        // oops's.
+        if let Some(regs) = regs {
+            fixed.0 = regs.0;
+        }
     }
 
     fn save_vmcoreinfo(&self) {
@@ -97,38 +101,39 @@ fn panic_cpu() -> &'static AtomicI32 {
     unsafe { AtomicI32::from_ptr(core::ptr::addr_of_mut!(bindings::panic_cpu.counter)) }
 }
 
-/// Enters the loaded crash kernel, if any and if the kexec lock is free,
-/// without looking at `panic_cpu`: the caller (panic()) owns it already.
+/// `__crash_kexec()`: enters the loaded crash kernel, if any and if the
+/// kexec lock is free, without looking at `panic_cpu`: the caller (panic())
+/// owns it already.
 ///
 /// Returns only if nothing was loaded, the lock was held (a kexec load in
 /// progress, or a panic inside the handoff), or the jump came back.
 ///
 /// # Safety
 ///
-/// `regs` must be null or point to a valid `struct pt_regs`. Called with
-/// interrupts off by the CPU that owns the panic path.
+/// `regs` must point to a valid `struct pt_regs` (the registers the dump
+/// records, captured by the caller). Called with interrupts off by the CPU
+/// that owns the panic path.
 #[no_mangle]
-pub unsafe extern "C" fn __crash_kexec(regs: *mut bindings::pt_regs) {
-    // SAFETY: `regs` is null or valid (function safety section), and
-    // `Regs` is a transparent wrapper of `struct pt_regs`.
+pub unsafe extern "C" fn kdump_rust_crash_kexec_locked(regs: *mut bindings::pt_regs) {
+    // SAFETY: `regs` is valid (function safety section), and `Regs` is a
+    // transparent wrapper of `struct pt_regs`.
     let regs = unsafe { regs.cast::<Regs>().as_ref() };
     let _ = crash_kexec_locked(kexec_lock(), &Kernel, regs);
 }
 
-/// Enters the loaded crash kernel if this CPU is the first to claim the
-/// panic path (moves `panic_cpu` from `PANIC_CPU_INVALID` to itself), then,
-/// if the handoff returns, gives the panic path back. On any other CPU, or
-/// if the panic path is already this CPU's, it returns at once.
+/// `crash_kexec()`: enters the crash kernel if `this_cpu` is the first to
+/// claim the panic path (moves `panic_cpu` from `PANIC_CPU_INVALID` to
+/// itself), then, if the handoff returns, gives the panic path back. On any
+/// other CPU, or if the panic path is already this CPU's, it returns at once.
 ///
 /// # Safety
 ///
-/// `regs` must be null or point to a valid `struct pt_regs`. Called with
-/// preemption off (an oops, or a BPF program with `KF_DESTRUCTIVE`).
+/// `regs` must point to a valid `struct pt_regs`, `this_cpu` must be the
+/// CPU this runs on. Called with preemption off (an oops, or a BPF program
+/// with `KF_DESTRUCTIVE`).
 #[no_mangle]
-pub unsafe extern "C" fn crash_kexec(regs: *mut bindings::pt_regs) {
-    // SAFETY: a plain read of the CPU number.
-    let this_cpu = unsafe { bindings::kdump_this_cpu() };
-    // SAFETY: as in `__crash_kexec`.
+pub unsafe extern "C" fn kdump_rust_crash_kexec(this_cpu: c_int, regs: *mut bindings::pt_regs) {
+    // SAFETY: as in `kdump_rust_crash_kexec_locked`.
     let regs = unsafe { regs.cast::<Regs>().as_ref() };
     let _ = kdump::handoff::crash_kexec(panic_cpu(), kexec_lock(), this_cpu, &Kernel, regs);
 }

@@ -158,8 +158,7 @@ impl Class {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expect {
     /// `e_machine` (x86_64: [`EM_X86_64`] for both classes, as
-    /// `elf_check_arch()` wants; i386: [`EM_386`]; arm64: [`EM_AARCH64`]
-    /// for both classes).
+    /// `elf_check_arch()` wants; arm64: [`EM_AARCH64`]; i386: [`EM_386`]).
     pub machine: u16,
     /// Most bytes the ELF header and program header table may span.
     pub max_size: usize,

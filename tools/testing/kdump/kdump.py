@@ -31,11 +31,18 @@ def parser():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    def command(name, fn, help, impl=True, both=False):
+    def command(name, fn, help, impl=True, both=False, every=False):
         sp = sub.add_parser(name, help=help, description=help)
-        sp.add_argument("--arch", choices=kdump_arch.names(), default="x86_64",
-                        help="the architecture to build and boot (default "
-                        "x86_64)")
+        if every:
+            sp.add_argument("--arch", choices=["all"] + kdump_arch.names(),
+                            default="all", help="the architecture to test "
+                            "(default all, " + kdump_arch.DEFAULT +
+                            " first)")
+        else:
+            sp.add_argument("--arch", choices=kdump_arch.names(),
+                            default=kdump_arch.DEFAULT, help="the "
+                            "architecture to build and boot (default " +
+                            kdump_arch.DEFAULT + ")")
         if impl:
             sp.add_argument("--impl", choices=("c", "rust", "both") if both
                             else ("c", "rust"),
@@ -117,8 +124,9 @@ def parser():
                  "while", impl=False)
     fz.add_argument("--seconds", type=int, default=60,
                     help="seconds per target (default 60)")
-    t = command("test", cmd.cmd_test, "the whole suite (what CI runs); "
-                "writes build/test-report.json", impl=False)
+    t = command("test", cmd.cmd_test, "the whole suite (what CI runs) on "
+                "every architecture; writes build/test-report.json",
+                impl=False, every=True)
     t.add_argument("--list", action="store_true",
                    help="print the step names (with --filter: the selected "
                    "ones and what they need) and exit")

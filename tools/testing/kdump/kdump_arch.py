@@ -24,11 +24,17 @@ class ArchConfig:
     make_target: str           # make target that builds it
     config: str                # arch fragment, relative to configs/
     qemu: str                  # QEMU binary
-    qemu_package: str          # Debian package that has it
+    host_packages: tuple       # Debian packages with QEMU and guest_cc
     qemu_args: tuple           # machine, firmware, ... before the rest
     console: str               # console= device
+    cmd_tty: str               # the guest's device for a command's output
     elf_machine: int           # e_machine of its cores (EM_*)
     debian_arch: str           # the guest userspace's Debian architecture
+    multiarch: str             # its library folder (lib/<multiarch>)
+    guest_cc: str              # C compiler for static guest programs
+    # Whether the host's makedumpfile (built for the host) reads this
+    # architecture's dumps; if not, makedumpfile runs in the capture kernel.
+    host_makedumpfile: bool
     # Where the kernel maps all RAM and where its text lives: a vmcore
     # PT_LOAD with a virtual address at or above text_base is the kernel
     # text map.
@@ -36,6 +42,10 @@ class ArchConfig:
     text_base: int
     # Boot options of the capture kernel beyond the console.
     capture_append: str
+    # Where RAM starts (guest physical), and the crashkernel= lines with a
+    # fixed address of the crashkernel= table: (append, memory, refused).
+    ram_base: int
+    crashkernel_fixed: tuple
     # Physical ranges of old memory the capture kernel reuses or that
     # change after the crash: not compared with /proc/vmcore.
     capture_reuses: tuple
@@ -60,11 +70,26 @@ class ArchConfig:
         """QEMU arguments for n CPUs."""
         return ["-smp", str(n)]
 
+    def cmd_out_args(self, path):
+        """QEMU arguments connecting cmd_tty to the file path (None: to
+        nothing). Default: the second serial port."""
+        return ["-serial", f"file:{path}" if path else "null"]
+
 
 def names():
     """Every architecture with a config, sorted."""
     return sorted(p.stem for p in (HERE / "arch_configs").glob("*.py")
                   if not p.stem.startswith("_"))
+
+
+# The architecture of every subcommand without --arch, and the first one
+# `test` runs.
+DEFAULT = "x86_64"
+
+
+def ordered():
+    """Every architecture, the default one first."""
+    return sorted(names(), key=lambda n: (n != DEFAULT, n))
 
 
 def get(name):

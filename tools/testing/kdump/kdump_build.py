@@ -16,8 +16,12 @@ IMPL_FRAGMENTS = {"c": HERE / "configs/c.config",
 
 
 def fragments(arch, impl):
+    """The fragments of a build, in order; a later one wins. An optional
+    configs/ARCH-IMPL.config says what the architecture lacks of IMPL's."""
+    own = HERE / "configs" / f"{arch.name}-{impl}.config"
     return COMMON_FRAGMENTS + [HERE / "configs" / arch.config,
-                               IMPL_FRAGMENTS[impl]]
+                               IMPL_FRAGMENTS[impl]] + \
+        ([own] if own.exists() else [])
 
 
 def make_cmd(tools, out, src=None):

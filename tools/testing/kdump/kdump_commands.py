@@ -14,8 +14,9 @@ from kdump_headers import header_boots
 from kdump_host import run_fuzz
 from kdump_qemu import accel
 from kdump_report import print_report
-from kdump_scenarios import CRASHKERNEL_TABLE, boot_guest, \
-    crashkernel_table, handoff_latency, reboot_cycle
+from kdump_scenarios import boot_guest, \
+    crashkernel_lines, crashkernel_table, handoff_latency, \
+    reboot_cycle
 from kdump_setup import apply_patches, base_version, copy_overlay, setup
 
 
@@ -114,8 +115,8 @@ def cmd_crashkernel_table(args):
     tools = setup(arch_of(args))
     impls = ("c", "rust") if args.impl == "both" else (args.impl,)
     kernels = {impl: build_kernel(tools, impl) for impl in impls}
-    say(f"booting {len(CRASHKERNEL_TABLE)} crashkernel= lines on "
-        f"{', '.join(impls)}")
+    say(f"booting {len(crashkernel_lines(tools.arch))} crashkernel= lines "
+        f"on {', '.join(impls)}")
     for append, mem, out, warns in crashkernel_table(kernels):
         print(f"{append} ({mem}):")
         for line in out or ["(nothing reserved)"]:
@@ -176,15 +177,18 @@ def cmd_fuzz(args):
 
 def cmd_test(args):
     import kdump_steps
-    steps = kdump_steps.suite.select(args.filter)
+    arches = [kdump_arch.get(n) for n in
+              (kdump_arch.ordered() if args.arch == "all" else [args.arch])]
+    tasks = kdump_steps.suite.plan(arches, args.filter)
     if args.list:
-        for s in steps:
-            needs = f"  (needs {', '.join(s.needs)})" if s.needs else ""
-            print(f"{s.name:<34} {s.doc}{needs}")
+        for t in tasks:
+            needs = f"  (needs {', '.join(t.needs)})" if t.needs else ""
+            print(f"{t.name:<42} {t.doc}{needs}")
         return 0
-    if not steps:
+    if not tasks:
         raise StageError("test", f"no step matches {args.filter}")
-    tools = setup(arch_of(args))
-    ctx = kdump_steps.Context(tools)
-    report = kdump_steps.suite.run(ctx, steps, BUILD / "test-report.json")
+    used = [a for a in arches if any(t.arch == a.name for t in tasks)] or \
+        arches[:1]
+    contexts = {a.name: kdump_steps.Context(setup(a)) for a in used}
+    report = kdump_steps.suite.run(contexts, tasks, BUILD / "test-report.json")
     return 1 if any(s["status"] == "failed" for s in report["steps"]) else 0

@@ -137,7 +137,7 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
         # panics): proves the runner notices a guest that never gets there.
         cap_append += " rdinit=/nonexistent init=/nonexistent"
     initrd = outdir / "initramfs.cpio"
-    run_initramfs(initrd, k["image"], loader, cap_append, trig["script"],
+    run_initramfs(arch, initrd, k["image"], loader, cap_append, trig["script"],
                   guest_checks=guest_checks, bench_mib=bench_mib,
                   fill_mib=FILL_MIB if guest_checks else None)
     disk = outdir / "vmcore.disk"
@@ -254,7 +254,11 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
         os.link(k["vmlinux"], vml)
     except OSError:
         shutil.copy2(k["vmlinux"], vml)
-    say(f"{name}: verifying with drgn and makedumpfile")
+    # The host's makedumpfile only knows the host's architecture; for
+    # another one makedumpfile runs in the capture kernel (guest_checks).
+    makedumpfile = makedumpfile and arch.host_makedumpfile
+    say(f"{name}: verifying with drgn" +
+        (" and makedumpfile" if makedumpfile else ""))
     t0 = time.monotonic()
     facts = verify_vmcore(vmcore, vml, k["release"], outdir, trig["expect"],
                           makedumpfile)
@@ -290,7 +294,7 @@ def refusal_cycle(tools, k, outdir, change, mem="1G", crashkernel="256M"):
     outdir.mkdir(parents=True, exist_ok=True)
     token = f"kdump.segment_token={secrets.token_hex(8)}"
     initrd = outdir / "initramfs.cpio"
-    run_initramfs(initrd, k["image"], "file",
+    run_initramfs(arch, initrd, k["image"], "file",
                   capture_append(arch, 1, token), "echo c > /proc/sysrq-trigger\n",
                   await_go=True)
     g = Guest(arch, k["image"], initrd,

@@ -12,17 +12,26 @@ from pathlib import Path
 from kdump_common import StageError
 from kdump_scenarios import boot_guest
 
-HDR_ADDR = 0x30000000          # 768 MiB; the guest runs with mem=512M
+# Where the header is planted: 768 MiB into RAM; the guest runs with
+# mem=512M.
+HDR_OFFSET = 0x30000000
 NOTE_AT, LOAD_AT, LOAD_SIZE = 0x10000, 0x100000, 1 << 20
 NOTE = (struct.pack("<III", 11, 28, 0) + b"VMCOREINFO\0\0" +
         b"OSRELEASE=6.12\nPAGESIZE=4096\n")   # 11 -> 12, 28: padded
 
 
-def core_header(machine, cls=64, phnum=None, phentsize=None,
-                loads=((HDR_ADDR + LOAD_AT, LOAD_SIZE),),
-                notes=((HDR_ADDR + NOTE_AT, 4096),), direct_map=0):
-    """An ELF core header as a crashed kernel leaves it, written here from
-    the ELF specification: PT_NOTEs, then PT_LOADs (p_offset = p_paddr)."""
+def hdr_addr(arch):
+    """Guest physical address of the planted header."""
+    return arch.ram_base + HDR_OFFSET
+
+
+def core_header(machine, cls=64, phnum=None, phentsize=None, loads=None,
+                notes=None, direct_map=0, base=HDR_OFFSET):
+    """An ELF core header as a crashed kernel leaves it at `base`, written
+    here from the ELF specification: PT_NOTEs, then PT_LOADs (p_offset =
+    p_paddr)."""
+    loads = loads or ((base + LOAD_AT, LOAD_SIZE),)
+    notes = notes or ((base + NOTE_AT, 4096),)
     phs = [(4, a, 0, n) for a, n in notes] + \
           [(1, a, direct_map + a, n) for a, n in loads]
     # Per class: e_ident[EI_CLASS], Elf_Ehdr after e_ident, Elf_Phdr (the
@@ -45,7 +54,7 @@ def core_header(machine, cls=64, phnum=None, phentsize=None,
 
 
 def header_image(hdr, notes=NOTE):
-    """What QEMU loads at HDR_ADDR: the header, the notes, and a PT_LOAD
+    """What QEMU loads at hdr_addr(): the header, the notes, and a PT_LOAD
     page pattern whose digest the guest can check."""
     img = bytearray(LOAD_AT + LOAD_SIZE)
     img[:len(hdr)] = hdr
@@ -59,24 +68,24 @@ def header_image(hdr, notes=NOTE):
 def cases(arch):
     """name: (header bytes or None for plain zeros, notes, what the Rust
     kernel's one error must say, or None for a served /proc/vmcore)."""
-    m, dm = arch.elf_machine, arch.direct_map
+    m, at = arch.elf_machine, hdr_addr(arch)
+    kw = {"direct_map": arch.direct_map, "base": at}
     return {
         "zeros": (None, NOTE, "e_ident[EI_MAG]: not an ELF file"),
-        "machine": (core_header(183 if m != 183 else 62, direct_map=dm),
+        "machine": (core_header(183 if m != 183 else 62, **kw),
                     NOTE, "e_machine: wrong machine"),
-        "phnum-0": (core_header(m, phnum=0, direct_map=dm), NOTE,
+        "phnum-0": (core_header(m, phnum=0, **kw), NOTE,
                     "e_phnum: no program header"),
-        "phentsize": (core_header(m, phentsize=40, direct_map=dm), NOTE,
+        "phentsize": (core_header(m, phentsize=40, **kw), NOTE,
                       "e_phentsize: wrong program header size"),
-        "load-wraps": (core_header(m, loads=((2**64 - 4096, 8192),),
-                                   direct_map=dm), NOTE,
-                       "p_memsz: PT_LOAD ends past the address space"),
-        "note-huge": (core_header(m, notes=((HDR_ADDR + NOTE_AT, 1 << 40),),
-                                  direct_map=dm), NOTE, "p_memsz"),
-        "bad-note": (core_header(m, direct_map=dm),
+        "load-wraps": (core_header(m, loads=((2**64 - 4096, 8192),), **kw),
+                       NOTE, "p_memsz: PT_LOAD ends past the address space"),
+        "note-huge": (core_header(m, notes=((at + NOTE_AT, 1 << 40),), **kw),
+                      NOTE, "p_memsz"),
+        "bad-note": (core_header(m, **kw),
                      struct.pack("<III", 0x7fffffff, 4, 0), None),
-        "elf64": (core_header(m, direct_map=dm), NOTE, None),
-        "elf32": (core_header(m, cls=32, direct_map=dm), NOTE, None),
+        "elf64": (core_header(m, **kw), NOTE, None),
+        "elf32": (core_header(m, cls=32, **kw), NOTE, None),
     }
 
 
@@ -102,9 +111,10 @@ def header_boot(k, name, workdir):
     if hdr is None:
         img = bytes(len(img))
     (work / "planted.bin").write_bytes(img)
+    at = hdr_addr(k["arch"])
     extra = ["-device", f"loader,file={work / 'planted.bin'},"
-             f"addr={HDR_ADDR:#x},force-raw=on"]
-    rc, output, g = boot_guest(k, f"mem=512M elfcorehdr={HDR_ADDR:#x}",
+             f"addr={at:#x},force-raw=on"]
+    rc, output, g = boot_guest(k, f"mem=512M elfcorehdr={at:#x}",
                                HEADER_CMD, "1G", 1, 120, work, extra)
     console = Path(g.log_path).read_text(errors="replace")
     # A read that fails leaves md5 empty.

@@ -3,13 +3,11 @@
 the vmcore_test kselftest, written as a newc cpio here (no root needed, no
 cpio quirks)."""
 
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
-from kdump_common import BUILD, HERE, OVERLAY, StageError
+from kdump_common import BUILD, HERE, OVERLAY
 from kdump_setup import BASE_DIRNAME
+from kdump_userspace import guest_cc, userspace
 
 INIT = HERE / "guest/init"
 
@@ -48,11 +46,13 @@ class Cpio:
         self.mkdir(str(Path(path).parent))
         self._add(path, 0o100000 | mode, data)
 
-    def program(self, path, binary):
-        """A host program and the shared libraries it loads."""
-        self.file(path, Path(binary).read_bytes(), 0o755)
-        for lib in shared_libs(binary):
-            self.file(lib, Path(lib).resolve().read_bytes(), 0o755)
+    def program(self, path, us, name):
+        """Guest program `name` of Userspace `us` and the shared libraries
+        it loads."""
+        binary = us.program(name)
+        self.file(path, binary.read_bytes(), 0o755)
+        for guest, host in us.libraries(binary):
+            self.file(guest, host.resolve().read_bytes(), 0o755)
 
     def symlink(self, path, target):
         self.mkdir(str(Path(path).parent))
@@ -66,86 +66,77 @@ class Cpio:
         return data + b"\0" * (-len(data) % 512)
 
 
-def shared_libs(binary):
-    """Paths of the shared libraries binary loads (ldd), loader included."""
-    r = subprocess.run(["ldd", binary], capture_output=True, text=True)
-    return [m.group(1) for m in
-            (re.search(r"(/\S+) \(0x", l) for l in r.stdout.splitlines()) if m]
 
-
-def busybox_cpio(mode):
+def busybox_cpio(arch, mode):
     c = Cpio()
-    c.file("/bin/busybox", Path("/bin/busybox").read_bytes(), 0o755)
+    c.file("/bin/busybox", userspace(arch).program("busybox").read_bytes(),
+           0o755)
     c.symlink("/bin/sh", "busybox")
     c.file("/init", INIT.read_bytes(), 0o755)
     c.file("/etc/kdump/mode", mode.encode() + b"\n")
+    c.file("/etc/kdump/cmd-tty", arch.cmd_tty.encode() + b"\n")
     for d in ("/proc", "/sys", "/dev", "/tmp"):
         c.mkdir(d)
     return c
 
 
-def vmcore_test_binary():
+def vmcore_test_binary(arch):
     """tools/testing/selftests/kdump/vmcore_test.c, built static for the
     guest against the base's kselftest.h."""
     src = OVERLAY / "tools/testing/selftests/kdump/vmcore_test.c"
-    out = BUILD / "vmcore_test"
+    out = BUILD / f"vmcore_test-{arch.name}"
     if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
         return out
     inc = BUILD / "src" / BASE_DIRNAME / "tools/testing/selftests"
-    r = subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Werror",
-                        "-I", str(inc), "-o", str(out), str(src), "-lpthread"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise StageError("build", "vmcore_test does not build",
-                         tail=(r.stdout + r.stderr).splitlines())
-    return out
+    return guest_cc(arch, src, out, inc)
 
 
-def capture_cpio(guest_checks=False, bench_mib=None):
+def capture_cpio(arch, guest_checks=False, bench_mib=None):
     """The capture kernel's initramfs; with guest_checks, also vmcore_test
     and makedumpfile, and with bench_mib the bench."""
-    c = busybox_cpio("capture")
+    c = busybox_cpio(arch, "capture")
     if guest_checks or bench_mib:
-        c.file("/bin/vmcore_test", vmcore_test_binary().read_bytes(), 0o755)
+        c.file("/bin/vmcore_test", vmcore_test_binary(arch).read_bytes(),
+               0o755)
     if guest_checks:
-        c.program("/sbin/makedumpfile",
-                  shutil.which("makedumpfile") or "/usr/sbin/makedumpfile")
+        c.program("/sbin/makedumpfile", userspace(arch), "makedumpfile")
     if bench_mib:
         c.file("/etc/kdump/bench", f"{bench_mib}\n".encode())
     return c
 
 
-def with_kexec(c, kernel):
-    c.program("/sbin/kexec", shutil.which("kexec") or "/sbin/kexec")
+def with_kexec(arch, c, kernel):
+    c.program("/sbin/kexec", userspace(arch), "kexec")
     c.file("/boot/kernel", Path(kernel).read_bytes())
 
 
-def boot_initramfs(path, cmd):
-    """mode boot: run cmd (shell) with its output on the second serial."""
-    c = busybox_cpio("boot")
+def boot_initramfs(arch, path, cmd):
+    """mode boot: run cmd (shell) with its output on the arch's second
+    console (arch.cmd_tty)."""
+    c = busybox_cpio(arch, "boot")
     c.file("/etc/kdump/cmd", cmd.encode() + b"\n")
     Path(path).write_bytes(c.bytes())
 
 
-def reboot_initramfs(path, kernel, next_append):
+def reboot_initramfs(arch, path, kernel, next_append):
     """mode reboot: kexec -s -l kernel with next_append, kexec -e."""
-    c = busybox_cpio("reboot")
-    with_kexec(c, kernel)
-    c.file("/boot/next.cpio", busybox_cpio("rebooted").bytes())
+    c = busybox_cpio(arch, "reboot")
+    with_kexec(arch, c, kernel)
+    c.file("/boot/next.cpio", busybox_cpio(arch, "rebooted").bytes())
     c.file("/etc/kdump/next-append", next_append.encode() + b"\n")
     Path(path).write_bytes(c.bytes())
 
 
-def run_initramfs(path, kernel, loader, capture_append, trigger_script,
+def run_initramfs(arch, path, kernel, loader, capture_append, trigger_script,
                   guest_checks=False, bench_mib=None, fill_mib=None,
                   await_go=False):
     """mode run: load the capture kernel (loader load: kexec -p, file:
     kexec -s -p), optionally fill fill_mib MiB of memory with random
     pages and wait for the host's go, then crash with trigger_script."""
-    c = busybox_cpio("run")
-    with_kexec(c, kernel)
+    c = busybox_cpio(arch, "run")
+    with_kexec(arch, c, kernel)
     c.file("/boot/capture.cpio",
-           capture_cpio(guest_checks, bench_mib).bytes())
+           capture_cpio(arch, guest_checks, bench_mib).bytes())
     flags = {"load": "-p", "file": "-s -p"}[loader]
     c.file("/etc/kdump/kexec-flags", flags.encode() + b"\n")
     c.file("/etc/kdump/capture-append", capture_append.encode() + b"\n")

@@ -7,6 +7,8 @@ Both read llvm-nm/llvm-readelf/llvm-objdump output; the parsers take the
 text, so kdump_tool_test.py runs them on saved output too.
 """
 
+import os
+import platform
 import re
 import subprocess
 from pathlib import Path
@@ -22,8 +24,11 @@ PANIC_SYMBOL = re.compile(r"panicking|rust_begin_unwind|panic_fmt|"
 # allocator, a lock, printk) fails the check; a required callee that is not
 # found means the disassembly was not understood, which fails it too.
 HANDOFF_ROOTS = ("crash_kexec", "__crash_kexec")
-HANDOFF_REQUIRED = frozenset({"kdump_this_cpu", "kdump_kexec_lock_word",
-                              "kdump_crash_setup_regs",
+# The Rust faces the C crash_kexec() and __crash_kexec() call on the Rust
+# kernel (kernel/kdump/handoff_glue.c), whose call graph is checked, and the
+# machine steps they must reach.
+RUST_HANDOFF_ROOTS = ("kdump_rust_crash_kexec", "kdump_rust_crash_kexec_locked")
+HANDOFF_REQUIRED = frozenset({"kdump_kexec_lock_word",
                               "crash_save_vmcoreinfo",
                               "machine_crash_shutdown", "machine_kexec"})
 
@@ -185,25 +190,31 @@ def check_panic_free(disassemble, roots, allowed, required, arch):
 
 
 def check_handoff(k, disassemble=None):
-    """crash_kexec() and __crash_kexec() of the built vmlinux (Rust kernel:
-    ours, checked; C kernel: upstream's, whose callees are only listed)."""
+    """crash_kexec() and __crash_kexec() of the built vmlinux. C kernel:
+    upstream's, whose callees are only listed. Rust kernel: each must call
+    its Rust face, and the faces' call graph is checked."""
     arch = k["arch"]
     dis = disassemble or objdump(k["vmlinux"])
+    wrappers, _ = call_graph(dis, HANDOFF_ROOTS, lambda n: False, arch)
     if k["impl"] == "c":
-        graph, _ = call_graph(dis, HANDOFF_ROOTS, lambda n: False, arch)
         return "C: " + "; ".join(f"{f} -> {', '.join(sorted(o))}"
-                                 for f, o in sorted(graph.items()))
+                                 for f, o in sorted(wrappers.items()))
+    missing = [f"{c} does not call {r}" for c, r in
+               zip(HANDOFF_ROOTS, RUST_HANDOFF_ROOTS) if r not in wrappers[c]]
+    if missing:
+        raise StageError("handoff", f"{k['vmlinux']}: " + "; ".join(missing))
     graph, problems = check_panic_free(
-        dis, HANDOFF_ROOTS, HANDOFF_REQUIRED | arch.arch_callees,
+        dis, RUST_HANDOFF_ROOTS, HANDOFF_REQUIRED | arch.arch_callees,
         HANDOFF_REQUIRED, arch)
     if problems:
         raise StageError("handoff", f"{k['vmlinux']}: " + "; ".join(problems))
     rust = sorted(f for f in graph if f.startswith("_R"))
     calls = sorted({t for o in graph.values() for t in o
                     if not t.startswith("_R")})
-    return (f"{len(graph)} functions reached from {', '.join(HANDOFF_ROOTS)} "
-            f"({len(rust)} Rust beyond them), none calls a panic function; "
-            f"calls out: {', '.join(calls)}")
+    return (f"{', '.join(HANDOFF_ROOTS)} call {', '.join(RUST_HANDOFF_ROOTS)}"
+            f"; {len(graph)} functions reached from these ({len(rust)} Rust "
+            f"beyond them), none calls a panic function; calls out: "
+            f"{', '.join(calls)}")
 
 
 # A handoff that can panic (a bounds check), with the machine steps it must
@@ -227,14 +238,13 @@ macro_rules! step {
         }
     )*};
 }
-step!(kdump_this_cpu = 0, kdump_kexec_lock_word = 1, kdump_crash_setup_regs = 2,
-      crash_save_vmcoreinfo = 3, machine_crash_shutdown = 4, machine_kexec = 5);
+step!(kdump_kexec_lock_word = 1, crash_save_vmcoreinfo = 3,
+      machine_crash_shutdown = 4, machine_kexec = 5);
 #[inline(never)]
 fn pick(i: usize) -> u8 { TABLE[i] }
 #[no_mangle]
-pub extern "C" fn __crash_kexec(i: usize) -> u8 {
+pub extern "C" fn kdump_rust_crash_kexec_locked(i: usize) -> u8 {
     kdump_kexec_lock_word();
-    kdump_crash_setup_regs();
     crash_save_vmcoreinfo();
     machine_crash_shutdown();
     let v = pick(i);
@@ -242,10 +252,9 @@ pub extern "C" fn __crash_kexec(i: usize) -> u8 {
     v
 }
 #[no_mangle]
-pub extern "C" fn crash_kexec(i: usize) -> u8 {
-    kdump_this_cpu();
+pub extern "C" fn kdump_rust_crash_kexec(i: usize) -> u8 {
     // SAFETY: as above.
-    __crash_kexec(i + usize::from(unsafe { read_volatile(state(6)) }))
+    kdump_rust_crash_kexec_locked(i + usize::from(unsafe { read_volatile(state(6)) }))
 }
 #[panic_handler]
 fn on_panic(_: &core::panic::PanicInfo) -> ! { loop {} }
@@ -255,23 +264,47 @@ extern "C" fn rust_eh_personality() {}
 """
 
 
-def build_panicky(rustc, tmp, arch):
-    """Build PANICKY_RS as a static library and link it with ld.lld into a
-    static executable (non-PIC, unused code dropped), so that its calls are
-    direct and resolved, as in vmlinux; returns its path."""
-    src, lib = Path(tmp) / "panicky.rs", Path(tmp) / "libpanicky.a"
-    exe = Path(tmp) / "panicky"
+def build_panicky(rustc, tmp, arch, kernel_out):
+    """Build PANICKY_RS and link it with ld.lld into a static executable
+    (non-PIC, unused code dropped), so that its calls are direct and
+    resolved, as in vmlinux; returns its path. For the host's architecture
+    it is a static library of the host's core; for another one, an object
+    of the kernel's target linked with the core the kernel built in
+    kernel_out (what core needs from the kernel, memset and the like, stays
+    unresolved: nothing the check follows calls it)."""
+    src, exe = Path(tmp) / "panicky.rs", Path(tmp) / "panicky"
     src.write_text(PANICKY_RS)
-    for cmd in ([rustc, "--edition=2021", "--crate-type=staticlib",
-                 "-Cpanic=abort", "-O", "-Ccodegen-units=1",
-                 "-Csymbol-mangling-version=v0", "-Crelocation-model=static",
-                 "-o", lib, src],
-                ["ld.lld", "-m", arch.lld_emulation, "-static",
-                 "--gc-sections", "-e", "crash_kexec", "-u", "__crash_kexec",
-                 "-o", exe, lib]):
+    flags = ["--edition=2021", "-Cpanic=abort", "-O", "-Ccodegen-units=1",
+             "-Csymbol-mangling-version=v0", "-Crelocation-model=static"]
+    link = ["ld.lld", "-m", arch.lld_emulation, "-static", "--gc-sections",
+            "-e", RUST_HANDOFF_ROOTS[0], "-u", RUST_HANDOFF_ROOTS[1],
+            "-o", exe]
+    env = None
+    if arch.name == host_arch():
+        lib = Path(tmp) / "libpanicky.a"
+        cmds = [[rustc, *flags, "--crate-type=staticlib", "-o", lib, src],
+                link + [lib]]
+    else:
+        rust = Path(kernel_out) / "rust"
+        m = re.search(r"--target=(\S+)",
+                      (rust / ".core.o.cmd").read_text())
+        obj = Path(tmp) / "panicky.o"
+        cmds = [[rustc, *flags, f"--target={m.group(1)}", "--sysroot=/dev/null",
+                 "-L", rust, "--crate-type=lib", "--emit=obj", "-o", obj, src],
+                link + ["--unresolved-symbols=ignore-all", obj,
+                        rust / "core.o", rust / "compiler_builtins.o"]]
+        # The kernel's core is built by the same rustc, unstable features
+        # and all.
+        env = dict(os.environ, RUSTC_BOOTSTRAP="1")
+    for cmd in cmds:
         r = subprocess.run([str(c) for c in cmd], capture_output=True,
-                           text=True)
+                           text=True, env=env)
         if r.returncode != 0:
             raise StageError("handoff", "the panicky self-test object does "
                              "not build", tail=r.stderr.splitlines()[-20:])
     return exe
+
+
+def host_arch():
+    """The host's architecture, as arch_configs names it."""
+    return {"aarch64": "arm64"}.get(platform.machine(), platform.machine())

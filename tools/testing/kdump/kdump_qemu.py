@@ -42,7 +42,7 @@ class Guest:
                 *arch.smp_args(smp), "-nodefaults", "-display", "none",
                 "-no-reboot", "-kernel", str(kernel), "-initrd", str(initrd),
                 "-append", append, "-serial", "stdio",
-                "-serial", f"file:{cmd_out}" if cmd_out else "null"]
+                *arch.cmd_out_args(cmd_out)]
         if disk:
             args += ["-drive", f"file={disk},format=raw,if=virtio"]
         self.qmp_path = self.gdb_path = None

@@ -19,7 +19,7 @@ def boot_guest(k, append, cmd, mem, smp, timeout, workdir, extra=()):
     QEMU arguments."""
     workdir.mkdir(parents=True, exist_ok=True)
     initrd = workdir / "boot.cpio"
-    boot_initramfs(initrd, cmd)
+    boot_initramfs(k["arch"], initrd, cmd)
     out = workdir / "cmd.out"
     out.write_bytes(b"")
     g = Guest(k["arch"], k["image"], initrd, console_append(k["arch"], append),
@@ -44,7 +44,7 @@ def reboot_cycle(k, outdir, mem="1G"):
     # that came up is the one kexec loaded.
     token = f"kdump.kexec_token={os.getpid()}x{int(time.time())}"
     initrd = outdir / "initramfs.cpio"
-    reboot_initramfs(initrd, k["image"], console_append(arch, token))
+    reboot_initramfs(arch, initrd, k["image"], console_append(arch, token))
     say(f"reboot {k['variant']}: booting, then kexec -s -l and kexec -e")
     g = Guest(arch, k["image"], initrd, console_append(arch),
               outdir / "console.log", mem=mem)
@@ -72,7 +72,7 @@ def panic_without_crash_kernel(k, workdir):
     on to its reboot (panic=1) and no second kernel starts."""
     workdir.mkdir(parents=True, exist_ok=True)
     initrd = workdir / "boot.cpio"
-    boot_initramfs(initrd, (
+    boot_initramfs(k["arch"], initrd, (
         "mount -t debugfs debugfs /sys/kernel/debug; "
         "echo kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded); "
         f"sync; echo PANIC > {LKDTM}"))
@@ -99,16 +99,13 @@ def panic_without_crash_kernel(k, workdir):
 # crashkernel= command lines booted on both kernels; the "Crash kernel" lines
 # of /proc/iomem, /sys/kernel/kexec_crash_size and the result of shrinking it
 # must be identical. (append, guest memory, refused: the Rust kernel must say
-# why in one warning naming the word; with nokaslr the kernel image sits at
-# 16M, so @16M is in use)
-CRASHKERNEL_TABLE = [
+# why in one warning naming the word.) Lines with a fixed address depend on
+# where the architecture has RAM: ArchConfig.crashkernel_fixed.
+CRASHKERNEL_COMMON = [
     ("crashkernel=128M", "1G", False),
     ("crashkernel=0x8000000", "1G", False),
     ("crashkernel=512M-2G:64M,2G-:128M", "1G", False),
     ("crashkernel=512M-2G:64M,2G-:128M", "6G", False),
-    ("crashkernel=64M@16M", "1G", True),
-    ("crashkernel=64M@512M", "1G", False),
-    ("crashkernel=64M@513M", "1G", True),
     ("crashkernel=64M crashkernel=96M", "1G", False),
     ("crashkernel=256M,high crashkernel=64M,low", "6G", False),
     ("crashkernel=256M,high", "6G", False),
@@ -119,6 +116,13 @@ CRASHKERNEL_TABLE = [
     ("crashkernel=2G-1G:64M", "1G", True),
     ("crashkernel=64Mjunk", "1G", True),
 ]
+
+
+def crashkernel_lines(arch):
+    """The crashkernel= table of arch."""
+    return CRASHKERNEL_COMMON + list(arch.crashkernel_fixed)
+
+
 CRASHKERNEL_PROBE = (
     "grep -i 'crash kernel' /proc/iomem; "
     "s=$(cat /sys/kernel/kexec_crash_size); echo kexec_crash_size=$s; "
@@ -128,11 +132,12 @@ CRASHKERNEL_PROBE = (
 
 
 def crashkernel_table(kernels):
-    """Boot every CRASHKERNEL_TABLE line on each kernel in `kernels`
+    """Boot every crashkernel_lines() line on each kernel in `kernels`
     ({impl: build}); returns rows and raises if C and Rust disagree or a
     malformed line is not explained by the Rust kernel."""
     rows, problems = [], []
-    for i, (append, mem, malformed) in enumerate(CRASHKERNEL_TABLE):
+    arch = next(iter(kernels.values()))["arch"]
+    for i, (append, mem, malformed) in enumerate(crashkernel_lines(arch)):
         seen = {}
         for impl, k in kernels.items():
             work = BUILD / f"crashkernel-{k['arch'].name}-{impl}" / f"{i:02d}"
@@ -173,7 +178,7 @@ def handoff_latency(k, outdir, runs, mem="1G", crashkernel="256M"):
     arch = k["arch"]
     outdir.mkdir(parents=True, exist_ok=True)
     initrd = outdir / "initramfs.cpio"
-    run_initramfs(initrd, k["image"], "file", capture_append(arch),
+    run_initramfs(arch, initrd, k["image"], "file", capture_append(arch),
                   "echo c > /proc/sysrq-trigger\n")
     append = console_append(arch, f"crashkernel={crashkernel}", "nokaslr")
     samples = []

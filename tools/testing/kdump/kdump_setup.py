@@ -269,7 +269,7 @@ def setup(arch, need_build=True):
     """Everything a subcommand needs before it starts; idempotent."""
     BUILD.mkdir(parents=True, exist_ok=True)
     log = BUILD / "logs/setup.log"
-    ensure_apt(log, [arch.qemu_package])
+    ensure_apt(log, list(arch.host_packages))
     bindgen = ensure_cargo_tool("bindgen", log) if need_build else None
     src = prepare_source(BUILD / "logs/apply.log")
     say(f"base: {base_version(src)}")

@@ -19,12 +19,13 @@ from kdump_mutants import build_kernel_mutant, host_mutant, \
     mutated_copy, tree_files
 from kdump_objcheck import build_panicky, check_handoff, check_panic_free, \
     check_purgatory, objdump, without_call_targets, HANDOFF_REQUIRED, \
-    HANDOFF_ROOTS
+    RUST_HANDOFF_ROOTS
 from kdump_report import cycle_detail, print_report
-from kdump_scenarios import CRASHKERNEL_TABLE, boot_guest, \
-    crashkernel_table, panic_without_crash_kernel, reboot_cycle
+from kdump_scenarios import boot_guest, \
+    crashkernel_lines, crashkernel_table, panic_without_crash_kernel, \
+    reboot_cycle
 from kdump_setup import RUSTC, copy_overlay
-from kdump_suite import Skip, Suite
+from kdump_suite import Suite
 from kdump_verify import compare_core_layouts
 
 IMPLS = ("c", "rust")
@@ -66,7 +67,12 @@ suite = Suite()
 step = suite.step
 
 
-@step("host-cargo-test", timeout=2400)
+def has_purgatory(arch):
+    """kexec_file_load on arch loads a purgatory (arm64's does not)."""
+    return arch.purgatory_ro is not None
+
+
+@step("host-cargo-test", timeout=2400, scope="host")
 def host_cargo_test(ctx):
     """cargo test --workspace: the core's unit and property tests and the
     differential tests against the upstream C functions."""
@@ -75,7 +81,7 @@ def host_cargo_test(ctx):
             f"the step that has its input: {', '.join(ignored)}")
 
 
-@step("host-fuzz", timeout=1200)
+@step("host-fuzz", timeout=1200, scope="host")
 def host_fuzz(ctx):
     """Each libFuzzer target for 30 s."""
     return run_fuzz(30, ctx.arch)
@@ -116,7 +122,8 @@ def crashkernel_table_step(ctx):
     """Every crashkernel= form booted on C and Rust: identical reservations;
     each malformed line explained by the Rust kernel in one warning."""
     rows = crashkernel_table(ctx.kernels)
-    return f"{len(rows)} of {len(CRASHKERNEL_TABLE)} lines identical"
+    return (f"{len(rows)} of {len(crashkernel_lines(ctx.arch))} lines "
+            f"identical")
 
 
 for impl in IMPLS:
@@ -124,9 +131,10 @@ for impl in IMPLS:
         @step(f"cycle-{impl}-{loader}", needs=[f"build-{impl}"],
               timeout=2400)
         def cycle(ctx, impl=impl, loader=loader):
-            """Full kdump cycle with --guest-checks: drgn and makedumpfile
-            on the host, vmcore_test on 2 CPUs and makedumpfile in the
-            capture kernel, old memory against QEMU's copy."""
+            """Full kdump cycle with --guest-checks: drgn on the host (and
+            makedumpfile, if the host's reads the architecture),
+            vmcore_test on 2 CPUs and makedumpfile in the capture kernel,
+            old memory against QEMU's copy."""
             # kexec_file_load runs without KASLR, so that the C and the
             # Rust kernel's ELF core headers describe the same layout.
             r = run_cycle(ctx.tools, ctx.kernels[impl],
@@ -183,22 +191,19 @@ def headers_c_vs_rust(ctx):
 
 
 for impl in IMPLS:
-    @step(f"purgatory-ro-{impl}", needs=[f"build-{impl}"], timeout=120)
+    @step(f"purgatory-ro-{impl}", needs=[f"build-{impl}"], timeout=120,
+          when=has_purgatory)
     def purgatory_ro(ctx, impl=impl):
         """purgatory.ro has what the loader looks up, no undefined symbol,
         no Rust panic symbol, only relocation types the loader applies."""
-        if not ctx.arch.purgatory_ro:
-            raise Skip(f"{ctx.arch.name} has no purgatory")
         return check_purgatory(ctx.kernels[impl])
 
 
 @step("purgatory-reloc-c-vs-rust", needs=["build-c", "build-rust"],
-      timeout=1200)
+      timeout=1200, when=has_purgatory)
 def reloc_diff(ctx):
     """Both real purgatory.ro relocated by the upstream C function and by
     ours at five load addresses: identical bytes."""
-    if not ctx.arch.purgatory_ro:
-        raise Skip(f"{ctx.arch.name} has no purgatory")
     ros = [str(ctx.kernels[i]["out"] / ctx.arch.purgatory_ro) for i in IMPLS]
     lines = ignored_test("kdump-cref", "reloc_diff",
                          "built_purgatory_objects_relocate_identically",
@@ -213,14 +218,16 @@ def reloc_diff(ctx):
 
 
 for impl in IMPLS:
-    @step(f"purgatory-reboot-{impl}", needs=[f"build-{impl}"], timeout=900)
+    @step(f"purgatory-reboot-{impl}", needs=[f"build-{impl}"], timeout=900,
+          when=has_purgatory)
     def reboot(ctx, impl=impl):
         """kexec -s -l and kexec -e: the second kernel, through purgatory,
         reaches its init with the token on its command line."""
         r = reboot_cycle(ctx.kernels[impl], ctx.out(f"reboot-{impl}"))
         return f"second kernel up, stages {r['stages']}"
 
-    @step(f"purgatory-refusal-{impl}", needs=[f"build-{impl}"], timeout=1200)
+    @step(f"purgatory-refusal-{impl}", needs=[f"build-{impl}"], timeout=1200,
+          when=has_purgatory)
     def refusal(ctx, impl=impl):
         """A byte of a loaded segment changed after kexec -s -p: purgatory
         refuses, no kernel starts; the same byte written back unchanged:
@@ -234,15 +241,16 @@ for impl in IMPLS:
 
 @step("handoff-panic-free", needs=["build-rust"], timeout=600)
 def handoff_panic_free(ctx):
-    """No panic reachable from crash_kexec()/__crash_kexec() in the Rust
-    vmlinux, every machine step found; the check catches a panicky linked
-    object and refuses a disassembly it does not understand."""
+    """crash_kexec()/__crash_kexec() of the Rust vmlinux call the Rust
+    faces, no panic is reachable from those, every machine step is found;
+    the check catches a panicky linked object and refuses a disassembly it
+    does not understand."""
     k = ctx.kernels["rust"]
     real = check_handoff(k)
     caught = []
     with tempfile.TemporaryDirectory(prefix="kdump-panicky-") as tmp:
-        so = build_panicky(RUSTC, tmp, ctx.arch)
-        _, problems = check_panic_free(objdump(so), HANDOFF_ROOTS,
+        so = build_panicky(RUSTC, tmp, ctx.arch, k["out"])
+        _, problems = check_panic_free(objdump(so), RUST_HANDOFF_ROOTS,
                                        HANDOFF_REQUIRED | ctx.arch.arch_callees,
                                        HANDOFF_REQUIRED, ctx.arch)
         if not any("panic function" in p for p in problems):
@@ -284,7 +292,8 @@ for trigger, extra in (("panic", ""), ("bug", ""), ("exception", ""),
         if not r["verified"]:
             raise StageError("verify", "; ".join(r["problems"]))
         wanted = {f for g in TRIGGERS[trigger]["expect"] for f in g}
-        frames = [f for f in r["backtrace"] if f in wanted]
+        frames = [f for i, f in enumerate(r["backtrace"]) if f in wanted
+                  and (i == 0 or r["backtrace"][i - 1] != f)]
         others = "; ".join(f"CPU {c} stopped in {f[0] if isinstance(f, list) and f else f}"
                            for c, f in r["other_cpus"].items())
         return (f"one capture, vmcore {r['vmcore_bytes'] >> 20} MiB, "
@@ -292,7 +301,7 @@ for trigger, extra in (("panic", ""), ("bug", ""), ("exception", ""),
                 f"{r['stages']['handoff']}s" + (f"; {others}" if others else ""))
 
 
-@step("runner-offline", timeout=300)
+@step("runner-offline", timeout=300, scope="host")
 def runner_offline(ctx):
     """The runner's own unit tests: its checks on saved objdump, nm and
     KTAP output and synthetic cores (kdump_tool_test.py), and the QEMU
@@ -313,7 +322,7 @@ def runner_offline(ctx):
     return "; ".join(ran)
 
 
-@step("runner-failures", needs=["build-rust"], timeout=3600)
+@step("runner-failures", needs=["build-rust"], timeout=3600, scope="first")
 def runner_failures(ctx):
     """A broken build fails at stage 'build' and a capture kernel that never
     comes up at stage 'capture', each with its log path."""
@@ -346,7 +355,7 @@ def runner_failures(ctx):
     return "; ".join(f"{n}: exit {r.returncode}, {w!r}" for n, r, w in checks)
 
 
-@step("runner-mutant-handoff-race", timeout=900)
+@step("runner-mutant-handoff-race", timeout=900, scope="host")
 def mutant_handoff_race(ctx):
     """Mutant handoff-two-winners (two CPUs can claim panic_cpu): the racing
     host test fails within its deadline instead of hanging."""
@@ -373,7 +382,7 @@ def mutant_handoff_race(ctx):
             f"{why[:160]}")
 
 
-@step("runner-mutant-arm64-image", timeout=900)
+@step("runner-mutant-arm64-image", timeout=900, scope="host")
 def mutant_arm64_image(ctx):
     """Mutant arm64-image-granules-swapped (the Image check asks about the
     64K granule for a 16K kernel and the other way round): the differential
@@ -393,7 +402,8 @@ def mutant_arm64_image(ctx):
     return f"failed as it must ({', '.join(failed)}), {secs} s with the build"
 
 
-@step("build-rust-mutant", needs=["build-rust"], timeout=3600)
+@step("build-rust-mutant", needs=["build-rust"], timeout=3600,
+      scope="first")
 def build_mutant(ctx):
     """The Rust kernel with the kernel mutants (mutants/*.patch named in
     kdump_mutants.KERNEL_MUTANTS) in its own build folder."""
@@ -402,7 +412,7 @@ def build_mutant(ctx):
 
 
 @step("runner-mutant-purgatory-refusal", needs=["build-rust-mutant"],
-      timeout=900)
+      timeout=900, scope="first", when=has_purgatory)
 def mutant_refusal(ctx):
     """Mutant purgatory-always-jumps: the purgatory refusal check fails."""
     try:
@@ -415,7 +425,8 @@ def mutant_refusal(ctx):
     raise StageError("runner", "the refusal check passed the mutant")
 
 
-@step("runner-mutant-vmcore", needs=["build-rust-mutant"], timeout=1800)
+@step("runner-mutant-vmcore", needs=["build-rust-mutant"], timeout=1800,
+      scope="first")
 def mutant_vmcore(ctx):
     """Mutant vmcore-wrong-page, and a capture kernel on 1 CPU: the
     old-memory comparison and the CPU check of --guest-checks fail."""

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The test suite's machinery: named steps with the steps they need and a
-time limit each, selection by glob, failure isolation, the summary and
+time limit each, planned per architecture (ARCH/STEP) or once on the host,
+selection by glob, failure isolation, the summary and
 build/test-report.json.
 
 A step is a function of the suite's context returning a one-line detail.
@@ -22,17 +23,35 @@ class Skip(Exception):
 
 
 class Step:
-    def __init__(self, name, fn, needs, timeout, doc):
+    def __init__(self, name, fn, needs, timeout, doc, scope, when):
         self.name, self.fn, self.needs = name, fn, tuple(needs)
         self.timeout, self.doc = timeout, doc
+        self.scope, self.when = scope, when
+
+
+class Task:
+    """A step to run: on one architecture (name 'ARCH/STEP') or, for a
+    host step, once (name 'STEP')."""
+
+    def __init__(self, step, steps, arch=None):
+        self.step, self.arch = step, arch
+        self.name = f"{arch}/{step.name}" if arch else step.name
+        self.fn, self.timeout = step.fn, step.timeout
+        # What it needs on its own architecture, or a host step.
+        self.needs = tuple(n if steps[n].scope == "host" else f"{arch}/{n}"
+                           for n in step.needs)
+        self.doc = step.doc
 
 
 class Suite:
     def __init__(self):
         self.steps = {}
 
-    def step(self, name, needs=(), timeout=1800):
-        """Decorator: register fn as step `name`."""
+    def step(self, name, needs=(), timeout=1800, scope="arch", when=None):
+        """Decorator: register fn as step `name`. scope: "arch" runs it on
+        every architecture, "first" on the first one only (checks of the
+        runner itself), "host" once with no architecture; `when(arch)`
+        false leaves an architecture out (it lacks what the step checks)."""
         def add(fn):
             if name in self.steps:
                 raise ValueError(f"step {name} twice")
@@ -40,33 +59,50 @@ class Suite:
                 if n not in self.steps:
                     raise ValueError(f"step {name} needs {n}, which is not "
                                      f"registered before it")
+                if scope == "host" and self.steps[n].scope != "host":
+                    raise ValueError(f"host step {name} needs {n}, which "
+                                     f"runs per architecture")
             doc = (fn.__doc__ or "").strip().split("\n\n")[0]
             self.steps[name] = Step(name, fn, needs, timeout,
-                                    " ".join(doc.split()))
+                                    " ".join(doc.split()), scope, when)
             return fn
         return add
 
-    def select(self, patterns=None):
-        """The steps matching any glob in patterns (all without), with
-        every step they need, in registration order."""
+    def plan(self, arches, patterns=None):
+        """The tasks for `arches` (ArchConfigs, the first one first): the
+        host steps, then every architecture's steps in registration order.
+        With patterns, only the tasks whose name or step name matches a
+        glob, and every task they need."""
+        tasks = [Task(s, self.steps) for s in self.steps.values()
+                 if s.scope == "host"]
+        for i, a in enumerate(arches):
+            tasks += [Task(s, self.steps, a.name) for s in self.steps.values()
+                      if (s.scope == "arch" or s.scope == "first" and i == 0)
+                      and (s.when is None or s.when(a))]
         if not patterns:
-            return list(self.steps.values())
-        want = {n for n in self.steps
-                if any(fnmatch.fnmatchcase(n, p) for p in patterns)}
+            return tasks
+        by_name = {t.name: t for t in tasks}
+        want = {t.name for t in tasks if any(
+            fnmatch.fnmatchcase(t.name, p) or
+            fnmatch.fnmatchcase(t.step.name, p) for p in patterns)}
         todo = list(want)
         while todo:
-            for n in self.steps[todo.pop()].needs:
-                if n not in want:
+            for n in by_name[todo.pop()].needs:
+                if n in by_name and n not in want:
                     want.add(n)
                     todo.append(n)
-        return [s for n, s in self.steps.items() if n in want]
+        return [t for t in tasks if t.name in want]
 
-    def run(self, ctx, steps, report_path):
-        """Run steps in order; returns the results and writes the report."""
+    def run(self, contexts, tasks, report_path):
+        """Run tasks in order, each with its architecture's context
+        (contexts: {arch name: context}; host tasks get the first one);
+        returns the results and writes the report."""
         results = {}
         clock = Clock()
-        for s in steps:
-            results[s.name] = self._run_one(ctx, s, results)
+        first = next(iter(contexts.values()))
+        for t in tasks:
+            results[t.name] = self._run_one(contexts.get(t.arch, first), t,
+                                            results)
         total = clock.seconds()
         report = {"seconds": total, "steps": [
             dict(name=n, **r) for n, r in results.items()]}
@@ -134,7 +170,7 @@ def print_summary(report):
               f"{s['reason']}")
     areas = {}
     for s in steps:
-        a = s["name"].split("-")[0]
+        a = s["name"].rsplit("/", 1)[-1].split("-")[0]
         areas[a] = areas.get(a, 0.0) + s["seconds"]
     print("time by area: " + ", ".join(
         f"{a} {t / 60:.1f} min" for a, t in

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import unittest
 from pathlib import Path
 
@@ -43,13 +44,23 @@ def saved_disassembler(text):
                                        if s in blocks)
 
 
-class HandoffCheck(unittest.TestCase):
+class HandoffCheck:
+    """The handoff check on a saved disassembly of a Rust vmlinux; one
+    subclass per architecture (ARCH, CALL: how its calls are printed)."""
+
     def setUp(self):
-        self.text = (DATA / "handoff_x86_64.objdump").read_text()
-        self.k = {"impl": "rust", "arch": X86, "vmlinux": "vmlinux"}
+        self.text = (DATA / f"handoff_{self.ARCH.name}.objdump").read_text()
+        self.k = {"impl": "rust", "arch": self.ARCH, "vmlinux": "vmlinux"}
+        self.site = re.search(rf"{self.CALL}\t0x[0-9a-f]+ "
+                              r"<kdump_kexec_lock_word>", self.text).group(0)
 
     def check(self, text):
         return kdump_objcheck.check_handoff(self.k, saved_disassembler(text))
+
+    def replaced(self, new):
+        text = self.text.replace(self.site, new, 1)
+        self.assertNotEqual(text, self.text)
+        return text
 
     def test_saved_vmlinux_passes_with_every_machine_step(self):
         out = self.check(self.text)
@@ -59,37 +70,49 @@ class HandoffCheck(unittest.TestCase):
     def test_disassembly_without_call_targets_fails(self):
         stripped = kdump_objcheck.without_call_targets(
             saved_disassembler(self.text))
-        text = stripped(["__crash_kexec"])
-        self.assertIn("<__crash_kexec>:", text)
-        self.assertIn("callq\t0xffffffff810c1630\n", text + "\n")
-        with self.assertRaisesRegex(StageError, "machine_kexec is never called"):
+        text = stripped(["kdump_rust_crash_kexec_locked"])
+        self.assertIn("<kdump_rust_crash_kexec_locked>:", text)
+        self.assertNotIn("<kdump_kexec_lock_word>", text)
+        with self.assertRaisesRegex(StageError, "does not call|never called"):
             kdump_objcheck.check_handoff(self.k, stripped)
 
     def test_a_call_to_the_allocator_fails(self):
-        text = self.text.replace("callq\t0xffffffff810c1640 <kdump_this_cpu>",
-                                 "callq\t0xffffffff81200000 <__kmalloc>", 1)
-        self.assertNotEqual(text, self.text)
+        text = self.replaced(f"{self.CALL}\t0x100 <__kmalloc>")
         with self.assertRaisesRegex(StageError, "calls __kmalloc"):
             self.check(text + "\n")
 
     def test_an_indirect_call_fails(self):
-        text = self.text.replace("callq\t0xffffffff810c1640 <kdump_this_cpu>",
-                                 "callq\t*%rax", 1)
+        text = self.replaced(self.INDIRECT)
         with self.assertRaisesRegex(StageError, "indirect call"):
             self.check(text)
 
     def test_a_reachable_panic_fails(self):
         panic = "_RNvNtCs1_4core9panicking18panic_bounds_check"
-        text = self.text.replace("callq\t0xffffffff810c1640 <kdump_this_cpu>",
-                                 f"callq\t0xffffffff81300000 <{panic}>", 1)
+        text = self.replaced(f"{self.CALL}\t0x100 <{panic}>")
         with self.assertRaisesRegex(StageError, "panic function"):
             self.check(text)
 
     def test_a_missing_root_fails(self):
         text = "\n\n".join(b for b in self.text.split("\n\n")
-                           if "<crash_kexec>:" not in b)
-        with self.assertRaisesRegex(StageError, "no function crash_kexec"):
+                           if "<kdump_rust_crash_kexec>:" not in b)
+        with self.assertRaisesRegex(StageError,
+                                    "no function kdump_rust_crash_kexec"):
             self.check(text)
+
+    def test_a_wrapper_that_skips_rust_fails(self):
+        text = self.text.replace("<kdump_rust_crash_kexec_locked>\n",
+                                 "<machine_kexec>\n", 1)
+        with self.assertRaisesRegex(StageError, "__crash_kexec does not "
+                                    "call kdump_rust_crash_kexec_locked"):
+            self.check(text)
+
+
+class HandoffCheckX86(HandoffCheck, unittest.TestCase):
+    ARCH, CALL, INDIRECT = X86, "callq", "callq\t*%rax"
+
+
+class HandoffCheckArm64(HandoffCheck, unittest.TestCase):
+    ARCH, CALL, INDIRECT = kdump_arch.get("arm64"), "bl", "blr\tx8"
 
 
 class PurgatoryCheck(unittest.TestCase):
@@ -293,10 +316,38 @@ class SuiteMachinery(unittest.TestCase):
 
         return s
 
-    def test_select_takes_what_a_step_needs(self):
-        names = [x.name for x in self.suite().select(["use-*"])]
-        self.assertEqual(names, ["build-a", "build-b", "use-a", "use-b"])
-        self.assertEqual([x.name for x in self.suite().select(["nothing"])], [])
+    ARCHES = [types.SimpleNamespace(name="one", big=True),
+              types.SimpleNamespace(name="two", big=False)]
+
+    def plan(self, s, patterns=None, arches=None):
+        return [t.name for t in s.plan(arches or self.ARCHES[:1], patterns)]
+
+    def test_plan_takes_what_a_step_needs(self):
+        s = self.suite()
+        self.assertEqual(self.plan(s, ["use-*"]),
+                         ["one/build-a", "one/build-b", "one/use-a",
+                          "one/use-b"])
+        self.assertEqual(self.plan(s, ["nothing"]), [])
+
+    def test_plan_per_architecture(self):
+        s = kdump_suite.Suite()
+        for name, kw in (("host", {"scope": "host"}), ("build", {}),
+                         ("runner", {"scope": "first"}),
+                         ("big-only", {"when": lambda a: a.big})):
+            s.step(name, **kw)(lambda ctx: "")
+        s.step("use", needs=["build", "host"])(lambda ctx: "")
+        self.assertEqual(self.plan(s, arches=self.ARCHES),
+                         ["host", "one/build", "one/runner", "one/big-only",
+                          "one/use", "two/build", "two/use"])
+        # A glob matches the step name on every architecture, or one task.
+        self.assertEqual(self.plan(s, ["use"], self.ARCHES),
+                         ["host", "one/build", "one/use", "two/build",
+                          "two/use"])
+        self.assertEqual(self.plan(s, ["two/*"], self.ARCHES),
+                         ["host", "two/build", "two/use"])
+        with self.assertRaises(ValueError):
+            s.step("host-needs-arch", needs=["build"], scope="host")(
+                lambda ctx: "")
 
     def test_failures_are_isolated_and_reported(self):
         s = self.suite()
@@ -304,16 +355,17 @@ class SuiteMachinery(unittest.TestCase):
             path = Path(tmp) / "report.json"
             t0 = time.monotonic()
             with contextlib.redirect_stdout(io.StringIO()) as out:
-                s.run(None, s.select(), path)
+                s.run({"one": None}, s.plan(self.ARCHES[:1]), path)
             self.assertIn("2 passed, 2 failed, 2 skipped, of 6", out.getvalue())
             self.assertLess(time.monotonic() - t0, 15)
-            steps = {x["name"]: x for x in json.loads(path.read_text())["steps"]}
+            steps = {x["name"].split("/")[1]: x
+                     for x in json.loads(path.read_text())["steps"]}
         self.assertEqual({n: x["status"] for n, x in steps.items()},
                          {"build-a": "passed", "build-b": "failed",
                           "use-a": "passed", "use-b": "skipped",
                           "skips": "skipped", "slow": "failed"})
         self.assertIn("ValueError: broken", steps["build-b"]["reason"])
-        self.assertIn("needs build-b (failed)", steps["use-b"]["reason"])
+        self.assertIn("needs one/build-b (failed)", steps["use-b"]["reason"])
         self.assertEqual(steps["skips"]["reason"], "no input here")
         self.assertIn("ran out of its 1 s", steps["slow"]["reason"])
         for x in steps.values():

@@ -18,13 +18,22 @@ ARCH = X86_64(
     make_target="bzImage",
     config="x86_64.config",
     qemu="qemu-system-x86_64",
-    qemu_package="qemu-system-x86",
+    host_packages=("qemu-system-x86",),
     qemu_args=(),
     console="ttyS0",
+    cmd_tty="ttyS1",
     elf_machine=62,                    # EM_X86_64
     debian_arch="amd64",
+    multiarch="x86_64-linux-gnu",
+    guest_cc="gcc",
+    host_makedumpfile=True,
     direct_map=0xffff888000000000,
     text_base=0xffffffff80000000,
+    ram_base=0,
+    # With nokaslr the kernel image sits at 16M, so @16M is in use.
+    crashkernel_fixed=(("crashkernel=64M@16M", "1G", True),
+                       ("crashkernel=64M@512M", "1G", False),
+                       ("crashkernel=64M@513M", "1G", True)),
     capture_append="irqpoll reset_devices",
     # The first MiB, reserved in the first kernel, is RAM of the capture
     # kernel's (crash_setup_memmap_entries()).
@@ -41,5 +50,5 @@ ARCH = X86_64(
     lld_emulation="elf_x86_64",
     indirect_call=r"\s(?:callq?|jmpq?)\s+\*",
     call_relocs=("R_X86_64_PLT32", "R_X86_64_PC32"),
-    arch_callees=frozenset({"memset", "__x86_return_thunk"}),
+    arch_callees=frozenset({"memset", "memcpy", "__x86_return_thunk"}),
 )

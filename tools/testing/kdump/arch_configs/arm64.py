@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+"""arm64: QEMU's virt machine with a Cortex-A57 under TCG, the kernel's
+Image booted directly (QEMU passes the device tree), Debian's arm64
+userspace."""
+
+from kdump_arch import ArchConfig
+
+
+class Arm64(ArchConfig):
+    def cmd_out_args(self, path):
+        # virt has one PL011; a command's output goes to a virtio console.
+        if not path:
+            return []
+        return ["-device", "virtio-serial-device",
+                "-chardev", f"file,id=kdumpcmd,path={path}",
+                "-device", "virtconsole,chardev=kdumpcmd"]
+
+
+ARCH = Arm64(
+    name="arm64",
+    kernel_arch="arm64",
+    image="arch/arm64/boot/Image",
+    make_target="Image",
+    config="arm64.config",
+    qemu="qemu-system-aarch64",
+    host_packages=("qemu-system-arm", "gcc-aarch64-linux-gnu",
+                   "libc6-dev-arm64-cross"),
+    qemu_args=("-M", "virt", "-cpu", "cortex-a57"),
+    console="ttyAMA0",
+    cmd_tty="hvc0",
+    elf_machine=183,                   # EM_AARCH64
+    debian_arch="arm64",
+    multiarch="aarch64-linux-gnu",
+    guest_cc="aarch64-linux-gnu-gcc",
+    host_makedumpfile=False,
+    # 48-bit VA, 4 KiB pages: the linear map starts at the bottom of the
+    # kernel half, the kernel image lives above it (vmalloc area, KASLR or
+    # not) from 0xffff800000000000.
+    direct_map=0xffff000000000000,
+    text_base=0xffff800000000000,
+    ram_base=0x40000000,
+    # RAM starts at 1G; the kernel image is loaded at its start.
+    crashkernel_fixed=(("crashkernel=64M@16M", "1G", True),
+                       ("crashkernel=64M@1G", "1G", True),
+                       ("crashkernel=64M@1280M", "1G", False),
+                       ("crashkernel=64M@1281M", "1G", True)),
+    capture_append="reset_devices",
+    # The capture kernel runs in the crash kernel reservation only
+    # (linux,usable-memory-range), which the comparison leaves out anyway.
+    capture_reuses=(),
+    purgatory_ro=None,
+    purgatory_relocs=frozenset(),
+    purgatory_symbols={},
+    # Calls, tail jumps, and conditional branches that may leave the
+    # function.
+    call_insns=r"bl|b|b\.\w+|cbn?z\s+\w+,|tbn?z\s+\w+,\s+#\d+,",
+    lld_emulation="aarch64linux",
+    indirect_call=r"\s(?:blr|br)\s",
+    call_relocs=("R_AARCH64_CALL26", "R_AARCH64_JUMP26"),
+    arch_callees=frozenset({"memset", "memmove"}),
+)
