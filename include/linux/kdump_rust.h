@@ -133,7 +133,7 @@ int kdump_rust_purgatory_verify(const struct kexec_sha_region *regions,
  * @text: virtual address of _text
  * @text_size: _end - _text
  * @text_pa: __pa_symbol(_text)
- * @direct_map: __va(0), the offset of the direct map
+ * @direct_map: the offset of the direct map: __va(x) - x for RAM at x
  */
 struct kdump_elfcorehdr_machine {
 	u16 machine;
@@ -175,6 +175,7 @@ unsigned int kdump_crash_notes_paddr(u64 *out, unsigned int max);
  */
 void *kdump_vzalloc(unsigned long size);
 
+#ifdef CONFIG_X86_64
 /**
  * kdump_rust_prepare_elf_headers() - the x86 ELF core header, in Rust
  * @addr: receives the vzalloc()ed header
@@ -192,6 +193,39 @@ void *kdump_vzalloc(unsigned long size);
  */
 int kdump_rust_prepare_elf_headers(void **addr, unsigned long *sz,
 				   unsigned long *nr_mem_ranges);
+#endif
+
+#ifdef CONFIG_ARM64
+/**
+ * kdump_rust_prepare_elf_headers() - the arm64 ELF core header, in Rust
+ * @addr: receives the vzalloc()ed header
+ * @sz: receives its size
+ *
+ * The Rust twin of prepare_elf_headers() in
+ * arch/arm64/kernel/machine_kexec_file.c (arch/arm64/kernel/crash_elf_rust.rs):
+ * the memblock memory ranges, minus crashk_res and, if reserved,
+ * crashk_low_res, then crash_prepare_elf64_headers() with the kernel map.
+ *
+ * Context: Process context; may sleep.
+ * Return: 0, -ENOMEM, or -EINVAL if memblock did not give sorted, disjoint
+ * ranges.
+ */
+int kdump_rust_prepare_elf_headers(void **addr, unsigned long *sz);
+#endif
+
+#ifdef CONFIG_ARCH_KEEP_MEMBLOCK
+/**
+ * kdump_walk_mem_ranges() - for_each_mem_range(), a macro, as a function for Rust
+ * @fn: called with the start and the exclusive end of each memblock memory
+ *	range, in address order, and @arg; a non-zero return stops the walk
+ * @arg: passed to @fn
+ *
+ * Context: Process context, after boot only where memblock is kept.
+ * Return: 0, or the first non-zero value @fn returned.
+ */
+int kdump_walk_mem_ranges(int (*fn)(u64 start, u64 end, void *arg),
+			  void *arg);
+#endif
 
 /**
  * kdump_crash_mem_alloc() - a zeroed &struct crash_mem with @nr slots
@@ -202,6 +236,63 @@ int kdump_rust_prepare_elf_headers(void **addr, unsigned long *sz,
  */
 struct crash_mem *kdump_crash_mem_alloc(unsigned int nr);
 #endif /* CONFIG_CRASH_ELFCOREHDR_RUST */
+
+#ifdef CONFIG_KEXEC_IMAGE_RUST
+/**
+ * struct kdump_arm64_image_cpu - what the CPUs can run, for the Image checks
+ * @big_endian: IS_ENABLED(CONFIG_CPU_BIG_ENDIAN)
+ * @mixed_endian: system_supports_mixed_endian()
+ * @granule_4k: system_supports_4kb_granule()
+ * @granule_16k: system_supports_16kb_granule()
+ * @granule_64k: system_supports_64kb_granule()
+ */
+struct kdump_arm64_image_cpu {
+	bool big_endian;
+	bool mixed_endian;
+	bool granule_4k;
+	bool granule_16k;
+	bool granule_64k;
+};
+
+/**
+ * kdump_arm64_image_cpu() - fill in &struct kdump_arm64_image_cpu
+ * @cpu: filled in
+ *
+ * The CPU feature tests are static inlines Rust cannot call.
+ *
+ * Context: Any context, after the CPU features are finalised.
+ */
+void kdump_arm64_image_cpu(struct kdump_arm64_image_cpu *cpu);
+
+/**
+ * kdump_rust_image_probe() - is this an arm64 Image, in Rust
+ * @kernel_buf: the kernel given to kexec_file_load(), or NULL
+ * @kernel_len: its length
+ *
+ * The Rust twin of image_probe() in arch/arm64/kernel/kexec_image.c
+ * (arch/arm64/kernel/kexec_image_rust.rs): a whole 64-byte header with the
+ * magic "ARM\x64" at offset 56. A refusal is logged once with the field.
+ *
+ * Context: Process context.
+ * Return: 0, or -EINVAL if it is not an arm64 Image.
+ */
+int kdump_rust_image_probe(const char *kernel_buf, unsigned long kernel_len);
+
+/**
+ * kdump_rust_image_check() - can this kernel run the Image, in Rust
+ * @kernel: an Image that passed image_probe(), or NULL
+ * @kernel_len: its length
+ *
+ * The checks at the start of image_load() in arch/arm64/kernel/kexec_image.c:
+ * image_size is not 0, the Image's endianness is this kernel's unless the
+ * CPUs run both, and its page size, if given, is a granule the CPUs support.
+ * The magic is not checked again. A refusal is logged once with the field.
+ *
+ * Context: Process context.
+ * Return: 0, or -EINVAL if the Image cannot be loaded here.
+ */
+int kdump_rust_image_check(const char *kernel, unsigned long kernel_len);
+#endif /* CONFIG_KEXEC_IMAGE_RUST */
 
 #ifdef CONFIG_KEXEC_PURGATORY_RUST
 /*

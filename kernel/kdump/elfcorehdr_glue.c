@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What the Rust ELF core header builder (kernel/kdump/elfcorehdr.rs) needs
- * from C: values that are macros, per-CPU pointers or linker symbols, and
- * vzalloc(), which is a macro too.
+ * from C: values that are macros, per-CPU pointers or linker symbols,
+ * vzalloc(), which is a macro too, and the memblock iterator.
  */
 #include <linux/crash_core.h>
 #include <linux/elf.h>
 #include <linux/kdump_rust.h>
 #include <linux/kexec.h>
+#include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/vmalloc.h>
@@ -25,8 +26,17 @@ void kdump_elfcorehdr_machine(struct kdump_elfcorehdr_machine *m)
 	m->text = (unsigned long)_text;
 	m->text_size = _end - _text;
 	m->text_pa = __pa_symbol(_text);
+#ifdef CONFIG_ARM64
+	/*
+	 * arm64's __va(x) is (x - PHYS_OFFSET) | PAGE_OFFSET; for RAM in the
+	 * linear map (x - PHYS_OFFSET is below 2^(VA_BITS - 1)) the "|" is an
+	 * addition, so __va() adds this constant.
+	 */
+	m->direct_map = PAGE_OFFSET - PHYS_OFFSET;
+#else
 	/* __va() is a constant offset on x86_64: PAGE_OFFSET. */
 	m->direct_map = (unsigned long)__va(0);
+#endif
 }
 
 unsigned int kdump_crash_notes_paddr(u64 *out, unsigned int max)
@@ -54,3 +64,20 @@ struct crash_mem *kdump_crash_mem_alloc(unsigned int nr)
 		cmem->max_nr_ranges = nr;
 	return cmem;
 }
+
+#ifdef CONFIG_ARCH_KEEP_MEMBLOCK
+int kdump_walk_mem_ranges(int (*fn)(u64 start, u64 end, void *arg),
+			  void *arg)
+{
+	phys_addr_t start, end;
+	u64 i;
+	int ret;
+
+	for_each_mem_range(i, &start, &end) {
+		ret = fn(start, end, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+#endif

@@ -35,7 +35,8 @@ struct Regs(bindings::pt_regs);
 impl Default for Regs {
     fn default() -> Self {
         // SAFETY: `struct pt_regs` holds integers only (in unions of
-        // integers on x86), for which all-zero bytes are a valid value.
+        // integers on x86 and arm64), for which all-zero bytes are a valid
+        // value.
         Regs(unsafe { core::mem::zeroed() })
     }
 }

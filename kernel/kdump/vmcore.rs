@@ -59,6 +59,9 @@ const MACHINE: u16 = kdump::vmcore::EM_X86_64;
 #[cfg(CONFIG_ARM64)]
 const MACHINE: u16 = kdump::vmcore::EM_AARCH64;
 
+// The core lays the file out in its pages; mmap() maps this kernel's.
+const _: () = assert!(PAGE_SIZE as u64 == kdump::vmcore::PAGE_SIZE);
+
 /// The dump: the file's first [`Extents::data_offset`] bytes (header, notes
 /// and their padding) and where each `PT_LOAD` lies in the rest.
 #[pin_data]

@@ -23,6 +23,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod arm64_image;
 pub mod cmdline;
 pub mod elfcorehdr;
 pub mod handoff;

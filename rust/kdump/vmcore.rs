@@ -1301,6 +1301,14 @@ mod tests {
         assert_eq!(bad32(18, 3, 2), Some(HeaderError::Machine { found: 3, expected: 62 }));
         let i386 = Expect { machine: EM_386, max_size: 4096 };
         assert!(CoreHeader::parse(&core32(EM_386, &[note(0, 0)]), &i386).is_ok());
+        // arm64: EM_AARCH64 (183) for both classes; an x86_64 core is refused.
+        let arm64 = Expect { machine: EM_AARCH64, max_size: 4096 };
+        assert!(CoreHeader::parse(&core64(183, &[note(0, 0)]), &arm64).is_ok());
+        assert!(CoreHeader::parse(&core32(183, &[note(0, 0)]), &arm64).is_ok());
+        assert_eq!(
+            CoreHeader::parse(&core64(EM_X86_64, &[note(0, 0)]), &arm64).err(),
+            Some(HeaderError::Machine { found: 62, expected: 183 })
+        );
     }
 
     #[test]

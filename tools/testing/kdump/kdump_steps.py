@@ -382,6 +382,26 @@ def mutant_handoff_race(ctx):
             f"{why[:160]}")
 
 
+@step("runner-mutant-arm64-image", timeout=900, scope="host")
+def mutant_arm64_image(ctx):
+    """Mutant arm64-image-granules-swapped (the Image check asks about the
+    64K granule for a 16K kernel and the other way round): the differential
+    test against the upstream image_load() fails."""
+    status, out, secs = host_mutant(
+        "arm64-image-granules-swapped",
+        ["test", "-p", "kdump-cref", "--test", "arm64_image_diff"],
+        timeout=600)
+    if status is None:
+        raise StageError("runner", f"the Image diff test hung with the "
+                         f"mutant ({secs} s)", tail=out.splitlines()[-20:])
+    if status == 0 or "test result: FAILED" not in out:
+        raise StageError("runner", f"the Image diff test passed the mutant "
+                         f"(status {status})", tail=out.splitlines()[-20:])
+    failed = sorted(set(re.findall(r"^test (\S+) \.\.\. FAILED", out,
+                                   re.M)))
+    return f"failed as it must ({', '.join(failed)}), {secs} s with the build"
+
+
 @step("build-rust-mutant", needs=["build-rust"], timeout=3600,
       scope="first")
 def build_mutant(ctx):

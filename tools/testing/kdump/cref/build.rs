@@ -78,6 +78,16 @@ const SOURCES: &[(&str, &[Cut])] = &[
     ),
     ("arch/x86/kernel/machine_kexec_64.c", &[Func("arch_kexec_apply_relocations_add")]),
     ("kernel/crash_core.c", &[Func("crash_prepare_elf64_headers"), Func("crash_exclude_mem_range")]),
+    ("arch/arm64/kernel/machine_kexec_file.c", &[Func("prepare_elf_headers")]),
+    (
+        "arch/arm64/include/asm/image.h",
+        &[
+            Lines("#define ARM64_IMAGE_MAGIC", "#define ARM64_IMAGE_FLAG_PHYS_BASE\t"),
+            Lines("#define arm64_image_flag_field", "\t\t\t\t(((flags)"),
+            Lines("struct arm64_image_header {", "};"),
+        ],
+    ),
+    ("arch/arm64/kernel/kexec_image.c", &[Func("image_probe"), Func("image_load")]),
     ("kernel/kexec_internal.h", &[Func("kexec_trylock"), Func("kexec_unlock")]),
     ("kernel/crash_core.c", &[Func("__crash_kexec"), Func("crash_kexec")]),
 ];
@@ -175,11 +185,11 @@ void cref_sha256_init(struct sha256_state *sctx)
 	sha256_init(sctx);
 }
 
-int cref_elf64_headers(unsigned int nr_cpus, const unsigned long long *notes,
-		       unsigned long long vmcoreinfo, int need_kernel_map,
-		       unsigned long text, unsigned long end,
-		       unsigned long text_pa, unsigned long page_offset,
-		       struct crash_mem *mem, void **addr, unsigned long *sz)
+/* The machine: x86_64, or arm64 if phys_offset is not ~0UL. */
+static void cref_machine(unsigned int nr_cpus, const unsigned long long *notes,
+			 unsigned long long vmcoreinfo, unsigned long text,
+			 unsigned long end, unsigned long text_pa,
+			 unsigned long page_offset, unsigned long phys_offset)
 {
 	cref_nr_cpus = nr_cpus;
 	cref_cpu_notes = notes;
@@ -188,7 +198,69 @@ int cref_elf64_headers(unsigned int nr_cpus, const unsigned long long *notes,
 	cref_end = end;
 	cref_text_pa = text_pa;
 	cref_page_offset = page_offset;
+	cref_arm64 = phys_offset != ~0UL;
+	cref_phys_offset = phys_offset;
+	cref_elf_arch = cref_arm64 ? EM_AARCH64 : EM_X86_64;
+	cref_note_bytes = cref_arm64 ? 424 : 368;
+}
+
+int cref_elf64_headers(unsigned int nr_cpus, const unsigned long long *notes,
+		       unsigned long long vmcoreinfo, int need_kernel_map,
+		       unsigned long text, unsigned long end,
+		       unsigned long text_pa, unsigned long page_offset,
+		       struct crash_mem *mem, void **addr, unsigned long *sz)
+{
+	cref_machine(nr_cpus, notes, vmcoreinfo, text, end, text_pa,
+		     page_offset, ~0UL);
 	return crash_prepare_elf64_headers(mem, need_kernel_map, addr, sz);
+}
+
+/* arm64's prepare_elf_headers() on memblock and crash reservations. */
+int cref_arm64_elf_headers(unsigned int nr_cpus,
+			   const unsigned long long *notes,
+			   unsigned long long vmcoreinfo, unsigned long text,
+			   unsigned long end, unsigned long text_pa,
+			   unsigned long page_offset, unsigned long phys_offset,
+			   const u64 *memblock, unsigned int nr_memblock,
+			   const u64 *crashk, void **addr, unsigned long *sz)
+{
+	cref_machine(nr_cpus, notes, vmcoreinfo, text, end, text_pa,
+		     page_offset, phys_offset);
+	cref_memblock = memblock;
+	cref_memblock_nr = nr_memblock;
+	crashk_res.start = crashk[0];
+	crashk_res.end = crashk[1];
+	crashk_low_res.start = crashk[2];
+	crashk_low_res.end = crashk[3];
+	return prepare_elf_headers(addr, sz);
+}
+
+int cref_image_probe(const char *buf, unsigned long len)
+{
+	return image_probe(buf, len);
+}
+
+/*
+ * image_load() on a CPU with these features: 0 or its negative errno; on
+ * success the kexec_buf it passed to kexec_add_buffer() and image->start.
+ */
+long cref_image_load(char *kernel, unsigned long len, const bool *cpu,
+		     struct kexec_buf *kbuf, unsigned long *start)
+{
+	struct kimage image = { .nr_segments = 0 };
+	void *ret;
+
+	cref_CONFIG_CPU_BIG_ENDIAN = cpu[0];
+	cref_mixed_endian = cpu[1];
+	cref_granule_4k = cpu[2];
+	cref_granule_16k = cpu[3];
+	cref_granule_64k = cpu[4];
+	ret = image_load(&image, kernel, len, NULL, 0, NULL, 0);
+	if ((unsigned long)ret >= (unsigned long)-MAX_ERRNO)
+		return (long)ret;
+	*kbuf = cref_kbuf;
+	*start = image.start;
+	return 0;
 }
 
 int cref_parse_crashkernel(char *cmdline, unsigned long long system_ram,

@@ -108,7 +108,9 @@ struct purgatory_info {
 #define ALIGN(x, a) (((x) + (a) - 1) & ~((typeof(x))(a) - 1))
 #define ELF_CORE_HEADER_ALIGN 4096
 #define ELF_OSABI ELFOSABI_NONE
-#define ELF_ARCH EM_X86_64
+/* The machine is the test's: x86_64 or arm64 (see cref_arm64 below). */
+static unsigned int cref_elf_arch = EM_X86_64;
+#define ELF_ARCH cref_elf_arch
 struct range {
 	u64 start;
 	u64 end;
@@ -118,9 +120,13 @@ struct crash_mem {
 	unsigned int nr_ranges;
 	struct range ranges[] __counted_by(max_nr_ranges);
 };
-/* x86_64: sizeof(note_buf_t) = 2 * 12 + 8 ("CORE") + 336 (elf_prstatus) */
-#define CREF_NOTE_BYTES 368
-typedef u32 note_buf_t[CREF_NOTE_BYTES / 4];
+/*
+ * sizeof(note_buf_t) = 2 * 12 + 8 ("CORE") + sizeof(struct elf_prstatus):
+ * 368 on x86_64 (336), 424 on arm64 (392). A variably sized array type, so
+ * that the test can pick the machine.
+ */
+static unsigned int cref_note_bytes = 368;
+#define note_buf_t u32[cref_note_bytes / 4]
 /* 2 * 12 + 12 ("VMCOREINFO") + PAGE_SIZE */
 #define VMCOREINFO_NOTE_SIZE 4132
 /* The machine the header describes, set by cref_elf64_headers(). */
@@ -128,6 +134,9 @@ static unsigned int cref_nr_cpus;
 static const unsigned long long *cref_cpu_notes;
 static unsigned long long cref_vmcoreinfo_paddr;
 static unsigned long cref_text, cref_end, cref_text_pa, cref_page_offset;
+/* arm64's __va() (arch/arm64/include/asm/memory.h) instead of x86_64's. */
+static int cref_arm64;
+static unsigned long cref_phys_offset;
 #define num_possible_cpus() cref_nr_cpus
 #define for_each_possible_cpu(cpu) for ((cpu) = 0; (cpu) < cref_nr_cpus; (cpu)++)
 #define per_cpu_ptr(ptr, cpu) (cpu)
@@ -136,8 +145,33 @@ static unsigned long cref_text, cref_end, cref_text_pa, cref_page_offset;
 #define _text ((char *)cref_text)
 #define _end ((char *)cref_end)
 #define __pa_symbol(x) cref_text_pa
-#define __va(x) ((void *)((unsigned long)(x) + cref_page_offset))
+#define __va(x)                                                               \
+	((void *)(cref_arm64 ?                                                \
+		  (((unsigned long)(x) - cref_phys_offset) | cref_page_offset) : \
+		  ((unsigned long)(x) + cref_page_offset)))
 #define vzalloc(n) calloc(1, (n))
+
+/*
+ * arch/arm64/kernel/machine_kexec_file.c: prepare_elf_headers(). memblock
+ * is the test's array of [start, end) ranges.
+ */
+typedef u64 phys_addr_t;
+struct resource {
+	u64 start;
+	u64 end;
+};
+static struct resource crashk_res, crashk_low_res;
+static const u64 *cref_memblock;
+static unsigned int cref_memblock_nr;
+#define for_each_mem_range(i, p_start, p_end)                                 \
+	for ((i) = 0; (i) < cref_memblock_nr &&                               \
+		      (*(p_start) = cref_memblock[2 * (i)],                    \
+		       *(p_end) = cref_memblock[2 * (i) + 1], 1);              \
+	     (i)++)
+#define struct_size(p, member, n) (sizeof(*(p)) + (n) * sizeof((p)->member[0]))
+#define GFP_KERNEL 0
+#define kmalloc(n, gfp) malloc(n)
+#define kfree(p) free(p)
 
 /*
  * kernel/crash_core.c: __crash_kexec(), crash_kexec(); kernel/kexec_internal.h:
@@ -205,6 +239,68 @@ static inline void machine_kexec(struct kimage *image)
 {
 	cref_handoff_event(CREF_EV_KEXEC, image == kexec_crash_image);
 	cref_handoff_inside();
+}
+
+/*
+ * arch/arm64/kernel/kexec_image.c: image_probe(), image_load(), with the
+ * header and flag macros of arch/arm64/include/asm/image.h. The CPU
+ * feature tests and IS_ENABLED(CONFIG_CPU_BIG_ENDIAN) read what the test
+ * set; kexec_add_buffer() records what the loader asked for and places the
+ * kernel at CREF_KERNEL_BASE; the other segments always fit.
+ */
+typedef uint32_t __le32;
+typedef uint64_t __le64;
+#define le64_to_cpu(x) ((u64)(x))
+#define IS_ENABLED(option) cref_##option
+static bool cref_CONFIG_CPU_BIG_ENDIAN, cref_mixed_endian, cref_granule_4k,
+	cref_granule_16k, cref_granule_64k;
+#define system_supports_mixed_endian() cref_mixed_endian
+#define system_supports_4kb_granule() cref_granule_4k
+#define system_supports_16kb_granule() cref_granule_16k
+#define system_supports_64kb_granule() cref_granule_64k
+#define MIN_KIMG_ALIGN 0x200000
+#define KEXEC_BUF_MEM_UNKNOWN 0
+#define CREF_KERNEL_BASE 0x40200000UL
+#define MAX_ERRNO 4095
+#define ERR_PTR(e) ((void *)(long)(e))
+#define kexec_dprintk(...) do { } while (0)
+struct kexec_segment {
+	unsigned long mem;
+	unsigned long memsz;
+};
+struct kimage {
+	struct kexec_segment segment[4];
+	unsigned long nr_segments;
+	unsigned long start;
+};
+struct kexec_buf {
+	struct kimage *image;
+	void *buffer;
+	unsigned long bufsz;
+	unsigned long mem;
+	unsigned long memsz;
+	unsigned long buf_align;
+	unsigned long buf_min;
+	unsigned long buf_max;
+	bool top_down;
+};
+static struct kexec_buf cref_kbuf;
+static inline int kexec_add_buffer(struct kexec_buf *kbuf)
+{
+	struct kexec_segment *s = &kbuf->image->segment[kbuf->image->nr_segments++];
+
+	kbuf->mem = CREF_KERNEL_BASE;
+	cref_kbuf = *kbuf;
+	s->mem = kbuf->mem;
+	s->memsz = kbuf->memsz;
+	return 0;
+}
+static inline int load_other_segments(struct kimage *image,
+				      unsigned long kernel_load_addr,
+				      unsigned long kernel_size, char *initrd,
+				      unsigned long initrd_len, char *cmdline)
+{
+	return 0;
 }
 
 const char *_parse_integer_fixup_radix(const char *s, unsigned int *base);

@@ -308,8 +308,43 @@ extern "C" {
         addr: *mut *mut std::ffi::c_void,
         sz: *mut std::ffi::c_ulong,
     ) -> c_int;
+    fn cref_arm64_elf_headers(
+        nr_cpus: std::ffi::c_uint,
+        notes: *const u64,
+        vmcoreinfo: u64,
+        text: std::ffi::c_ulong,
+        end: std::ffi::c_ulong,
+        text_pa: std::ffi::c_ulong,
+        page_offset: std::ffi::c_ulong,
+        phys_offset: std::ffi::c_ulong,
+        memblock: *const u64,
+        nr_memblock: std::ffi::c_uint,
+        crashk: *const u64,
+        addr: *mut *mut std::ffi::c_void,
+        sz: *mut std::ffi::c_ulong,
+    ) -> c_int;
     fn crash_exclude_mem_range(mem: *mut u8, mstart: u64, mend: u64) -> c_int;
     fn free(p: *mut std::ffi::c_void);
+}
+
+/// The C header builders read the machine from globals of the shim (the
+/// kernel's are per machine): one caller at a time, whatever test thread.
+static MACHINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Copies and frees the header a C builder returned.
+///
+/// # Safety
+///
+/// `addr` is NULL or a malloc'd buffer of `sz` bytes, not used afterwards.
+unsafe fn take_header(ret: c_int, addr: *mut std::ffi::c_void, sz: std::ffi::c_ulong) -> (i32, Vec<u8>) {
+    if ret != 0 || addr.is_null() {
+        return (ret, Vec::new());
+    }
+    // SAFETY: forwarded from the function's safety section.
+    let out = unsafe { std::slice::from_raw_parts(addr.cast::<u8>(), sz as usize).to_vec() };
+    // SAFETY: as above.
+    unsafe { free(addr) };
+    (ret, out)
 }
 
 /// `struct crash_mem` with its flexible array, for the C functions.
@@ -363,6 +398,7 @@ pub fn c_elf64_headers(core: &CCore<'_>, mem: &mut CCrashMem) -> (i32, Vec<u8>) 
     let (text, end, pa) = core.kernel_map.unwrap_or((0, 0, 0));
     let mut addr: *mut std::ffi::c_void = std::ptr::null_mut();
     let mut sz: std::ffi::c_ulong = 0;
+    let _one = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: every pointer is valid for the call; `notes` has nr_cpus
     // entries; on success the C function returns a calloc'd buffer of `sz`
     // bytes, copied and freed here.
@@ -380,12 +416,57 @@ pub fn c_elf64_headers(core: &CCore<'_>, mem: &mut CCrashMem) -> (i32, Vec<u8>) 
             &mut addr,
             &mut sz,
         );
-        if ret != 0 || addr.is_null() {
-            return (ret, Vec::new());
-        }
-        let out = std::slice::from_raw_parts(addr.cast::<u8>(), sz as usize).to_vec();
-        free(addr);
-        (ret, out)
+        take_header(ret, addr, sz)
+    }
+}
+
+/// An arm64 machine as its `prepare_elf_headers()` sees it.
+pub struct CArm64<'a> {
+    /// memblock memory ranges, `[start, end)` as for_each_mem_range() gives
+    /// them.
+    pub memblock: &'a [(u64, u64)],
+    /// `crashk_res` (start, end), inclusive.
+    pub crashk: (u64, u64),
+    /// `crashk_low_res` (start, end), inclusive; `end == 0` if not reserved.
+    pub crashk_low: (u64, u64),
+    /// `PHYS_OFFSET` (`memstart_addr`); `core.page_offset` is
+    /// `PAGE_OFFSET`, and `__va(x)` is `(x - PHYS_OFFSET) | PAGE_OFFSET`.
+    pub phys_offset: u64,
+}
+
+/// Upstream arm64 `prepare_elf_headers()` (arch/arm64/kernel/
+/// machine_kexec_file.c) with the upstream `crash_exclude_mem_range()` and
+/// `crash_prepare_elf64_headers()`, `ELF_ARCH` `EM_AARCH64` and arm64's
+/// `sizeof(note_buf_t)`: (return value, the header bytes). The kernel map
+/// is always on, as arm64 asks for it.
+pub fn c_arm64_prepare_elf_headers(core: &CCore<'_>, m: &CArm64<'_>) -> (i32, Vec<u8>) {
+    let (text, end, pa) = core.kernel_map.unwrap_or((0, 0, 0));
+    let memblock: Vec<u64> = m.memblock.iter().flat_map(|&(s, e)| [s, e]).collect();
+    let crashk = [m.crashk.0, m.crashk.1, m.crashk_low.0, m.crashk_low.1];
+    let mut addr: *mut std::ffi::c_void = std::ptr::null_mut();
+    let mut sz: std::ffi::c_ulong = 0;
+    assert_ne!(m.phys_offset, u64::MAX, "~0 selects x86_64 in the shim");
+    let _one = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: every pointer is valid for the call and its arrays have the
+    // lengths passed; on success the C function returns a malloc'd buffer
+    // of `sz` bytes, copied and freed by take_header().
+    unsafe {
+        let ret = cref_arm64_elf_headers(
+            core.notes.len() as _,
+            core.notes.as_ptr(),
+            core.vmcoreinfo,
+            text as _,
+            end as _,
+            pa as _,
+            core.page_offset as _,
+            m.phys_offset as _,
+            memblock.as_ptr(),
+            m.memblock.len() as _,
+            crashk.as_ptr(),
+            &mut addr,
+            &mut sz,
+        );
+        take_header(ret, addr, sz)
     }
 }
 
@@ -532,5 +613,77 @@ pub mod handoff {
         if let Some(f) = INSIDE.with(|i| i.borrow_mut().take()) {
             f();
         }
+    }
+}
+
+/// The arm64 `Image` loader's checks: upstream `image_probe()` and
+/// `image_load()` of arch/arm64/kernel/kexec_image.c.
+pub mod image {
+    use std::ffi::{c_char, c_int, c_long, c_ulong};
+    use std::sync::Mutex;
+
+    /// `struct kexec_buf` of the shim, as `image_load()` filled it.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug)]
+    pub struct CKexecBuf {
+        image: *mut u8,
+        buffer: *mut u8,
+        /// `bufsz`: the whole `Image`.
+        pub bufsz: c_ulong,
+        /// `mem`: where the shim placed the kernel.
+        pub mem: c_ulong,
+        /// `memsz`: `image_size + text_offset`.
+        pub memsz: c_ulong,
+        /// `buf_align`: `MIN_KIMG_ALIGN`.
+        pub buf_align: c_ulong,
+        buf_min: c_ulong,
+        buf_max: c_ulong,
+        top_down: bool,
+    }
+
+    extern "C" {
+        fn cref_image_probe(buf: *const c_char, len: c_ulong) -> c_int;
+        fn cref_image_load(
+            kernel: *mut c_char,
+            len: c_ulong,
+            cpu: *const bool,
+            kbuf: *mut CKexecBuf,
+            start: *mut c_ulong,
+        ) -> c_long;
+    }
+
+    /// The shim's CPU features are globals: one `image_load()` at a time.
+    static ONE: Mutex<()> = Mutex::new(());
+
+    /// Upstream `image_probe()`: 0 or a negative errno.
+    pub fn c_image_probe(buf: &[u8]) -> i32 {
+        // SAFETY: `buf` is valid for reads of its length; the C function
+        // reads at most that many bytes.
+        unsafe { cref_image_probe(buf.as_ptr().cast(), buf.len() as c_ulong) }
+    }
+
+    /// What upstream `image_load()` did with a kernel that passed the
+    /// probe: `Err(errno)`, or the `kexec_buf` it gave `kexec_add_buffer()`
+    /// and the entry point (`image->start`).
+    pub fn c_image_load(kernel: &[u8], cpu: [bool; 5]) -> Result<(CKexecBuf, u64), i32> {
+        // image_load() reads the header without a length check: the probe
+        // made sure it is there.
+        assert!(kernel.len() >= 64, "image_load() needs a whole header");
+        let mut copy = kernel.to_vec();
+        // SAFETY: all-zero bytes are a valid `struct kexec_buf` (null
+        // pointers, integers, false).
+        let mut kbuf: CKexecBuf = unsafe { std::mem::zeroed() };
+        let mut start: c_ulong = 0;
+        let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: `copy` is valid for its length and holds a whole header;
+        // `cpu` has the five flags the wrapper reads; the outputs are
+        // valid locals.
+        let ret = unsafe {
+            cref_image_load(copy.as_mut_ptr().cast(), copy.len() as c_ulong, cpu.as_ptr(), &mut kbuf, &mut start)
+        };
+        if ret != 0 {
+            return Err(ret as i32);
+        }
+        Ok((kbuf, start as u64))
     }
 }

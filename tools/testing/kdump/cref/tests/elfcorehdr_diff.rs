@@ -3,10 +3,12 @@
 //! Differential test: the ELF core header builder and range exclusion of
 //! `kdump::elfcorehdr` against the kernel's `crash_prepare_elf64_headers()`
 //! and `crash_exclude_mem_range()` (kernel/crash_core.c, cut from the base
-//! tarball and compiled for the host).
+//! tarball and compiled for the host), on x86_64 machines, and on arm64
+//! machines through arm64's `prepare_elf_headers()`
+//! (arch/arm64/kernel/machine_kexec_file.c, cut the same way).
 
-use kdump::elfcorehdr::{build, header_size, CoreInfo, CrashMem, ElfError, KernelMap, Range, EM_X86_64};
-use kdump_cref::{c_elf64_headers, CCore, CCrashMem, CRange, Rng};
+use kdump::elfcorehdr::{build, header_size, CoreInfo, CrashMem, ElfError, KernelMap, Range, EM_AARCH64, EM_X86_64};
+use kdump_cref::{c_arm64_prepare_elf_headers, c_elf64_headers, CArm64, CCore, CCrashMem, CRange, Rng};
 
 const NOTE_BYTES: u64 = 368; // the shim's sizeof(note_buf_t)
 const VMCOREINFO_NOTE_SIZE: u64 = 4132;
@@ -152,5 +154,156 @@ fn sixty_five_thousand_ranges() {
     let mut r = Rng::new(0x6_5536);
     for case in 0..3 {
         assert!(!compare(&mut r, 65536, case).1 || case > 0);
+    }
+}
+
+/// arm64: `sizeof(note_buf_t)` with its 392-byte `struct elf_prstatus`.
+const ARM64_NOTE_BYTES: u64 = 424;
+
+/// What arch/arm64/kernel/crash_elf_rust.rs does, on the core: memblock's
+/// `[start, end)` ranges in `count + 2` slots, minus `crashk_res` and, if
+/// reserved, `crashk_low_res`, then the header with the kernel map and
+/// `__va(x) = x + (PAGE_OFFSET - PHYS_OFFSET)`.
+fn rust_arm64(core: &CCore<'_>, m: &CArm64<'_>) -> Result<Vec<u8>, ElfError> {
+    let mut slots = vec![Range::default(); m.memblock.len() + 2];
+    let mut mem = CrashMem::new(&mut slots);
+    for &(start, end) in m.memblock {
+        mem.push(Range { start, end: end - 1 })?;
+    }
+    mem.exclude(m.crashk.0, m.crashk.1)?;
+    if m.crashk_low.1 != 0 {
+        mem.exclude(m.crashk_low.0, m.crashk_low.1)?;
+    }
+    let (vaddr, end, paddr) = core.kernel_map.expect("arm64 always maps the kernel");
+    let info = CoreInfo {
+        machine: EM_AARCH64,
+        osabi: 0,
+        cpu_notes: core.notes,
+        cpu_note_size: ARM64_NOTE_BYTES,
+        vmcoreinfo: core.vmcoreinfo,
+        vmcoreinfo_size: VMCOREINFO_NOTE_SIZE,
+        kernel_map: Some(KernelMap { vaddr, paddr, size: end - vaddr }),
+        direct_map: core.page_offset.wrapping_sub(m.phys_offset),
+    };
+    let mut buf = vec![0u8; header_size(core.notes.len(), mem.len())?];
+    let n = build(&mut buf, &info, mem.ranges())?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// A QEMU-virt-like or server-like arm64 machine: memblock ranges from
+/// `PHYS_OFFSET` up (some adjacent, as nomap splits leave them), a crash
+/// kernel in one of them and, on some, a low one below 4 GiB.
+fn arm64_machine(r: &mut Rng) -> (u64, Vec<(u64, u64)>, (u64, u64), (u64, u64)) {
+    let phys_offset = r.pick(&[0u64, 0x4000_0000, 0x8000_0000, 0x80_0000_0000]);
+    let mut at = phys_offset + r.pick(&[0u64, 0x20_0000, 0x3fe0_0000]);
+    let mut mem = Vec::new();
+    let most = if r.below(8) == 0 { 300 } else { 12 };
+    for _ in 0..1 + r.below(most) {
+        let size = match r.below(4) {
+            0 => (1 + r.below(64) as u64) << 12,
+            1 | 2 => (1 + r.below(2048) as u64) << 20,
+            _ => (1 + r.below(16) as u64) << 30,
+        };
+        mem.push((at, at + size));
+        at += size + r.pick(&[0u64, 0, 0x1000, 0x20_0000, 0x4000_0000]);
+    }
+    // A point inside the memory, 2 MiB aligned or not, or at a range edge.
+    let point = |r: &mut Rng, below: u64| -> u64 {
+        let (s, e) = mem[r.below(mem.len())];
+        let p = match r.below(5) {
+            0 => s,
+            1 => e - 1,
+            2 => (s + r.next() % (e - s)) & !0x1f_ffff,
+            _ => s + r.next() % (e - s),
+        };
+        p.min(below.saturating_sub(1)).max(s.min(below.saturating_sub(1)))
+    };
+    let size = |r: &mut Rng| -> u64 { r.pick(&[1u64, 0x1000, 32 << 20, 64 << 20, 256 << 20, 1 << 30]) };
+    let cs = point(r, u64::MAX);
+    let crashk = (cs, cs + size(r) - 1);
+    let crashk_low = if r.below(3) == 0 {
+        let ls = point(r, 1 << 32);
+        (ls, ls + size(r) - 1)
+    } else {
+        (0, 0)
+    };
+    (phys_offset, mem, crashk, crashk_low)
+}
+
+#[test]
+fn arm64_machines_give_identical_headers() {
+    let mut r = Rng::from_env(0xa64_c04e);
+    let (mut split, mut low) = (0, 0);
+    for case in 0..3000 {
+        let (phys_offset, memblock, crashk, crashk_low) = arm64_machine(&mut r);
+        let any = 1 + r.below(512);
+        let cpus = r.pick(&[1usize, 2, 4, 8, 64, any]);
+        let notes: Vec<u64> = (0..cpus).map(|_| phys_offset + ((r.next() >> 40) & !7)).collect();
+        let vmcoreinfo = phys_offset + ((r.next() >> 40) & !7);
+        // VA_BITS 48 or 52; KIMAGE_VADDR plus a KASLR offset.
+        let page_offset = r.pick(&[0xffff_0000_0000_0000u64, 0xfff0_0000_0000_0000]);
+        let text = 0xffff_8000_8000_0000 + ((r.below(1 << 12) as u64) << 21);
+        let text_pa = memblock[0].0 + ((r.below(64) as u64) << 21);
+        let core = CCore {
+            notes: &notes,
+            vmcoreinfo,
+            kernel_map: Some((text, text + 1 + r.below(1 << 26) as u64, text_pa)),
+            page_offset,
+        };
+        let m = CArm64 { memblock: &memblock, crashk, crashk_low, phys_offset };
+        let (ret, c_hdr) = c_arm64_prepare_elf_headers(&core, &m);
+        let rust = rust_arm64(&core, &m);
+        let (rust_ret, rust_hdr) = match rust {
+            Ok(h) => (0, h),
+            Err(ElfError::NoRoom) => (-ENOMEM, Vec::new()),
+            Err(e) => panic!("case {case}: Rust {e:?}, C {ret}"),
+        };
+        assert_eq!(rust_ret, ret, "case {case}: return values");
+        assert_eq!(ret, 0, "case {case}: count + 2 slots are always enough for two exclusions");
+        if c_hdr != rust_hdr {
+            let at = c_hdr.iter().zip(&rust_hdr).position(|(a, b)| a != b);
+            panic!("case {case}: headers differ ({} vs {} bytes), first at {at:?}", c_hdr.len(), rust_hdr.len());
+        }
+        // e_phnum: CPUs, VMCOREINFO, the kernel map, then the ranges left.
+        let phnum = u16::from_le_bytes([c_hdr[56], c_hdr[57]]) as usize;
+        split += usize::from(phnum > cpus + 2 + memblock.len());
+        low += usize::from(crashk_low.1 != 0);
+    }
+    println!("3000 arm64 headers byte-identical; {split} with more ranges than memblock, {low} with a low crash kernel");
+    assert!(split > 500 && low > 500, "generator coverage: {split} split, {low} low");
+}
+
+/// The machine of the measurements: QEMU virt, 1 GiB at 1 GiB,
+/// crashkernel=256M (reserved at the top of the low 4 GiB), with and
+/// without crashkernel=...,low; values from arm64's C, checked by hand.
+#[test]
+fn arm64_qemu_virt_header() {
+    let memblock = [(0x4000_0000u64, 0x8000_0000u64)];
+    let notes = [0x7fd0_0000u64, 0x7fd1_0000];
+    let core = CCore {
+        notes: &notes,
+        vmcoreinfo: 0x7fe0_0000,
+        kernel_map: Some((0xffff_8000_8000_0000, 0xffff_8000_8200_0000, 0x4020_0000)),
+        page_offset: 0xffff_0000_0000_0000,
+    };
+    let crashk = (0x6000_0000, 0x6fff_ffff);
+    for (crashk_low, ranges) in [
+        ((0, 0), vec![(0x4000_0000u64, 0x5fff_ffffu64), (0x7000_0000, 0x7fff_ffff)]),
+        ((0x4800_0000, 0x49ff_ffff), vec![(0x4000_0000, 0x47ff_ffff), (0x4a00_0000, 0x5fff_ffff), (0x7000_0000, 0x7fff_ffff)]),
+    ] {
+        let m = CArm64 { memblock: &memblock, crashk, crashk_low, phys_offset: 0x4000_0000 };
+        let (ret, c_hdr) = c_arm64_prepare_elf_headers(&core, &m);
+        assert_eq!((ret, rust_arm64(&core, &m).as_ref()), (0, Ok(&c_hdr)));
+        let le = |at: usize| u64::from_le_bytes(c_hdr[at..at + 8].try_into().unwrap());
+        assert_eq!(u16::from_le_bytes([c_hdr[18], c_hdr[19]]), 183, "e_machine EM_AARCH64");
+        assert_eq!(le(64 + 32), 424, "p_filesz of a CPU note");
+        let first = 64 + 56 * 4; // two CPU notes, VMCOREINFO, kernel map
+        for (i, &(s, e)) in ranges.iter().enumerate() {
+            let ph = first + 56 * i;
+            // p_offset, p_vaddr = (s - PHYS_OFFSET) | PAGE_OFFSET, p_filesz.
+            assert_eq!((le(ph + 8), le(ph + 16), le(ph + 32)), (s, 0xffff_0000_0000_0000 | (s - 0x4000_0000), e - s + 1));
+        }
+        assert_eq!(u16::from_le_bytes([c_hdr[56], c_hdr[57]]) as usize, 4 + ranges.len());
     }
 }
