@@ -11,7 +11,8 @@ from kdump_common import BUILD, REPO, StageError, last_run, run_logged, say
 from kdump_setup import CARGO, ensure_cargo_tool, host_env
 
 FUZZ_DIR = REPO / "tools/testing/kdump/fuzz"
-FUZZ_TARGETS = ["crashkernel", "purgatory_reloc", "vmcore_header"]
+FUZZ_TARGETS = ["crashkernel", "purgatory_reloc", "vmcore_header",
+                "arm64_image"]
 
 
 def cargo(args, log, env=None, cwd=None, manifest=None):
