@@ -50,6 +50,10 @@ class ArchConfig:
     # command line.
     elfcorehdr_in_dt: bool
     crashkernel_fixed: tuple
+    # Broken kernel images kexec_file_load must refuse: (name, shell
+    # command that breaks /tmp/img, a copy of the image, the errno
+    # kexec_file_load() returns, what the Rust kernel's one log line names).
+    image_cases: tuple
     # Physical ranges of old memory the capture kernel reuses or that
     # change after the crash: not compared with /proc/vmcore.
     capture_reuses: tuple

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The guests' initramfs: busybox, guest/init, kexec-tools, makedumpfile and
-the vmcore_test kselftest, written as a newc cpio here (no root needed, no
+"""The guests' initramfs: busybox, guest/init, kexec-tools, makedumpfile,
+the vmcore_test kselftest and guest/kexec_file_load.c, written as a newc cpio here (no root needed, no
 cpio quirks)."""
 
 from pathlib import Path
@@ -80,15 +80,20 @@ def busybox_cpio(arch, mode):
     return c
 
 
-def vmcore_test_binary(arch):
-    """tools/testing/selftests/kdump/vmcore_test.c, built static for the
-    guest against the base's kselftest.h."""
-    src = OVERLAY / "tools/testing/selftests/kdump/vmcore_test.c"
-    out = BUILD / f"vmcore_test-{arch.name}"
-    if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
+def guest_program(arch, src):
+    """A C file built static for the guest (against the base's kselftest.h),
+    once per change."""
+    out = BUILD / f"{Path(src).stem}-{arch.name}"
+    if out.exists() and out.stat().st_mtime >= Path(src).stat().st_mtime:
         return out
     inc = BUILD / "src" / BASE_DIRNAME / "tools/testing/selftests"
     return guest_cc(arch, src, out, inc)
+
+
+def vmcore_test_binary(arch):
+    """tools/testing/selftests/kdump/vmcore_test.c for the guest."""
+    return guest_program(
+        arch, OVERLAY / "tools/testing/selftests/kdump/vmcore_test.c")
 
 
 def capture_cpio(arch, guest_checks=False, bench_mib=None):
@@ -110,11 +115,15 @@ def with_kexec(arch, c, kernel):
     c.file("/boot/kernel", Path(kernel).read_bytes())
 
 
-def boot_initramfs(arch, path, cmd):
+def boot_initramfs(arch, path, cmd, kernel=None):
     """mode boot: run cmd (shell) with its output on the arch's second
-    console (arch.cmd_tty)."""
+    console (arch.cmd_tty); with kernel, kexec and that kernel too."""
     c = busybox_cpio(arch, "boot")
     c.file("/etc/kdump/cmd", cmd.encode() + b"\n")
+    if kernel:
+        with_kexec(arch, c, kernel)
+        c.file("/bin/kexec_file_load", guest_program(
+            arch, HERE / "guest/kexec_file_load.c").read_bytes(), 0o755)
     Path(path).write_bytes(c.bytes())
 
 

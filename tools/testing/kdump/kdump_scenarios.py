@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Guest scenarios besides the kdump cycle: a plain boot running a command,
 the kexec reboot, a panic with no crash kernel, the crashkernel= table,
-and the handoff latency bench."""
+kexec_file_load of broken kernel images, and the handoff latency bench."""
 
 import os
 import time
@@ -14,12 +14,14 @@ from kdump_initramfs import boot_initramfs, reboot_initramfs, run_initramfs
 from kdump_qemu import Guest
 
 
-def boot_guest(k, append, cmd, mem, smp, timeout, workdir, extra=()):
+def boot_guest(k, append, cmd, mem, smp, timeout, workdir, extra=(),
+               kexec=False):
     """Boot kernel k, run cmd; returns (rc, output, guest). extra: more
-    QEMU arguments."""
+    QEMU arguments; kexec: the guest has kexec and k's image as
+    /boot/kernel."""
     workdir.mkdir(parents=True, exist_ok=True)
     initrd = workdir / "boot.cpio"
-    boot_initramfs(k["arch"], initrd, cmd)
+    boot_initramfs(k["arch"], initrd, cmd, k["image"] if kexec else None)
     out = workdir / "cmd.out"
     out.write_bytes(b"")
     g = Guest(k["arch"], k["image"], initrd, console_append(k["arch"], append),
@@ -195,3 +197,45 @@ def handoff_latency(k, outdir, runs, mem="1G", crashkernel="256M"):
         samples.append(t1 - t0)
         say(f"bench {k['impl']}: handoff {i + 1}/{runs}: {t1 - t0:.3f}s")
     return samples
+
+
+def image_checks(kernels, workdir):
+    """kexec -s -l of each of the architecture's broken kernel images
+    (ArchConfig.image_cases) on each kernel in `kernels` ({impl: build}),
+    then of the intact image: each broken one must be refused with the
+    expected error and the intact one loaded, the same on C and Rust, and
+    the Rust kernel must log one line naming the header field. Returns
+    the rows; raises otherwise."""
+    arch = next(iter(kernels.values()))["arch"]
+    # guest/kexec_file_load.c prints the errno: kexec-tools folds EINVAL,
+    # ENOEXEC and ENOSYS into one message.
+    cmd = "".join(
+        f"cp /boot/kernel /tmp/img; {mutate}; "
+        f"echo \"CASE {name} $(kexec_file_load /tmp/img x)\"; "
+        for name, mutate, _, _ in arch.image_cases)
+    cmd += ("echo \"CASE intact $(kexec_file_load /boot/kernel x) "
+            "loaded=$(cat /sys/kernel/kexec_loaded)\"")
+    seen, problems = {}, []
+    for impl, k in kernels.items():
+        rc, out, g = boot_guest(k, "", cmd, "1G", 1, 300,
+                                workdir / f"image-checks-{impl}", kexec=True)
+        rows = dict(l.split(" ", 2)[1:] for l in out.splitlines()
+                    if l.startswith("CASE "))
+        seen[impl] = rows
+        log = Path(g.log_path).read_text(errors="replace")
+        for name, _, error, field in arch.image_cases:
+            got = rows.get(name, "missing")
+            if not got.startswith(error):
+                problems.append(f"{impl} {name}: want a refusal with "
+                                f"{error!r}, got {got!r}")
+            if impl == "rust" and log.count(field) != 1:
+                problems.append(f"rust {name}: want one log line naming "
+                                f"{field!r}, got {log.count(field)}")
+        if rows.get("intact") != "ok loaded=1":
+            problems.append(f"{impl}: the intact image did not load: "
+                            f"{rows.get('intact')!r}")
+    if len({tuple(sorted(v.items())) for v in seen.values()}) > 1:
+        problems.append(f"C and Rust differ: {seen}")
+    if problems:
+        raise StageError("load", "kernel image checks: " + "; ".join(problems))
+    return [f"{n}: {r}" for n, r in next(iter(seen.values())).items()]

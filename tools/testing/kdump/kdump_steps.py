@@ -22,8 +22,8 @@ from kdump_objcheck import build_panicky, check_handoff, check_panic_free, \
     RUST_HANDOFF_ROOTS
 from kdump_report import cycle_detail, print_report
 from kdump_scenarios import boot_guest, \
-    crashkernel_lines, crashkernel_table, panic_without_crash_kernel, \
-    reboot_cycle
+    crashkernel_lines, crashkernel_table, image_checks, \
+    panic_without_crash_kernel, reboot_cycle
 from kdump_setup import RUSTC, copy_overlay
 from kdump_suite import Suite
 from kdump_verify import compare_core_layouts
@@ -124,6 +124,18 @@ def crashkernel_table_step(ctx):
     rows = crashkernel_table(ctx.kernels)
     return (f"{len(rows)} of {len(crashkernel_lines(ctx.arch))} lines "
             f"identical")
+
+
+@step("kexec-image-checks", needs=["build-c", "build-rust"], timeout=900,
+      when=lambda arch: bool(arch.image_cases))
+def kexec_image_checks(ctx):
+    """kexec -s -l of broken kernel images (arm64: an Image header with no
+    image_size, or a page size the CPU lacks): refused with the same error
+    on C and Rust, the Rust kernel naming the field once; the intact image
+    loads."""
+    rows = image_checks({i: ctx.kernels[i] for i in IMPLS},
+                        ctx.out("kexec-image"))
+    return "; ".join(rows)
 
 
 for impl in IMPLS:

@@ -49,6 +49,18 @@ ARCH = Arm64(
                        ("crashkernel=64M@1G", "1G", True),
                        ("crashkernel=64M@1280M", "1G", False),
                        ("crashkernel=64M@1281M", "1G", True)),
+    # The Image header (Documentation/arch/arm64/booting.rst): image_size
+    # at byte 16, flags at 24 (bits 1-2 the page size: 1 4K, 2 16K, 3
+    # 64K; bit 3 placement): both pass image_probe() and are refused by
+    # image_load(). A Cortex-A57 has no 16K granule.
+    image_cases=(
+        ("image-size-0", "dd if=/dev/zero of=/tmp/img bs=1 seek=16 count=8 "
+         "conv=notrunc 2>/dev/null", "EINVAL",
+         "image_size: NoImageSize"),
+        ("granule-16k", "printf '\\014' | dd of=/tmp/img bs=1 seek=24 "
+         "count=1 conv=notrunc 2>/dev/null", "EINVAL",
+         "flags: PageSize"),
+    ),
     capture_append="reset_devices",
     # The capture kernel runs in the crash kernel reservation only
     # (linux,usable-memory-range), which the comparison leaves out anyway.
