@@ -256,6 +256,12 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
         shutil.copy2(k["vmlinux"], vml)
     # The host's makedumpfile only knows the host's architecture; for
     # another one makedumpfile runs in the capture kernel (guest_checks).
+    md_skipped = None
+    if makedumpfile and not arch.host_makedumpfile:
+        md_skipped = (f"not run on the host, whose makedumpfile cannot read "
+                      f"{arch.name} dumps" +
+                      ("" if guest_checks else
+                       "; --guest-checks runs it in the capture kernel"))
     makedumpfile = makedumpfile and arch.host_makedumpfile
     say(f"{name}: verifying with drgn" +
         (" and makedumpfile" if makedumpfile else ""))
@@ -275,6 +281,7 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
         "crash_kernel_iomem": [l.strip() for l in iomem
                                if "crash kernel" in l.lower()],
         "makedumpfile_bytes": facts["makedumpfile_bytes"],
+        "makedumpfile_skipped": md_skipped,
         "guest": guest,
         "problems": facts["problems"], "verified": not facts["problems"],
     }

@@ -16,6 +16,8 @@ def print_report(r):
           f"({r['vmcore_bytes'] / (1 << 20):.1f} MiB)")
     if r["makedumpfile_bytes"] is not None:
         print(f"makedumpfile -d 31: {r['makedumpfile_bytes']} bytes")
+    if r.get("makedumpfile_skipped"):
+        print(f"makedumpfile:    {r['makedumpfile_skipped']}")
     g = r.get("guest") or {}
     if "old_memory" in g:
         m = g["old_memory"]
