@@ -67,6 +67,13 @@ suite = Suite()
 step = suite.step
 
 
+def drop_vmcore(outdir):
+    """Delete a verified capture no later step reads (each is the guest's
+    memory size: a dozen of them per architecture fill a CI disk); the
+    report and the console log stay."""
+    (outdir / "vmcore").unlink(missing_ok=True)
+
+
 def has_purgatory(arch):
     """kexec_file_load on arch loads a purgatory (arm64's does not)."""
     return arch.purgatory_ro is not None
@@ -149,13 +156,16 @@ for impl in IMPLS:
             old memory against QEMU's copy."""
             # kexec_file_load runs without KASLR, so that the C and the
             # Rust kernel's ELF core headers describe the same layout.
-            r = run_cycle(ctx.tools, ctx.kernels[impl],
-                          ctx.out(f"run-{impl}-{loader}"), loader=loader,
+            out = ctx.out(f"run-{impl}-{loader}")
+            r = run_cycle(ctx.tools, ctx.kernels[impl], out, loader=loader,
                           append_extra="nokaslr" if loader == "file" else "",
                           guest_checks=True)
             print_report(r)
             if not r["verified"]:
                 raise StageError("verify", "; ".join(r["problems"]))
+            # Later steps read the kexec_file_load captures only.
+            if loader != "file":
+                drop_vmcore(out)
             return cycle_detail(r)
 
 
@@ -297,12 +307,14 @@ for trigger, extra in (("panic", ""), ("bug", ""), ("exception", ""),
         """A crash by this trigger on the Rust kernel (kexec_file_load):
         exactly one capture kernel, the trigger's frames in drgn's
         backtrace."""
-        r = run_cycle(ctx.tools, ctx.kernels["rust"], ctx.out(f"run-{name}"),
+        out = ctx.out(f"run-{name}")
+        r = run_cycle(ctx.tools, ctx.kernels["rust"], out,
                       loader="file", trigger=trigger, append_extra=extra,
                       makedumpfile=False)
         print_report(r)
         if not r["verified"]:
             raise StageError("verify", "; ".join(r["problems"]))
+        drop_vmcore(out)
         wanted = {f for g in TRIGGERS[trigger]["expect"] for f in g}
         frames = [f for i, f in enumerate(r["backtrace"]) if f in wanted
                   and (i == 0 or r["backtrace"][i - 1] != f)]
@@ -448,6 +460,7 @@ def mutant_vmcore(ctx):
                   append_extra="nokaslr", guest_checks=True,
                   fault="capture-1cpu")
     except StageError as e:
+        drop_vmcore(ctx.out("run-mutant"))
         want = ("differs from guest memory", "ran on 1 CPU")
         if all(w in e.message for w in want):
             return f"red as it must be: {e.message[:300]}"
