@@ -50,6 +50,9 @@ class ArchConfig:
     # command line.
     elfcorehdr_in_dt: bool
     crashkernel_fixed: tuple
+    # (guest memory, crashkernel=) of the ,high/,low ELF core header check:
+    # memory above 4 GiB, a high and a low range; None to leave it out.
+    high_low: tuple | None
     # Broken kernel images kexec_file_load must refuse: (name, shell
     # command that breaks /tmp/img, a copy of the image, the errno
     # kexec_file_load() returns, what the Rust kernel's one log line names).

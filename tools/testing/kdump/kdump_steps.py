@@ -178,6 +178,32 @@ def elfcorehdr_c_vs_rust(ctx):
                                 ctx.out("run-rust-file"))
 
 
+@step("elfcorehdr-high-low", needs=["build-c", "build-rust"], timeout=1800,
+      when=lambda arch: arch.high_low is not None)
+def elfcorehdr_high_low(ctx):
+    """crashkernel=,high and ,low on a guest with memory above 4 GiB, then
+    kexec -s -p: both crash ranges are left out of the C and the Rust ELF
+    core header alike (identical program headers), each vmcore verified."""
+    mem, crashkernel = ctx.arch.high_low
+    outs = [ctx.out(f"run-{impl}-high-low") for impl in IMPLS]
+    try:
+        for impl, out in zip(IMPLS, outs):
+            r = run_cycle(ctx.tools, ctx.kernels[impl], out, mem=mem,
+                          crashkernel=crashkernel, loader="file",
+                          append_extra="nokaslr", makedumpfile=False)
+            if not r["verified"]:
+                raise StageError("verify", "; ".join(r["problems"]))
+            ranges = r["crash_kernel_iomem"]
+            if len(ranges) != 2:
+                raise StageError("load", f"{impl}: want a low and a high "
+                                 f"crash kernel range, got {ranges}")
+        same = compare_core_layouts(ctx.arch, *outs)
+    finally:
+        for out in outs:
+            drop_vmcore(out)
+    return f"crash kernel {'; '.join(ranges)}: {same}"
+
+
 @step("vmcore-c-header-host", needs=["cycle-c-file"], timeout=1200)
 def vmcore_c_header_host(ctx):
     """kdump::vmcore lays out the C kernel's vmcore header again, byte for

@@ -53,6 +53,7 @@ ARCH = Arm64(
     # at byte 16, flags at 24 (bits 1-2 the page size: 1 4K, 2 16K, 3
     # 64K; bit 3 placement): both pass image_probe() and are refused by
     # image_load(). A Cortex-A57 has no 16K granule.
+    high_low=("3584M", "256M,high crashkernel=64M,low"),
     image_cases=(
         ("image-size-0", "dd if=/dev/zero of=/tmp/img bs=1 seek=16 count=8 "
          "conv=notrunc 2>/dev/null", "EINVAL",

@@ -35,6 +35,7 @@ ARCH = X86_64(
     crashkernel_fixed=(("crashkernel=64M@16M", "1G", True),
                        ("crashkernel=64M@512M", "1G", False),
                        ("crashkernel=64M@513M", "1G", True)),
+    high_low=("4608M", "256M,high crashkernel=64M,low"),
     image_cases=(),
     capture_append="irqpoll reset_devices",
     # The first MiB, reserved in the first kernel, is RAM of the capture
