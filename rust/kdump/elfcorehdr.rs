@@ -13,23 +13,11 @@
 //! buffer, with every size computed with checked arithmetic and every
 //! failure returned as an [`ElfError`].
 
-/// Size of `Elf64_Ehdr`.
-pub const EHDR_SIZE: usize = 64;
-/// Size of `Elf64_Phdr`.
-pub const PHDR_SIZE: usize = 56;
+pub use crate::elf::{EM_AARCH64, EM_X86_64, PF_RWX, PT_LOAD, PT_NOTE};
+use crate::elf::{write_core_ehdr64, Class, Phdr, EHDR64_SIZE, PHDR64_SIZE};
+
 /// `ELF_CORE_HEADER_ALIGN`: the header is allocated in whole pages.
 pub const HEADER_ALIGN: usize = 4096;
-
-/// `PT_LOAD`.
-pub const PT_LOAD: u32 = 1;
-/// `PT_NOTE`.
-pub const PT_NOTE: u32 = 4;
-/// `PF_R | PF_W | PF_X`.
-pub const PF_RWX: u32 = 7;
-/// `EM_X86_64`.
-pub const EM_X86_64: u16 = 62;
-/// `EM_AARCH64`.
-pub const EM_AARCH64: u16 = 183;
 
 /// A memory range with an inclusive end (`struct range`).
 #[repr(C)]
@@ -245,34 +233,8 @@ pub struct KernelMap {
 pub fn header_size(cpus: usize, ranges: usize) -> Result<usize, ElfError> {
     let too_big = ElfError::TooBig { needed: usize::MAX, have: usize::MAX };
     let phdrs = cpus.checked_add(ranges).and_then(|n| n.checked_add(2)).ok_or(too_big)?;
-    let raw = phdrs.checked_mul(PHDR_SIZE).and_then(|n| n.checked_add(EHDR_SIZE)).ok_or(too_big)?;
+    let raw = phdrs.checked_mul(PHDR64_SIZE).and_then(|n| n.checked_add(EHDR64_SIZE)).ok_or(too_big)?;
     raw.checked_next_multiple_of(HEADER_ALIGN).ok_or(too_big)
-}
-
-/// One `Elf64_Phdr`.
-struct Phdr {
-    kind: u32,
-    flags: u32,
-    offset: u64,
-    vaddr: u64,
-    paddr: u64,
-    size: u64,
-}
-
-impl Phdr {
-    fn write(&self, out: &mut [u8]) {
-        let fields: [&[u8]; 8] = [
-            &self.kind.to_le_bytes(),
-            &self.flags.to_le_bytes(),
-            &self.offset.to_le_bytes(),
-            &self.vaddr.to_le_bytes(),
-            &self.paddr.to_le_bytes(),
-            &self.size.to_le_bytes(), // p_filesz
-            &self.size.to_le_bytes(), // p_memsz
-            &0u64.to_le_bytes(),      // p_align
-        ];
-        crate::put_fields(out, &fields);
-    }
 }
 
 /// Writes the ELF core header for `info` and `ranges` at the start of
@@ -295,59 +257,30 @@ pub fn build(buf: &mut [u8], info: &CoreInfo<'_>, ranges: &[Range]) -> Result<us
     }
     out.fill(0);
 
-    let mut phdrs = out.get_mut(EHDR_SIZE..).unwrap_or(&mut []).chunks_exact_mut(PHDR_SIZE);
+    let mut phdrs = out.get_mut(EHDR64_SIZE..).unwrap_or(&mut []).chunks_exact_mut(PHDR64_SIZE);
     let mut phnum: u16 = 0;
-    let mut emit = |p: Phdr| {
+    // Every segment is described as C does: p_filesz == p_memsz, p_align 0.
+    let mut emit = |kind, flags, offset, vaddr, paddr, size| {
         if let Some(slot) = phdrs.next() {
-            p.write(slot);
+            let p = Phdr { kind, flags, offset, vaddr, paddr, filesz: size, memsz: size, align: 0 };
+            p.write(Class::Elf64, slot);
             phnum = phnum.wrapping_add(1);
         }
     };
     for &n in info.cpu_notes {
-        emit(Phdr { kind: PT_NOTE, flags: 0, offset: n, vaddr: 0, paddr: n, size: info.cpu_note_size });
+        emit(PT_NOTE, 0, n, 0, n, info.cpu_note_size);
     }
-    emit(Phdr {
-        kind: PT_NOTE,
-        flags: 0,
-        offset: info.vmcoreinfo,
-        vaddr: 0,
-        paddr: info.vmcoreinfo,
-        size: info.vmcoreinfo_size,
-    });
+    emit(PT_NOTE, 0, info.vmcoreinfo, 0, info.vmcoreinfo, info.vmcoreinfo_size);
     if let Some(k) = info.kernel_map {
-        emit(Phdr { kind: PT_LOAD, flags: PF_RWX, offset: k.paddr, vaddr: k.vaddr, paddr: k.paddr, size: k.size });
+        emit(PT_LOAD, PF_RWX, k.paddr, k.vaddr, k.paddr, k.size);
     }
     for r in ranges {
-        emit(Phdr {
-            kind: PT_LOAD,
-            flags: PF_RWX,
-            offset: r.start,
-            // __va() on the direct map; C computes it in unsigned long.
-            vaddr: r.start.wrapping_add(info.direct_map),
-            paddr: r.start,
-            size: r.end.wrapping_sub(r.start).wrapping_add(1),
-        });
+        // __va() on the direct map; C computes it in unsigned long.
+        let vaddr = r.start.wrapping_add(info.direct_map);
+        emit(PT_LOAD, PF_RWX, r.start, vaddr, r.start, r.end.wrapping_sub(r.start).wrapping_add(1));
     }
 
-    // e_ident: magic, ELFCLASS64, ELFDATA2LSB, EV_CURRENT, OS ABI.
-    let ident = [0x7f, b'E', b'L', b'F', 2, 1, 1, info.osabi];
-    crate::put_fields(
-        out,
-        &[
-            &ident,
-            &[0u8; 8],
-            &4u16.to_le_bytes(), // e_type = ET_CORE
-            &info.machine.to_le_bytes(),
-            &1u32.to_le_bytes(),  // e_version = EV_CURRENT
-            &0u64.to_le_bytes(),  // e_entry
-            &(EHDR_SIZE as u64).to_le_bytes(), // e_phoff
-            &0u64.to_le_bytes(),  // e_shoff
-            &0u32.to_le_bytes(),  // e_flags
-            &(EHDR_SIZE as u16).to_le_bytes(), // e_ehsize
-            &(PHDR_SIZE as u16).to_le_bytes(), // e_phentsize
-            &phnum.to_le_bytes(),
-        ],
-    );
+    write_core_ehdr64(out, info.machine, info.osabi, phnum);
     Ok(size)
 }
 

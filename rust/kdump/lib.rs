@@ -25,6 +25,7 @@ extern crate std;
 
 pub mod arm64_image;
 pub mod cmdline;
+pub mod elf;
 pub mod elfcorehdr;
 pub mod handoff;
 pub mod memparse;

@@ -16,8 +16,7 @@
 //! place. Unlike the C version, `R_X86_64_PC32`/`PLT32` results that do not
 //! fit in 32 signed bits are refused instead of truncated.
 
-/// Size of `Elf64_Ehdr`.
-pub const EHDR_SIZE: usize = 64;
+pub use crate::elf::EHDR64_SIZE as EHDR_SIZE;
 /// Size of `Elf64_Shdr`.
 pub const SHDR_SIZE: usize = 64;
 /// Size of `Elf64_Sym`.
