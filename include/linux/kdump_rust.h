@@ -395,9 +395,20 @@ int kdump_vmcore_init(void);
  * registers after the first open is warned about, as with the C provider.
  *
  * Context: Process context; takes a spinlock.
- * Return: whether any vmcore_cb is registered.
  */
-bool vmcore_rust_open(void);
+void vmcore_rust_open(void);
+
+/**
+ * vmcore_rust_has_callbacks() - whether any vmcore_cb is registered
+ *
+ * Asked on every read() and mmap() of /proc/vmcore, as the C provider asks
+ * the registry each time: while one is registered, old memory is read and
+ * mapped page by page through vmcore_rust_pfn_is_ram().
+ *
+ * Context: Process context; may sleep (SRCU read side).
+ * Return: true if the registry is not empty.
+ */
+bool vmcore_rust_has_callbacks(void);
 
 /**
  * vmcore_rust_pfn_is_ram() - ask the vmcore_cb registry about a page

@@ -23,6 +23,16 @@ use kernel::prelude::*;
 
 const __LOG_PREFIX: &[u8] = b"crash\0";
 
+// The core's `Range` stands for the `struct range` entries of a
+// `struct crash_mem`: the same layout, checked at build time.
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<Range>() == size_of::<bindings::range>());
+    assert!(align_of::<Range>() == align_of::<bindings::range>());
+    assert!(offset_of!(Range, start) == offset_of!(bindings::range, start));
+    assert!(offset_of!(Range, end) == offset_of!(bindings::range, end));
+};
+
 /// The ranges of a `struct crash_mem`, as the core's [`CrashMem`].
 ///
 /// # Safety

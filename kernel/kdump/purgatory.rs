@@ -15,6 +15,15 @@ use kernel::bindings;
 use kernel::error::code::{EFAULT, EINVAL};
 use kernel::ffi::c_int;
 
+// The core's `ShaRegion` stands for `struct kexec_sha_region`, which the
+// bindings only see declared: both sides check the same layout at build
+// time (purgatory_kunit.c the C one).
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<ShaRegion>() == 16 && align_of::<ShaRegion>() == 8);
+    assert!(offset_of!(ShaRegion, start) == 0 && offset_of!(ShaRegion, len) == 8);
+};
+
 /// Checks the `n` regions at `regions` (a `struct kexec_sha_region` array
 /// whose `start` fields are kernel virtual addresses here) against the
 /// SHA-256 `digest`, as purgatory does before it enters the next kernel.

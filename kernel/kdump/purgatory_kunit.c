@@ -12,9 +12,13 @@
 #include <linux/kexec.h>
 #include <linux/purgatory.h>
 #include <linux/slab.h>
+#include <linux/stddef.h>
 #include <linux/string.h>
 
+/* The layout kernel/kdump/purgatory.rs checks its ShaRegion against. */
 static_assert(sizeof(struct kexec_sha_region) == 16);
+static_assert(offsetof(struct kexec_sha_region, start) == 0);
+static_assert(offsetof(struct kexec_sha_region, len) == 8);
 
 /* Three segments of odd sizes, spread over the table like kexec does. */
 static const size_t seg_len[] = { 100, 4096, 5003 };

@@ -22,17 +22,19 @@
 //! A header that fails validation disables `/proc/vmcore` with one
 //! `pr_err` naming the ELF field at fault; the kernel keeps running.
 
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kdump::vmcore::{
     header_len, CoreHeader, Expect, Extents, HeaderError, Layout, Load, MergeError, Region, EHDR_MAX,
 };
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec, VVec};
 use kernel::bindings;
 use kernel::c_str;
-use kernel::crash_dump::{self, ElfCoreHdr, OldMem};
+use kernel::crash_dump::{self, ElfCoreHdr, OldMem, OldMemRange};
 use kernel::error::code::{EINVAL, EIO, ENOMEM, EPERM, ERANGE};
 use kernel::ffi::c_int;
-use kernel::mm::{UserMapBuf, VmArea, PAGE_SIZE};
+use kernel::mm::virt::{VmaMixedMap, VmaNew};
+use kernel::mm::UserMapBuf;
+use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::proc_fs::{ProcFile, Registration};
 use kernel::sync::Mutex;
@@ -69,9 +71,6 @@ struct Vmcore {
     head: UserMapBuf,
     loads: KVec<Load>,
     extents: Extents,
-    /// Old memory must be read page by page and mapped after asking the
-    /// `vmcore_cb`s (see [`crash_dump::oldmem_needs_checks`]).
-    checks: AtomicBool,
     /// The old memory the last read() mapped, kept for the next one.
     #[pin]
     window: Mutex<Option<Window>>,
@@ -124,22 +123,29 @@ impl From<Error> for SetupError {
 impl Vmcore {
     /// The dump and the size of its file.
     fn new(hdr: &ElfCoreHdr) -> Result<(impl PinInit<Self>, u64), SetupError> {
-        let max_size = match usize::try_from(hdr.size) {
+        let max_size = match usize::try_from(hdr.size()) {
             Ok(size) if size > 0 => size.min(MAX_HEADER),
             _ => MAX_HEADER,
         };
         let expect = Expect { machine: MACHINE, max_size };
         let mut ehdr = [0u8; EHDR_MAX];
-        hdr.read(0, &mut ehdr).map_err(|_| SetupError::ReadHeader(hdr.addr))?;
+        hdr.read(&mut ehdr).map_err(|_| SetupError::ReadHeader(hdr.addr()))?;
         let len = header_len(&ehdr, &expect)?;
         let mut bytes = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-        hdr.read(0, &mut bytes).map_err(|_| SetupError::ReadHeader(hdr.addr))?;
+        hdr.read(&mut bytes).map_err(|_| SetupError::ReadHeader(hdr.addr()))?;
         let core = CoreHeader::parse(&bytes, &expect)?;
         if core.notes_max() > MAX_NOTES {
             return Err(SetupError::NotesTooBig(core.notes_max()));
         }
         let mut notes = VVec::from_elem(0u8, core.notes_max(), GFP_KERNEL)?;
-        let merged = core.merge_notes(&mut notes, |paddr, buf| hdr.read_notes(paddr, buf)).map_err(|e| match e {
+        let read_segment = |paddr, buf: &mut [u8]| {
+            // SAFETY: a PT_NOTE segment of the crashed kernel's header
+            // (`merge_notes()` reads no other), which the capture kernel
+            // trusts to name old memory, as C does.
+            let range = unsafe { OldMemRange::new(paddr, buf.len()) }.ok_or(EINVAL)?;
+            hdr.read_notes(&range, buf)
+        };
+        let merged = core.merge_notes(&mut notes, read_segment).map_err(|e| match e {
             MergeError::NoRoom { .. } => SetupError::NoMemory,
             MergeError::Read { index, .. } => SetupError::ReadNotes(index),
         })?;
@@ -167,20 +173,20 @@ impl Vmcore {
             head,
             loads,
             extents,
-            checks: AtomicBool::new(false),
             window <- new_mutex!(None),
         });
         Ok((vmcore, extents.size()))
     }
 
-    /// Copies `len` bytes of old memory from `paddr` to `out`: from the
-    /// mapped window, or page by page where mapping is not possible or not
-    /// allowed. `paddr..paddr + span` (`span >= len`, at most to the end of
-    /// [`CHUNK`]) is in one `PT_LOAD` and is what a new window maps.
-    fn copy_oldmem(&self, out: &mut UserSliceWriter, paddr: u64, len: usize, span: usize) -> Result {
-        if self.checks.load(Ordering::Relaxed) {
-            return copy_oldmem_paged(out, paddr, len);
+    /// Copies the first `len` bytes of `range` to `out`: from the mapped
+    /// window, or page by page where mapping is not possible or not
+    /// allowed. `range` (at most to the end of [`CHUNK`]) is what a new
+    /// window maps.
+    fn copy_oldmem(&self, out: &mut UserSliceWriter, range: &OldMemRange, len: usize) -> Result {
+        if needs_checks() {
+            return copy_oldmem_paged(out, range, len);
         }
+        let paddr = range.paddr();
         // Concurrent readers take turns; one copy_to_user() at a time per
         // dump is still far fewer mappings than a page at a time.
         let mut window = self.window.lock();
@@ -189,14 +195,11 @@ impl Vmcore {
         }
         // Unmap the old window first: at most one is ever mapped.
         *window = None;
-        // SAFETY: `paddr..paddr + span` lies in one `PT_LOAD` of the
-        // crashed kernel's header: old memory, which this kernel does not
-        // write.
-        let map = match unsafe { OldMem::map(paddr, span) } {
+        let map = match OldMem::map(range) {
             Ok(map) => map,
             Err(e) if e == ERANGE => {
                 drop(window);
-                return copy_oldmem_paged(out, paddr, len);
+                return copy_oldmem_paged(out, range, len);
             }
             Err(e) => return Err(e),
         };
@@ -204,35 +207,50 @@ impl Vmcore {
         out.write_slice(w.get(paddr, len).ok_or(EINVAL)?)
     }
 
-    /// Maps `size` bytes of old memory from `paddr` at `addr` of `vma`.
-    fn remap_oldmem(&self, vma: &mut VmArea, addr: usize, paddr: u64, size: usize) -> Result {
-        let pfn = usize::try_from(paddr / PAGE_SIZE as u64).map_err(|_| EINVAL)?;
-        if !self.checks.load(Ordering::Relaxed) {
-            return crash_dump::remap_oldmem(vma, addr, pfn, size);
+    /// Maps `range` at `addr` of `vma`.
+    fn remap_oldmem(&self, vma: &VmaMixedMap, addr: usize, range: &OldMemRange) -> Result {
+        if !needs_checks() {
+            return crash_dump::remap_oldmem(vma, addr, range);
         }
         // Runs of RAM are mapped whole; a page that is not RAM gets the
         // zero page, as C's remap_oldmem_pfn_checked() does.
-        let pages = size / PAGE_SIZE;
+        let pages = range.len() / PAGE_SIZE;
+        let first_pfn = range.paddr() / PAGE_SIZE as u64;
         let mut run = 0;
         for i in 0..=pages {
             // SAFETY: a pure query of the vmcore_cb registry.
-            let ram = i < pages && unsafe { bindings::vmcore_rust_pfn_is_ram((pfn + i) as _) };
+            let ram = i < pages && unsafe { bindings::vmcore_rust_pfn_is_ram((first_pfn + i as u64) as _) };
             if ram {
                 run += 1;
                 continue;
             }
             if run > 0 {
-                let at = addr + (i - run) * PAGE_SIZE;
-                crash_dump::remap_oldmem(vma, at, pfn + i - run, run * PAGE_SIZE)?;
+                let part = range.sub((i - run) * PAGE_SIZE, run * PAGE_SIZE).ok_or(EINVAL)?;
+                crash_dump::remap_oldmem(vma, addr + (i - run) * PAGE_SIZE, &part)?;
                 run = 0;
             }
             if i < pages {
-                let zero = crash_dump::zero_pfn();
-                crash_dump::remap_oldmem(vma, addr + i * PAGE_SIZE, zero, PAGE_SIZE)?;
+                crash_dump::remap_zero_page(vma, addr + i * PAGE_SIZE)?;
             }
         }
         Ok(())
     }
+}
+
+/// Whether old memory must be read page by page and mapped after asking
+/// the `vmcore_cb`s: asked on every read() and mmap(), as C asks.
+fn needs_checks() -> bool {
+    // SAFETY: a query of the registry, in process context.
+    crash_dump::oldmem_needs_checks(unsafe { bindings::vmcore_rust_has_callbacks() })
+}
+
+/// The old memory `len` bytes from `paddr`, which [`Extents::locate`] said
+/// lie in one `PT_LOAD`.
+fn load_range(paddr: u64, len: usize) -> Result<OldMemRange> {
+    // SAFETY: part of a PT_LOAD of the crashed kernel's header (the caller
+    // has it from `locate()`), which the capture kernel trusts to name old
+    // memory, as C does.
+    unsafe { OldMemRange::new(paddr, len) }.ok_or(EINVAL)
 }
 
 #[vtable]
@@ -240,10 +258,7 @@ impl ProcFile for Vmcore {
     fn open(&self) -> Result {
         // SAFETY: takes the registry's lock; marks the dump opened so that
         // later vmcore_cb registrations warn, as in C.
-        let callbacks = unsafe { bindings::vmcore_rust_open() };
-        if crash_dump::oldmem_needs_checks(callbacks) {
-            self.checks.store(true, Ordering::Relaxed);
-        }
+        unsafe { bindings::vmcore_rust_open() };
         Ok(())
     }
 
@@ -256,7 +271,7 @@ impl ProcFile for Vmcore {
                 Region::OldMem { paddr, len } => {
                     let span = (CHUNK - (paddr as usize % CHUNK)).min(usize::try_from(len).unwrap_or(usize::MAX));
                     let n = span.min(want);
-                    self.copy_oldmem(out, paddr, n, span)?;
+                    self.copy_oldmem(out, &load_range(paddr, span)?, n)?;
                     n
                 }
                 // The header, the notes and their padding are the first
@@ -276,17 +291,19 @@ impl ProcFile for Vmcore {
         Ok(done)
     }
 
-    fn mmap(&self, vma: &mut VmArea) -> Result {
+    fn mmap(&self, vma: &VmaNew) -> Result {
         let size = vma.end() - vma.start();
         let start = (vma.pgoff() as u64).checked_mul(PAGE_SIZE as u64).ok_or(EINVAL)?;
         let end = start.checked_add(size as u64).ok_or(EINVAL)?;
         if end > self.extents.size() {
             return Err(EINVAL);
         }
-        if vma.flags() & (bindings::VM_WRITE | bindings::VM_EXEC) as usize != 0 {
+        if vma.writable() || vma.executable() {
             return Err(EPERM);
         }
-        vma.mod_flags(bindings::VM_MIXEDMAP as usize, (bindings::VM_MAYWRITE | bindings::VM_MAYEXEC) as usize);
+        vma.try_clear_maywrite()?;
+        vma.try_clear_mayexec()?;
+        let vma = vma.set_mixedmap();
         vma.set_sigbus_on_fault();
         // A failure leaves a partial mapping, which mmap() tears down with
         // the area.
@@ -297,12 +314,12 @@ impl ProcFile for Vmcore {
                 Region::End => return Err(EINVAL),
                 Region::OldMem { paddr, len } => {
                     let n = len.min(left) as usize;
-                    self.remap_oldmem(vma, addr, paddr, n)?;
+                    self.remap_oldmem(vma, addr, &load_range(paddr, n)?)?;
                     n
                 }
                 _ => {
                     let n = (self.extents.data_offset() - pos).min(left) as usize;
-                    vma.remap_buf(addr, &self.head, pos as usize, n)?;
+                    vma.map_user_buf(addr, &self.head, pos as usize, n)?;
                     n
                 }
             };
@@ -313,19 +330,19 @@ impl ProcFile for Vmcore {
     }
 }
 
-/// Copies `len` bytes of old memory from `paddr` to `out` a page at a time
+/// Copies the first `len` bytes of `range` to `out` a page at a time
 /// through C's `read_from_oldmem()`, as the C provider does.
-fn copy_oldmem_paged(out: &mut UserSliceWriter, paddr: u64, len: usize) -> Result {
+fn copy_oldmem_paged(out: &mut UserSliceWriter, range: &OldMemRange, len: usize) -> Result {
     let mut bounce = KVec::from_elem(0u8, PAGE_SIZE.min(len), GFP_KERNEL)?;
-    let (mut paddr, mut left) = (paddr, len);
-    while left > 0 {
+    let mut done = 0;
+    while done < len {
         // Within a page, as read_from_oldmem() goes.
-        let n = left.min(PAGE_SIZE - (paddr as usize % PAGE_SIZE)).min(bounce.len());
+        let paddr = range.paddr() + done as u64;
+        let n = (len - done).min(PAGE_SIZE - (paddr as usize % PAGE_SIZE)).min(bounce.len());
         let buf = bounce.get_mut(..n).ok_or(EINVAL)?;
-        crash_dump::read_oldmem(paddr, buf)?;
+        crash_dump::read_oldmem(&range.sub(done, n).ok_or(EINVAL)?, buf)?;
         out.write_slice(buf)?;
-        paddr += n as u64;
-        left -= n;
+        done += n;
     }
     Ok(())
 }
@@ -333,7 +350,7 @@ fn copy_oldmem_paged(out: &mut UserSliceWriter, paddr: u64, len: usize) -> Resul
 fn log_setup_error(hdr: &ElfCoreHdr, e: &SetupError) {
     match e {
         SetupError::Header(e) => {
-            pr_err!("ELF core header at {:#x} refused: {}; /proc/vmcore disabled\n", hdr.addr, e)
+            pr_err!("ELF core header at {:#x} refused: {}; /proc/vmcore disabled\n", hdr.addr(), e)
         }
         SetupError::ReadHeader(addr) => {
             pr_err!("cannot read the ELF core header at {:#x}; /proc/vmcore disabled\n", addr)

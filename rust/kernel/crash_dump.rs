@@ -7,35 +7,80 @@
 //! In a kdump capture kernel, `elfcorehdr=` gives the physical address of
 //! the ELF core header the crashed kernel left, and the memory it describes
 //! ("old memory") lies outside the capture kernel's own RAM. These are the
-//! ways to reach both: the architecture's header readers, mapping a range
-//! of old memory into the kernel ([`OldMem`]) or into a process
-//! ([`remap_oldmem`]), and the per-page copy that honours memory
-//! encryption and the `vmcore_cb` hooks ([`read_oldmem`]).
+//! ways to reach both: the architecture's header readers ([`ElfCoreHdr`]),
+//! and, for a range known to be old memory ([`OldMemRange`]), mapping it
+//! into the kernel ([`OldMem`]) or read-only into a process
+//! ([`remap_oldmem`]), and the per-page copy that honours memory encryption
+//! and the `vmcore_cb` hooks ([`read_oldmem`]).
+//!
+//! Reading or mapping an arbitrary physical address is not something safe
+//! code may do: device memory has side effects, and this kernel's own
+//! memory holds its objects. So every access to old memory goes through an
+//! [`OldMemRange`], which only `unsafe` code creates, from what the
+//! crashed kernel's header says.
+//!
+//! # Examples
+//!
+//! ```
+//! use kernel::crash_dump::{elfcorehdr, OldMemRange};
+//!
+//! /// The first bytes of the crashed kernel's ELF core header, if this is
+//! /// a capture kernel. Only the first caller of `elfcorehdr()` gets it
+//! /// (the `/proc/vmcore` provider does at boot), so this is not run here.
+//! fn first_bytes() -> Result<Option<[u8; 64]>> {
+//!     let Some(hdr) = elfcorehdr()? else {
+//!         return Ok(None);
+//!     };
+//!     let mut ehdr = [0u8; 64];
+//!     hdr.read(&mut ehdr)?;
+//!     // Validate it, then name the segments it describes with
+//!     // `unsafe { OldMemRange::new(..) }` to read them.
+//!     hdr.free(false);
+//!     Ok(Some(ehdr))
+//! }
+//! ```
 
 use crate::{
     bindings,
     error::{code::*, to_result, Result},
     ffi::c_void,
-    mm::VmArea,
+    mm::virt::VmaMixedMap,
+    page::PAGE_SIZE,
 };
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by the first call of [`elfcorehdr`]: the architecture's
+/// `elfcorehdr_alloc()` runs at most once.
+static HEADER_TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// The ELF core header handed over by the crashed kernel.
-#[derive(Clone, Copy, Debug)]
+///
+/// It is given back with [`ElfCoreHdr::free`], or on drop as not taken.
+///
+/// # Invariants
+///
+/// `addr` and `size` are what the architecture's `elfcorehdr_alloc()`
+/// returned, and `elfcorehdr_free()` has not been called for them.
+#[derive(Debug)]
 pub struct ElfCoreHdr {
-    /// Physical address.
-    pub addr: u64,
-    /// Size in bytes, 0 if `elfcorehdr=` gave none.
-    pub size: u64,
+    addr: u64,
+    size: u64,
 }
 
 /// Lets the architecture set up the ELF core header (`elfcorehdr_alloc()`)
 /// and returns it, or `None` if this is not a capture kernel or its dump
 /// was already taken or refused.
+///
+/// Only the first call asks the architecture; later ones fail with `EBUSY`
+/// (the header is set up once per boot, as in C's `vmcore_init()`).
 pub fn elfcorehdr() -> Result<Option<ElfCoreHdr>> {
-    // SAFETY: the two globals are written once at boot by the
-    // `elfcorehdr=` parser and, here, by the architecture's
-    // elfcorehdr_alloc() during this initcall; nothing runs concurrently.
+    if HEADER_TAKEN.swap(true, Ordering::AcqRel) {
+        return Err(EBUSY);
+    }
+    // SAFETY: only this first call writes the two globals (checked above),
+    // as C's vmcore_init() does once at boot; they were set by the
+    // `elfcorehdr=` parser before initcalls ran.
     unsafe {
         to_result(bindings::elfcorehdr_alloc(
             core::ptr::addr_of_mut!(bindings::elfcorehdr_addr),
@@ -44,34 +89,64 @@ pub fn elfcorehdr() -> Result<Option<ElfCoreHdr>> {
         if bindings::is_vmcore_usable() == 0 {
             return Ok(None);
         }
+        // INVARIANT: just returned by elfcorehdr_alloc().
         Ok(Some(ElfCoreHdr { addr: bindings::elfcorehdr_addr, size: bindings::elfcorehdr_size }))
     }
 }
 
 impl ElfCoreHdr {
-    /// Fills `buf` from the header's bytes at `offset`.
-    pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result {
-        read_with(self.addr.checked_add(offset).ok_or(EINVAL)?, buf, bindings::elfcorehdr_read)
+    /// Physical address of the header.
+    pub fn addr(&self) -> u64 {
+        self.addr
     }
 
-    /// Fills `buf` from old memory at `paddr` with the reader meant for
-    /// notes, which decrypts memory-encrypted notes.
-    pub fn read_notes(&self, paddr: u64, buf: &mut [u8]) -> Result {
-        read_with(paddr, buf, bindings::elfcorehdr_read_notes)
+    /// Size in bytes of the header region, 0 if `elfcorehdr=` gave none.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Fills `buf` from the start of the header. Fails with `EINVAL` if the
+    /// header's size is known and `buf` is larger.
+    pub fn read(&self, buf: &mut [u8]) -> Result {
+        if self.size != 0 && buf.len() as u64 > self.size {
+            return Err(EINVAL);
+        }
+        read_with(self.addr, buf, bindings::elfcorehdr_read)
+    }
+
+    /// Fills `buf` from the start of `range` with the reader meant for
+    /// notes, which decrypts memory-encrypted notes. Fails with `EINVAL` if
+    /// `buf` is larger than `range`.
+    pub fn read_notes(&self, range: &OldMemRange, buf: &mut [u8]) -> Result {
+        if buf.len() > range.len {
+            return Err(EINVAL);
+        }
+        read_with(range.paddr, buf, bindings::elfcorehdr_read_notes)
     }
 
     /// Gives the header back to the architecture (`elfcorehdr_free()`).
-    /// With `taken`, also marks the dump as served (`vmcore_unusable()`),
-    /// which makes [`elfcorehdr`] return `None` from then on.
+    /// With `taken`, also marks the dump as served (`vmcore_unusable()`):
+    /// [`elfcorehdr`] would return `None` from then on.
     pub fn free(self, taken: bool) {
-        // SAFETY: the header came from elfcorehdr(); the globals are only
-        // written during this initcall (see elfcorehdr()).
+        let addr = self.addr;
+        core::mem::forget(self);
+        // SAFETY: `addr` came from elfcorehdr_alloc() and is freed once:
+        // `self` is consumed without running `drop()`. Only
+        // `vmcore_init()`'s owner (the one caller that got the header)
+        // writes the usable flag.
         unsafe {
-            bindings::elfcorehdr_free(self.addr);
+            bindings::elfcorehdr_free(addr);
             if taken {
                 bindings::vmcore_unusable();
             }
         }
+    }
+}
+
+impl Drop for ElfCoreHdr {
+    fn drop(&mut self) {
+        // SAFETY: from elfcorehdr_alloc(), not freed yet (type invariant).
+        unsafe { bindings::elfcorehdr_free(self.addr) };
     }
 }
 
@@ -91,23 +166,83 @@ fn read_with(mut pos: u64, buf: &mut [u8], read: Reader) -> Result {
     Ok(())
 }
 
+/// A range of old memory: part of a segment the crashed kernel's ELF core
+/// header describes.
+///
+/// # Invariants
+///
+/// `[paddr, paddr + len)` does not wrap, and is memory of the crashed
+/// kernel that this kernel neither allocates from nor writes, and that may
+/// be read without side effects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OldMemRange {
+    paddr: u64,
+    len: usize,
+}
+
+impl OldMemRange {
+    /// The `len` bytes from physical address `paddr`, or `None` if the
+    /// range wraps.
+    ///
+    /// # Safety
+    ///
+    /// The range must be old memory: a segment (or part of one) that the
+    /// crashed kernel's ELF core header describes, which this kernel
+    /// neither allocates from nor writes, and which reads without side
+    /// effects. As in C, the header is trusted to describe memory.
+    pub unsafe fn new(paddr: u64, len: usize) -> Option<Self> {
+        paddr.checked_add(len as u64)?;
+        // INVARIANT: no wrap (checked); old memory (safety section).
+        Some(Self { paddr, len })
+    }
+
+    /// First physical address.
+    pub fn paddr(&self) -> u64 {
+        self.paddr
+    }
+
+    /// Bytes in the range.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the range is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The `len` bytes from `offset` into this range, if they are in it.
+    pub fn sub(&self, offset: usize, len: usize) -> Option<Self> {
+        if offset.checked_add(len)? > self.len {
+            return None;
+        }
+        // INVARIANT: a part of old memory is old memory.
+        Some(Self { paddr: self.paddr.checked_add(offset as u64)?, len })
+    }
+}
+
 /// Whether old memory must be read page by page through the architecture
-/// ([`read_oldmem`]): it is encrypted, or a `vmcore_cb` may report pages
-/// that are not RAM. Mapping it with [`OldMem`] would bypass both.
+/// ([`read_oldmem`]): it is encrypted, or `callbacks` says a `vmcore_cb`
+/// may report pages that are not RAM. Mapping it with [`OldMem`] would
+/// bypass both.
 pub fn oldmem_needs_checks(callbacks: bool) -> bool {
     // SAFETY: a pure query.
     callbacks || unsafe { bindings::cc_platform_has(bindings::cc_attr_CC_ATTR_MEM_ENCRYPT) }
 }
 
-/// Fills `buf` from old memory at `paddr`, page by page, as C's
+/// Fills `buf` from the start of `range`, page by page, as C's
 /// `read_from_oldmem()` does: decrypted if encrypted, zeros for pages a
-/// `vmcore_cb` says are not RAM.
-pub fn read_oldmem(paddr: u64, buf: &mut [u8]) -> Result {
+/// `vmcore_cb` says are not RAM. Fails with `EINVAL` if `buf` is larger
+/// than `range`.
+pub fn read_oldmem(range: &OldMemRange, buf: &mut [u8]) -> Result {
+    if buf.len() > range.len {
+        return Err(EINVAL);
+    }
     let mut kvec = bindings::kvec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
     let mut iter = core::mem::MaybeUninit::<bindings::iov_iter>::uninit();
-    let mut pos = paddr;
-    // SAFETY: `kvec` describes `buf`, which outlives the iterator; a pure
-    // query for the encryption flag.
+    let mut pos = range.paddr;
+    // SAFETY: `kvec` describes `buf`, which outlives the iterator; the
+    // bytes read are old memory (`OldMemRange` invariant).
     let n = unsafe {
         bindings::iov_iter_kvec(iter.as_mut_ptr(), bindings::ITER_DEST as _, &mut kvec, 1, buf.len());
         let enc = bindings::cc_platform_has(bindings::cc_attr_CC_ATTR_MEM_ENCRYPT);
@@ -128,7 +263,7 @@ pub fn read_oldmem(paddr: u64, buf: &mut [u8]) -> Result {
 /// # Invariants
 ///
 /// `ptr` is the `memremap()` of `len` bytes of old memory, unmapped on drop.
-/// Old memory belongs to no one in the capture kernel: nothing writes it.
+/// Nothing writes old memory in the capture kernel.
 pub struct OldMem {
     ptr: NonNull<c_void>,
     len: usize,
@@ -141,21 +276,17 @@ unsafe impl Send for OldMem {}
 unsafe impl Sync for OldMem {}
 
 impl OldMem {
-    /// Maps `len` bytes of old memory from `paddr`.
+    /// Maps `range`.
     ///
-    /// Fails with `ERANGE` if any of the range is RAM of this kernel: a
-    /// range partly RAM cannot be mapped in one piece, and RAM would be
-    /// reached through the direct map, which leaves out the partial pages
-    /// at the edges of a RAM range (kexec-tools gives the crash kernel its
-    /// ELF core header and its copy of the crashed kernel's first 640 KiB
-    /// as RAM, not page-aligned). Read such a range with [`read_oldmem`],
-    /// which maps it a page at a time.
-    ///
-    /// # Safety
-    ///
-    /// `[paddr, paddr + len)` must be old memory: a range of the crashed
-    /// kernel's RAM that the capture kernel neither owns nor writes.
-    pub unsafe fn map(paddr: u64, len: usize) -> Result<Self> {
+    /// Fails with `EINVAL` if it is empty, and with `ERANGE` if any of it
+    /// is RAM of this kernel: a range partly RAM cannot be mapped in one
+    /// piece, and RAM would be reached through the direct map, which leaves
+    /// out the partial pages at the edges of a RAM range (kexec-tools gives
+    /// the capture kernel its ELF core header and its copy of the crashed
+    /// kernel's first 640 KiB as RAM, not page-aligned). Read such a range
+    /// with [`read_oldmem`], which maps it a page at a time.
+    pub fn map(range: &OldMemRange) -> Result<Self> {
+        let OldMemRange { paddr, len } = *range;
         if len == 0 {
             return Err(EINVAL);
         }
@@ -171,10 +302,10 @@ impl OldMem {
         if ram != bindings::REGION_DISJOINT as i32 {
             return Err(ERANGE);
         }
-        // SAFETY: mapping physical memory has no effect on its own; the
-        // range is old memory (safety section).
+        // SAFETY: mapping memory that reads without side effects and that
+        // nothing writes (`OldMemRange` invariant).
         let ptr = unsafe { bindings::memremap(paddr, len, bindings::MEMREMAP_WB as _) };
-        // INVARIANT: just mapped, `len` bytes.
+        // INVARIANT: just mapped, `len` bytes of old memory.
         Ok(Self { ptr: NonNull::new(ptr).ok_or(ENOMEM)?, len })
     }
 
@@ -192,20 +323,27 @@ impl Drop for OldMem {
     }
 }
 
-/// Maps the `size` bytes of old memory from page `pfn` at `addr` of `vma`
-/// (`remap_oldmem_pfn_range()`, which the architecture may override).
-pub fn remap_oldmem(vma: &mut VmArea, addr: usize, pfn: usize, size: usize) -> Result {
-    vma.check_range(addr, size)?;
-    let raw = vma.as_raw();
-    // SAFETY: the range is in the area (checked), which is being set up
-    // under the mmap lock (`VmArea` invariant); old memory is never freed.
-    to_result(unsafe {
-        bindings::remap_oldmem_pfn_range(raw, addr as _, pfn as _, size as _, (*raw).vm_page_prot)
-    })
+/// Maps `range`, which must start and end on a page boundary, at `addr` of
+/// `vma`, read-only (`remap_oldmem_pfn_range()`, which the architecture may
+/// override). Fails as [`VmaMixedMap::map_user_buf`] does.
+pub fn remap_oldmem(vma: &VmaMixedMap, addr: usize, range: &OldMemRange) -> Result {
+    if range.paddr % PAGE_SIZE as u64 != 0 {
+        return Err(EINVAL);
+    }
+    let pfn = usize::try_from(range.paddr / PAGE_SIZE as u64).map_err(|_| EINVAL)?;
+    // SAFETY: old memory stays valid and unwritten for the life of the
+    // capture kernel and reads without side effects (`OldMemRange`
+    // invariant); the architecture's remap_oldmem_pfn_range() maps the
+    // frames it is given, as remap_pfn_range() does.
+    unsafe { vma.map_pfns(addr, pfn, range.len, bindings::remap_oldmem_pfn_range) }
 }
 
-/// The zero page's frame, for holes in a mapping.
-pub fn zero_pfn() -> usize {
+/// Maps the zero page at `addr` of `vma`, read-only: for pages of old
+/// memory a `vmcore_cb` says are not RAM, as C does.
+pub fn remap_zero_page(vma: &VmaMixedMap, addr: usize) -> Result {
     // SAFETY: a pure query.
-    unsafe { bindings::my_zero_pfn(0) as usize }
+    let zero = unsafe { bindings::my_zero_pfn(addr as _) } as usize;
+    // SAFETY: the zero page is never freed and reads as zeros; the
+    // architecture's remap_oldmem_pfn_range() maps the frames it is given.
+    unsafe { vma.map_pfns(addr, zero, PAGE_SIZE, bindings::remap_oldmem_pfn_range) }
 }

@@ -8,6 +8,33 @@
 //! [`ProcFile`] serves; every open shares that one value. Dropping the
 //! registration removes the file, waits for the calls in flight, then drops
 //! the value.
+//!
+//! # Examples
+//!
+//! ```
+//! use kernel::c_str;
+//! use kernel::proc_fs::{ProcFile, Registration};
+//! use kernel::uaccess::UserSliceWriter;
+//!
+//! /// `/proc/rust_proc_fs_example` reads as `hello`.
+//! struct Hello;
+//!
+//! #[vtable]
+//! impl ProcFile for Hello {
+//!     fn read(&self, out: &mut UserSliceWriter, pos: u64) -> Result<usize> {
+//!         let text: &[u8] = b"hello";
+//!         let at = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
+//!         let n = (text.len() - at).min(out.len());
+//!         out.write_slice(&text[at..at + n])?;
+//!         Ok(n)
+//!     }
+//! }
+//!
+//! let file = Registration::new::<core::convert::Infallible>(c_str!("rust_proc_fs_example"), 0o400, 5, Hello)?;
+//! // The file exists until the registration is dropped.
+//! drop(file);
+//! # Ok::<(), Error>(())
+//! ```
 
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
@@ -15,7 +42,7 @@ use crate::{
     error::{code::*, from_result, Error, Result, VTABLE_DEFAULT_ERROR},
     ffi::{c_char, c_int},
     init::{InPlaceInit, PinInit},
-    mm::VmArea,
+    mm::virt::VmaNew,
     str::CStr,
     uaccess::{UserPtr, UserSlice, UserSliceWriter},
 };
@@ -35,9 +62,9 @@ pub trait ProcFile: Send + Sync + Sized {
     /// the end.
     fn read(&self, out: &mut UserSliceWriter, pos: u64) -> Result<usize>;
 
-    /// Maps the file into `vma`, from `vma.pgoff()` pages in. Without it,
-    /// `mmap()` fails with `ENODEV`.
-    fn mmap(&self, _vma: &mut VmArea) -> Result {
+    /// Maps the file into `vma`, the area being created, from
+    /// `vma.pgoff()` pages in. Without it, `mmap()` fails with `ENODEV`.
+    fn mmap(&self, _vma: &VmaNew) -> Result {
         crate::build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
@@ -166,7 +193,7 @@ impl<T: ProcFile> Adapter<T> {
     unsafe extern "C" fn mmap(file: *mut bindings::file, vma: *mut bindings::vm_area_struct) -> c_int {
         // SAFETY: procfs passes an open file of the registration and the
         // area being set up for it, under the mmap lock.
-        let (data, vma) = unsafe { (Self::data(bindings::file_inode(file)), VmArea::from_raw(vma)) };
+        let (data, vma) = unsafe { (Self::data(bindings::file_inode(file)), VmaNew::from_raw(vma)) };
         from_result(|| data.mmap(vma).map(|()| 0))
     }
 }

@@ -32,7 +32,7 @@ IMPLS = ("c", "rust")
 # Our KUnit suites, by kernel: the crashkernel= table runs on both.
 KUNIT_SUITES = {"c": ["kdump_crashkernel"],
                 "rust": ["kdump_rust_memparse", "kdump_crashkernel",
-                         "kdump_rust_purgatory"]}
+                         "kdump_rust_purgatory", "rust_doctests_kernel"]}
 # Planted headers the C provider (fs/proc/vmcore.c of the base) handles
 # otherwise than ours, and why; every other case must match.
 HEADER_DIFFERENCES = {
