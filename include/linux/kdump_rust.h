@@ -389,6 +389,22 @@ atomic_t *kdump_kexec_lock_word(void);
 int kdump_vmcore_init(void);
 
 /**
+ * kdump_vmcore_in_own_ram() - whether a range is RAM this kernel may use
+ * @paddr: physical address of the first byte
+ * @len: bytes in the range
+ *
+ * The ELF core header and old memory lie outside the capture kernel's
+ * RAM, or in RAM set aside for them (reserved pages, as kexec_load's header
+ * and backup region are). A range with a page of RAM that is neither is
+ * this kernel's own memory: a bogus elfcorehdr= pointing there must be
+ * refused before it is mapped (on x86 ioremap() WARNs on such RAM).
+ *
+ * Context: Any context.
+ * Return: true if a page of the range is valid RAM that is not reserved.
+ */
+bool kdump_vmcore_in_own_ram(u64 paddr, u64 len);
+
+/**
  * vmcore_rust_open() - mark /proc/vmcore as opened
  *
  * Kept with the vmcore_cb registry in fs/proc/vmcore.c: a callback that

@@ -11,10 +11,15 @@
 //!
 //! Where C copies old memory a page at a time, mapping and unmapping each
 //! page, read() here maps up to [`CHUNK`] bytes at once ([`OldMem`]),
-//! copies them to user space in one go and keeps the mapping for the next
-//! read, so that small sequential reads map each window once. When old memory is encrypted or a
-//! `vmcore_cb` is registered, reads go page by page through the
-//! architecture as in C, and mmap() asks the callbacks about every page;
+//! copies them out in one go and keeps the mapping for the next read, so
+//! that small sequential reads map each window once. The window is shared
+//! by reference count: concurrent readers copy from it (or from windows of
+//! their own) without holding a lock, and never unmap one another's. Reads
+//! are served through `read_iter`, so `splice()` and `sendfile()` work as
+//! with C. When old memory is encrypted or a `vmcore_cb` is registered
+//! (asked on every read() and mmap(), as C asks), reads go page by page
+//! through the architecture as in C, and mmap() asks the callbacks about
+//! every page;
 //! so does a read of old memory that this kernel also lists as its RAM
 //! (kexec-tools' copy of the first 640 KiB and its ELF core header page):
 //! see [`OldMem::map`].
@@ -30,15 +35,15 @@ use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec, VVec};
 use kernel::bindings;
 use kernel::c_str;
 use kernel::crash_dump::{self, ElfCoreHdr, OldMem, OldMemRange};
-use kernel::error::code::{EINVAL, EIO, ENOMEM, EPERM, ERANGE};
+use kernel::error::code::{EAGAIN, EINVAL, EIO, ENOMEM, EPERM, ERANGE};
 use kernel::ffi::c_int;
 use kernel::mm::virt::{VmaMixedMap, VmaNew};
 use kernel::mm::UserMapBuf;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
+use kernel::iov::IovIterDest;
 use kernel::proc_fs::{ProcFile, Registration};
-use kernel::sync::Mutex;
-use kernel::uaccess::UserSliceWriter;
+use kernel::sync::{Arc, Mutex};
 use kernel::{new_mutex, pin_init};
 
 const __LOG_PREFIX: &[u8] = b"vmcore\0";
@@ -71,9 +76,10 @@ struct Vmcore {
     head: UserMapBuf,
     loads: KVec<Load>,
     extents: Extents,
-    /// The old memory the last read() mapped, kept for the next one.
+    /// The old memory the last read() mapped, kept for the next one. The
+    /// lock is held only to take or replace a reference.
     #[pin]
-    window: Mutex<Option<Window>>,
+    window: Mutex<Option<Arc<Window>>>,
 }
 
 /// Old memory from `paddr` mapped by [`OldMem::map`].
@@ -96,6 +102,7 @@ static VMCORE: AtomicPtr<Registration<Vmcore>> = AtomicPtr::new(core::ptr::null_
 /// Why the dump could not be set up, for the one log line.
 enum SetupError {
     Header(HeaderError),
+    OwnRam(u64),
     ReadHeader(u64),
     ReadNotes(u16),
     NotesTooBig(usize),
@@ -129,8 +136,10 @@ impl Vmcore {
         };
         let expect = Expect { machine: MACHINE, max_size };
         let mut ehdr = [0u8; EHDR_MAX];
+        refuse_own_ram(hdr.addr(), EHDR_MAX)?;
         hdr.read(&mut ehdr).map_err(|_| SetupError::ReadHeader(hdr.addr()))?;
         let len = header_len(&ehdr, &expect)?;
+        refuse_own_ram(hdr.addr(), len)?;
         let mut bytes = KVec::from_elem(0u8, len, GFP_KERNEL)?;
         hdr.read(&mut bytes).map_err(|_| SetupError::ReadHeader(hdr.addr()))?;
         let core = CoreHeader::parse(&bytes, &expect)?;
@@ -182,29 +191,31 @@ impl Vmcore {
     /// window, or page by page where mapping is not possible or not
     /// allowed. `range` (at most to the end of [`CHUNK`]) is what a new
     /// window maps.
-    fn copy_oldmem(&self, out: &mut UserSliceWriter, range: &OldMemRange, len: usize) -> Result {
+    fn copy_oldmem(&self, out: &mut IovIterDest<'_>, range: &OldMemRange, len: usize) -> Result {
+        let mut paged = || crash_dump::read_oldmem(&range.sub(0, len).ok_or(EINVAL)?, out);
         if needs_checks() {
-            return copy_oldmem_paged(out, range, len);
+            return paged();
         }
         let paddr = range.paddr();
-        // Concurrent readers take turns; one copy_to_user() at a time per
-        // dump is still far fewer mappings than a page at a time.
-        let mut window = self.window.lock();
-        if let Some(bytes) = window.as_ref().and_then(|w| w.get(paddr, len)) {
-            return out.write_slice(bytes);
-        }
-        // Unmap the old window first: at most one is ever mapped.
-        *window = None;
-        let map = match OldMem::map(range) {
-            Ok(map) => map,
-            Err(e) if e == ERANGE => {
-                drop(window);
-                return copy_oldmem_paged(out, range, len);
+        let current = self.window.lock().clone();
+        let window = match current.filter(|w| w.get(paddr, len).is_some()) {
+            Some(w) => w,
+            None => {
+                let map = match OldMem::map(range) {
+                    Ok(map) => map,
+                    Err(e) if e == ERANGE => return paged(),
+                    Err(e) => return Err(e),
+                };
+                let w = Arc::new(Window { paddr, map }, GFP_KERNEL)?;
+                // The window it replaces is unmapped when its last reader
+                // drops it, outside the lock.
+                let old = core::mem::replace(&mut *self.window.lock(), Some(w.clone()));
+                drop(old);
+                w
             }
-            Err(e) => return Err(e),
         };
-        let w = window.insert(Window { paddr, map });
-        out.write_slice(w.get(paddr, len).ok_or(EINVAL)?)
+        // No lock is held across the copy, which may fault on user memory.
+        out.write_all(window.get(paddr, len).ok_or(EINVAL)?)
     }
 
     /// Maps `range` at `addr` of `vma`.
@@ -262,7 +273,7 @@ impl ProcFile for Vmcore {
         Ok(())
     }
 
-    fn read(&self, out: &mut UserSliceWriter, pos: u64) -> Result<usize> {
+    fn read(&self, out: &mut IovIterDest<'_>, pos: u64) -> Result<usize> {
         let (mut pos, mut done) = (pos, 0usize);
         while !out.is_empty() {
             let want = out.len();
@@ -279,7 +290,7 @@ impl ProcFile for Vmcore {
                 r => {
                     let at = usize::try_from(pos).map_err(|_| EINVAL)?;
                     let n = usize::try_from(r.len()).unwrap_or(usize::MAX).min(want);
-                    out.write_slice(self.head.as_slice().get(at..at + n).ok_or(EIO)?)?;
+                    out.write_all(self.head.as_slice().get(at..at + n).ok_or(EIO)?)?;
                     n
                 }
             };
@@ -306,7 +317,14 @@ impl ProcFile for Vmcore {
         let vma = vma.set_mixedmap();
         vma.set_sigbus_on_fault();
         // A failure leaves a partial mapping, which mmap() tears down with
-        // the area.
+        // the area; C fails with EAGAIN then, and so do we.
+        self.map_range(vma, start, end).map_err(|_| EAGAIN)
+    }
+}
+
+impl Vmcore {
+    /// Maps the file's bytes `start..end` at the start of `vma`.
+    fn map_range(&self, vma: &VmaMixedMap, start: u64, end: u64) -> Result {
         let (mut pos, mut addr) = (start, vma.start());
         while pos < end {
             let left = end - pos;
@@ -330,25 +348,24 @@ impl ProcFile for Vmcore {
     }
 }
 
-/// Copies the first `len` bytes of `range` to `out` a page at a time
-/// through C's `read_from_oldmem()`, as the C provider does.
-fn copy_oldmem_paged(out: &mut UserSliceWriter, range: &OldMemRange, len: usize) -> Result {
-    let mut bounce = KVec::from_elem(0u8, PAGE_SIZE.min(len), GFP_KERNEL)?;
-    let mut done = 0;
-    while done < len {
-        // Within a page, as read_from_oldmem() goes.
-        let paddr = range.paddr() + done as u64;
-        let n = (len - done).min(PAGE_SIZE - (paddr as usize % PAGE_SIZE)).min(bounce.len());
-        let buf = bounce.get_mut(..n).ok_or(EINVAL)?;
-        crash_dump::read_oldmem(&range.sub(done, n).ok_or(EINVAL)?, buf)?;
-        out.write_slice(buf)?;
-        done += n;
+/// Fails if `len` bytes from `paddr` touch RAM this kernel may use: a
+/// bogus `elfcorehdr=`, refused before anything maps it (x86's ioremap()
+/// would WARN). Loaders put the header outside this kernel's RAM or in
+/// reserved pages.
+fn refuse_own_ram(paddr: u64, len: usize) -> Result<(), SetupError> {
+    // SAFETY: a query of the memory map.
+    if unsafe { bindings::kdump_vmcore_in_own_ram(paddr, len as u64) } {
+        return Err(SetupError::OwnRam(paddr));
     }
     Ok(())
 }
 
 fn log_setup_error(hdr: &ElfCoreHdr, e: &SetupError) {
     match e {
+        SetupError::OwnRam(addr) => pr_err!(
+            "ELF core header at {:#x} refused: elfcorehdr: in this kernel's own RAM, not memory a crashed kernel left; /proc/vmcore disabled\n",
+            addr
+        ),
         SetupError::Header(e) => {
             pr_err!("ELF core header at {:#x} refused: {}; /proc/vmcore disabled\n", hdr.addr(), e)
         }
@@ -373,6 +390,8 @@ fn init() -> Result {
         Ok(v) => v,
         Err(e) => {
             log_setup_error(&hdr, &e);
+            // The line C prints, which scripts look for.
+            pr_warn!("Kdump: vmcore not initialized\n");
             hdr.free(false);
             return Err(match e {
                 SetupError::NoMemory => ENOMEM,

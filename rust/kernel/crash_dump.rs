@@ -44,6 +44,7 @@ use crate::{
     bindings,
     error::{code::*, to_result, Result},
     ffi::c_void,
+    iov::IovIterDest,
     mm::virt::VmaMixedMap,
     page::PAGE_SIZE,
 };
@@ -230,25 +231,24 @@ pub fn oldmem_needs_checks(callbacks: bool) -> bool {
     callbacks || unsafe { bindings::cc_platform_has(bindings::cc_attr_CC_ATTR_MEM_ENCRYPT) }
 }
 
-/// Fills `buf` from the start of `range`, page by page, as C's
-/// `read_from_oldmem()` does: decrypted if encrypted, zeros for pages a
-/// `vmcore_cb` says are not RAM. Fails with `EINVAL` if `buf` is larger
-/// than `range`.
-pub fn read_oldmem(range: &OldMemRange, buf: &mut [u8]) -> Result {
-    if buf.len() > range.len {
+/// Copies `range` into `out`, page by page, as C's `read_from_oldmem()`
+/// does: decrypted if encrypted, zeros for pages a `vmcore_cb` says are not
+/// RAM. No bounce buffer: the architecture copies straight into `out`.
+/// Fails with `EINVAL` if `out` cannot take all of `range`, and with
+/// `EFAULT` if it could not copy all of it.
+pub fn read_oldmem(range: &OldMemRange, out: &mut IovIterDest<'_>) -> Result {
+    if out.len() < range.len {
         return Err(EINVAL);
     }
-    let mut kvec = bindings::kvec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-    let mut iter = core::mem::MaybeUninit::<bindings::iov_iter>::uninit();
     let mut pos = range.paddr;
-    // SAFETY: `kvec` describes `buf`, which outlives the iterator; the
-    // bytes read are old memory (`OldMemRange` invariant).
+    // SAFETY: `out` is a valid destination iterator for the call; the
+    // bytes read are old memory (`OldMemRange` invariant); a pure query for
+    // the encryption flag.
     let n = unsafe {
-        bindings::iov_iter_kvec(iter.as_mut_ptr(), bindings::ITER_DEST as _, &mut kvec, 1, buf.len());
         let enc = bindings::cc_platform_has(bindings::cc_attr_CC_ATTR_MEM_ENCRYPT);
-        bindings::read_from_oldmem(iter.as_mut_ptr(), buf.len(), &mut pos, enc)
+        bindings::read_from_oldmem(out.as_raw(), range.len, &mut pos, enc)
     };
-    if usize::try_from(n).ok() != Some(buf.len()) {
+    if usize::try_from(n).ok() != Some(range.len) {
         return Err(EFAULT);
     }
     Ok(())

@@ -66,6 +66,11 @@ impl UserMapBuf {
         self.len
     }
 
+    /// Whether the buffer is empty: never, it has at least one page.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// The buffer's bytes.
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: `len` initialised (zeroed) bytes owned by `self` (type

@@ -13,24 +13,25 @@
 //!
 //! ```
 //! use kernel::c_str;
+//! use kernel::iov::IovIterDest;
 //! use kernel::proc_fs::{ProcFile, Registration};
-//! use kernel::uaccess::UserSliceWriter;
 //!
 //! /// `/proc/rust_proc_fs_example` reads as `hello`.
 //! struct Hello;
 //!
 //! #[vtable]
 //! impl ProcFile for Hello {
-//!     fn read(&self, out: &mut UserSliceWriter, pos: u64) -> Result<usize> {
+//!     fn read(&self, out: &mut IovIterDest<'_>, pos: u64) -> Result<usize> {
 //!         let text: &[u8] = b"hello";
 //!         let at = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
 //!         let n = (text.len() - at).min(out.len());
-//!         out.write_slice(&text[at..at + n])?;
+//!         out.write_all(&text[at..at + n])?;
 //!         Ok(n)
 //!     }
 //! }
 //!
-//! let file = Registration::new::<core::convert::Infallible>(c_str!("rust_proc_fs_example"), 0o400, 5, Hello)?;
+//! let name = c_str!("rust_proc_fs_example");
+//! let file = Registration::new::<core::convert::Infallible>(name, 0o400, 5, Hello)?;
 //! // The file exists until the registration is dropped.
 //! drop(file);
 //! # Ok::<(), Error>(())
@@ -40,11 +41,11 @@ use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
     bindings,
     error::{code::*, from_result, Error, Result, VTABLE_DEFAULT_ERROR},
-    ffi::{c_char, c_int},
+    ffi::c_int,
     init::{InPlaceInit, PinInit},
+    iov::IovIterDest,
     mm::virt::VmaNew,
     str::CStr,
-    uaccess::{UserPtr, UserSlice, UserSliceWriter},
 };
 use core::{marker::PhantomData, pin::Pin, ptr::NonNull};
 use macros::vtable;
@@ -59,8 +60,8 @@ pub trait ProcFile: Send + Sync + Sized {
 
     /// Copies the file's bytes from offset `pos` into `out` and returns how
     /// many it copied: 0 at or past the end, fewer than `out.len()` only at
-    /// the end.
-    fn read(&self, out: &mut UserSliceWriter, pos: u64) -> Result<usize>;
+    /// the end. Serves `read()`, `readv()`, `splice()` and `sendfile()`.
+    fn read(&self, out: &mut IovIterDest<'_>, pos: u64) -> Result<usize>;
 
     /// Maps the file into `vma`, the area being created, from
     /// `vma.pgoff()` pages in. Without it, `mmap()` fails with `ENODEV`.
@@ -143,7 +144,7 @@ struct Adapter<T>(PhantomData<T>);
 impl<T: ProcFile> Adapter<T> {
     const OPS: bindings::proc_ops = bindings::proc_ops {
         proc_open: Some(Self::open),
-        proc_read: Some(Self::read),
+        proc_read_iter: Some(Self::read_iter),
         proc_lseek: Some(bindings::default_llseek),
         proc_mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
         // SAFETY: all-zero is a valid `proc_ops`: no flags, no more ops.
@@ -168,24 +169,22 @@ impl<T: ProcFile> Adapter<T> {
         from_result(|| unsafe { Self::data(inode) }.open().map(|()| 0))
     }
 
-    unsafe extern "C" fn read(
-        file: *mut bindings::file,
-        buf: *mut c_char,
-        count: usize,
-        ppos: *mut bindings::loff_t,
-    ) -> isize {
+    unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::iov_iter) -> isize {
         from_result(|| {
-            // SAFETY: procfs passes an open file of the registration and a
-            // valid position.
-            let (data, pos) = unsafe { (Self::data(bindings::file_inode(file)), *ppos) };
+            // SAFETY: procfs passes a kiocb of an open file of the
+            // registration, whose position we may update, and the
+            // destination iterator of this read, ours for the call.
+            let (data, pos, out) = unsafe {
+                let file = (*iocb).ki_filp;
+                (Self::data(bindings::file_inode(file)), (*iocb).ki_pos, IovIterDest::from_raw(to))
+            };
             let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
-            let mut out = UserSlice::new(buf as UserPtr, count).writer();
-            let n = data.read(&mut out, pos)?;
-            // `n <= count`, which the VFS caps at `MAX_RW_COUNT`, and the
-            // file ends before `i64::MAX`.
+            let n = data.read(out, pos)?;
+            // `n` is at most the iterator's count, which the VFS caps at
+            // `MAX_RW_COUNT`, and the file ends before `i64::MAX`.
             let done = isize::try_from(n).map_err(|_| EINVAL)?;
             // SAFETY: as above.
-            unsafe { *ppos = (*ppos).saturating_add(done as i64) };
+            unsafe { (*iocb).ki_pos = (*iocb).ki_pos.saturating_add(done as i64) };
             Ok(done)
         })
     }

@@ -97,11 +97,6 @@ impl VmaRef {
         self.flags() & flag as usize != 0
     }
 
-    /// Whether the area is mapped readable (`VM_READ`).
-    pub fn readable(&self) -> bool {
-        self.has(bindings::VM_READ)
-    }
-
     /// Whether the area is mapped writable (`VM_WRITE`).
     pub fn writable(&self) -> bool {
         self.has(bindings::VM_WRITE)

@@ -46,6 +46,12 @@ HEADER_DIFFERENCES = {
     "bad-note": "C refuses the whole header after vmalloc WARNs on the "
                 "2 GiB note size. Rust drops the one bad note, says so, and "
                 "serves the rest",
+    "addr-own-ram": "C maps this kernel's own RAM at elfcorehdr= (WARNING: "
+                    "ioremap on RAM, arch/x86/mm/ioremap.c:218) and refuses "
+                    "the bytes it read. Rust refuses the address before "
+                    "mapping it",
+    "addr-last-page": "where the page is this kernel's unreserved RAM, as "
+                      "addr-own-ram",
 }
 
 
