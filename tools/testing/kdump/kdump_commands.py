@@ -9,7 +9,7 @@ from pathlib import Path
 import kdump_arch
 from kdump_build import build_kernel
 from kdump_common import BUILD, StageError, say
-from kdump_cycle import refusal_cycle, run_cycle
+from kdump_cycle import CAPTURE_CPUS, refusal_cycle, run_cycle
 from kdump_headers import header_boots
 from kdump_host import run_fuzz
 from kdump_qemu import accel
@@ -148,23 +148,26 @@ def cmd_bench(args):
 
 
 def vmcore_bench(tools, kernels, mib):
-    """/proc/vmcore throughput in each capture kernel: read() with 4 KiB
-    and 1 MiB blocks, mmap() in 64 MiB windows, and a tmpfs file read with
-    1 MiB blocks in the same guest as the ceiling (vmcore_test bench)."""
+    """/proc/vmcore throughput in each capture kernel (on CAPTURE_CPUS
+    CPUs): read() with 4 KiB and 1 MiB blocks, mmap() in 64 MiB windows,
+    read() with 1 MiB blocks by 2 and by 4 readers at once, and a tmpfs
+    file read with 1 MiB blocks in the same guest as the ceiling
+    (vmcore_test bench)."""
     res = {}
     for impl, k in kernels.items():
         r = run_cycle(tools, k, BUILD / f"bench-vmcore-{impl}-{tools.arch.name}",
                       loader="file", append_extra="nokaslr",
-                      makedumpfile=False, bench_mib=mib)
+                      makedumpfile=False, bench_mib=mib,
+                      capture_cpus=CAPTURE_CPUS)
         res[impl] = r["guest"]["bench"]
-    cols = ("read-4k", "read-1m", "mmap", "tmpfs")
+    cols = ("read-4k", "read-1m", "mmap", "read-1m-x2", "read-1m-x4", "tmpfs")
     print(f"\n=== kdump bench: /proc/vmcore throughput, MB/s over "
           f"{int(res['c']['bytes']) >> 20} MiB of old memory in the capture "
           f"kernel (QEMU {accel()}) ===")
-    print(f"{'impl':<8}" + "".join(f"{c:>10}" for c in cols))
+    print(f"{'impl':<8}" + "".join(f"{c:>12}" for c in cols))
     for impl, b in res.items():
-        print(f"{impl:<8}" + "".join(f"{b[c]:>10.1f}" for c in cols))
-    print(f"{'Rust/C':<8}" + "".join(f"{res['rust'][c] / res['c'][c]:>10.2f}"
+        print(f"{impl:<8}" + "".join(f"{b[c]:>12.1f}" for c in cols))
+    print(f"{'Rust/C':<8}" + "".join(f"{res['rust'][c] / res['c'][c]:>12.2f}"
                                      for c in cols))
 
 

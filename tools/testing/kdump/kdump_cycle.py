@@ -232,7 +232,8 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
         guest["bench"] = {key: float(v) for key, v in
                           (l.split()[1:3] for _, l in g.seen
                            if l.startswith("BENCH "))}
-        if guest["bench_rc"] != 0 or len(guest["bench"]) != 5:
+        if guest["bench_rc"] != 0 or len(guest["bench"]) != 7 or \
+                any(v <= 0 for v in guest["bench"].values()):
             raise StageError("bench", f"vmcore_test bench failed "
                              f"(rc {guest['bench_rc']})", log=g.log_path,
                              tail=g.tail())

@@ -9,7 +9,9 @@
  *
  *   vmcore_test test  VMCORE REFERENCE [READS]   TAP on stdout
  *   vmcore_test bench VMCORE [MIB]               MB/s of read(4K), read(1M),
- *                                                mmap() and a tmpfs ceiling
+ *                                                mmap(), read(1M) by 2 and 4
+ *                                                readers at once and a tmpfs
+ *                                                ceiling
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -390,6 +392,46 @@ static double bench_mmap(uint64_t off, uint64_t total, char *buf)
 	return total / 1e6 / (now() - t);
 }
 
+struct bench_reader {
+	pthread_t t;
+	uint64_t off, total;
+	double mbs;
+};
+
+static void *bench_reader(void *arg)
+{
+	struct bench_reader *r = arg;
+	char *buf = malloc(1 << 20);
+
+	r->mbs = buf ? bench_read(vfd, r->off, r->total, 1 << 20, buf) : -1;
+	free(buf);
+	return NULL;
+}
+
+/*
+ * `n` readers at once, each reading its own 1/n of `total` bytes from `off`
+ * with 1 MiB blocks (as makedumpfile --num-threads or several dd's do);
+ * MB/s of all of them together.
+ */
+static double bench_parallel(uint64_t off, uint64_t total, int n)
+{
+	uint64_t part = (total / n) & ~((1ULL << 20) - 1);
+	struct bench_reader r[8];
+	double t = now();
+	int i, bad = 0;
+
+	for (i = 0; i < n; i++) {
+		r[i] = (struct bench_reader){ .off = off + i * part, .total = part };
+		if (pthread_create(&r[i].t, NULL, bench_reader, &r[i]))
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(r[i].t, NULL);
+		bad += r[i].mbs <= 0;
+	}
+	return bad ? -1 : part * n / 1e6 / (now() - t);
+}
+
 static int bench(const char *vmcore, uint64_t mib)
 {
 	const uint64_t ceil_size = 32 << 20;
@@ -411,6 +453,8 @@ static int bench(const char *vmcore, uint64_t mib)
 	printf("BENCH read-4k %.1f\n", bench_read(vfd, off, total, 4096, buf));
 	printf("BENCH read-1m %.1f\n", bench_read(vfd, off, total, 1 << 20, buf));
 	printf("BENCH mmap %.1f\n", bench_mmap(off, total, buf));
+	printf("BENCH read-1m-x2 %.1f\n", bench_parallel(off, total, 2));
+	printf("BENCH read-1m-x4 %.1f\n", bench_parallel(off, total, 4));
 	/* Ceiling: the same bytes from a tmpfs file, 1 MiB reads; the capture
 	 * kernel has no room for a copy of the whole span, so a smaller file is
 	 * read round and round.
