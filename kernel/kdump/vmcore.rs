@@ -19,10 +19,9 @@
 //! with C. When old memory is encrypted or a `vmcore_cb` is registered
 //! (asked on every read() and mmap(), as C asks), reads go page by page
 //! through the architecture as in C, and mmap() asks the callbacks about
-//! every page;
-//! so does a read of old memory that this kernel also lists as its RAM
-//! (kexec-tools' copy of the first 640 KiB and its ELF core header page):
-//! see [`OldMem::map`].
+//! every page; so does a read of old memory that this kernel also lists as
+//! its RAM (kexec-tools' copy of the first 640 KiB and its ELF core header
+//! page): see [`OldMem::map`].
 //!
 //! A header that fails validation disables `/proc/vmcore` with one
 //! `pr_err` naming the ELF field at fault; the kernel keeps running.
@@ -37,11 +36,11 @@ use kernel::c_str;
 use kernel::crash_dump::{self, ElfCoreHdr, OldMem, OldMemRange};
 use kernel::error::code::{EAGAIN, EINVAL, EIO, ENOMEM, EPERM, ERANGE};
 use kernel::ffi::c_int;
+use kernel::iov::IovIterDest;
 use kernel::mm::virt::{VmaMixedMap, VmaNew};
 use kernel::mm::UserMapBuf;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
-use kernel::iov::IovIterDest;
 use kernel::proc_fs::{ProcFile, Registration};
 use kernel::sync::{Arc, Mutex};
 use kernel::{new_mutex, pin_init};
