@@ -9,7 +9,7 @@ from pathlib import Path
 import kdump_arch
 from kdump_build import build_kernel
 from kdump_common import BUILD, StageError, say
-from kdump_cycle import CAPTURE_CPUS, refusal_cycle, run_cycle
+from kdump_cycle import BENCH_COLUMNS, CAPTURE_CPUS, refusal_cycle, run_cycle
 from kdump_headers import header_boots
 from kdump_host import run_fuzz
 from kdump_qemu import accel
@@ -160,7 +160,7 @@ def vmcore_bench(tools, kernels, mib):
                       makedumpfile=False, bench_mib=mib,
                       capture_cpus=CAPTURE_CPUS)
         res[impl] = r["guest"]["bench"]
-    cols = ("read-4k", "read-1m", "mmap", "read-1m-x2", "read-1m-x4", "tmpfs")
+    cols = BENCH_COLUMNS
     print(f"\n=== kdump bench: /proc/vmcore throughput, MB/s over "
           f"{int(res['c']['bytes']) >> 20} MiB of old memory in the capture "
           f"kernel (QEMU {accel()}) ===")

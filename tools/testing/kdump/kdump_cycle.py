@@ -65,6 +65,9 @@ CRASH_LINE = (r"Kernel panic - not syncing|kernel BUG at|BUG: |Oops: |"
 # on this many CPUs, and the first kernel fills this much memory with
 # random pages for the old-memory comparison.
 CAPTURE_CPUS = 2
+# What `vmcore_test bench` measures, in MB/s (it also prints "bytes").
+BENCH_COLUMNS = ("read-4k", "read-1m", "mmap", "read-1m-x2", "read-1m-x4",
+                 "tmpfs")
 FILL_MIB = 32
 
 
@@ -232,7 +235,8 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
         guest["bench"] = {key: float(v) for key, v in
                           (l.split()[1:3] for _, l in g.seen
                            if l.startswith("BENCH "))}
-        if guest["bench_rc"] != 0 or len(guest["bench"]) != 7 or \
+        if guest["bench_rc"] != 0 or \
+                len(guest["bench"]) != len(BENCH_COLUMNS) + 1 or \
                 any(v <= 0 for v in guest["bench"].values()):
             raise StageError("bench", f"vmcore_test bench failed "
                              f"(rc {guest['bench_rc']})", log=g.log_path,
