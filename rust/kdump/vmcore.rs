@@ -23,6 +23,10 @@
 //!    [`Layout::write_header`] writes that new header.
 //! 4. [`Layout::locate`] says what backs any file offset, in O(log n).
 //!
+//! Device dumps that drivers of the capture kernel add later
+//! ([`write_device_dump_header`]) go first in the `PT_NOTE` segment:
+//! [`Layout::with_device_dumps`] lays the file out again around them.
+//!
 //! Where this differs from the C code, on input C mishandles or never sees:
 //!
 //! - Only little-endian cores are accepted (`EI_DATA`, unchecked in C).
@@ -51,6 +55,7 @@
 //! As in C, a segment's old-memory address is its `p_offset` (the
 //! producers set `p_offset == p_paddr`), and sizes are `p_memsz`.
 
+mod device_dump;
 mod header;
 mod layout;
 mod notes;
@@ -58,6 +63,9 @@ mod notes;
 mod tests;
 
 pub use crate::elf::{Class, Phdr, EM_386, EM_AARCH64, EM_X86_64, NHDR_SIZE, PN_XNUM, PT_LOAD, PT_NOTE};
+pub use device_dump::{
+    device_dump_size, write_device_dump_header, DeviceDumpError, DEVICE_DUMP_HEADER, DEVICE_DUMP_NAME_MAX, NT_VMCOREDD,
+};
 pub use header::{header_len, CoreHeader, Expect, HeaderError};
 pub use layout::{Extents, Layout, Load, Region};
 pub use notes::{find_note, scan_notes, MergeError, MergedNotes, Note, NoteDrop, NoteError, NoteScan, Notes};

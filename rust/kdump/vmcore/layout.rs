@@ -28,6 +28,14 @@ pub enum Region {
         /// Bytes left in the header.
         len: usize,
     },
+    /// Bytes `at..at + len` of the device dumps, each a note padded to
+    /// whole pages, which come first in the `PT_NOTE` segment.
+    DeviceDumps {
+        /// Offset in the device dumps.
+        at: usize,
+        /// Bytes left in the device dumps.
+        len: usize,
+    },
     /// Bytes `at..at + len` of the merged notes.
     Notes {
         /// Offset in the merged notes.
@@ -56,7 +64,10 @@ impl Region {
     /// [`Region::End`]).
     pub fn len(&self) -> u64 {
         match *self {
-            Region::Header { len, .. } | Region::Notes { len, .. } | Region::Zero { len } => len as u64,
+            Region::Header { len, .. }
+            | Region::DeviceDumps { len, .. }
+            | Region::Notes { len, .. }
+            | Region::Zero { len } => len as u64,
             Region::OldMem { len, .. } => len,
             Region::End => 0,
         }
@@ -72,8 +83,9 @@ impl Region {
 ///
 /// # Invariants
 ///
-/// The file is `[0, header_size)` header, `[header_size, header_size +
-/// notes_size)` notes, zeros up to `data_offset` (the next page), then
+/// The file is `[0, header_size)` header, `dumps` bytes of device dumps (a
+/// whole number of pages), `notes_size` bytes of notes, zeros up to
+/// `data_offset` (the next page), then
 /// `loads` back to back in program header order up to `size`, which is at
 /// most `i64::MAX`. `loads` has one entry per `PT_LOAD` of `hdr`.
 #[derive(Clone, Copy, Debug)]
@@ -82,6 +94,7 @@ pub struct Layout<'a> {
     loads: &'a [Load],
     phnum: u16,
     header_size: usize,
+    dumps: usize,
     notes_size: usize,
     data_offset: u64,
     size: u64,
@@ -99,6 +112,23 @@ impl<'a> Layout<'a> {
     /// takes the pages from `p_offset` rounded down to `p_offset + p_memsz`
     /// rounded up, and its new `p_offset` is where `p_offset` falls in them.
     pub fn new(hdr: CoreHeader<'a>, notes_size: usize, slots: &'a mut [Load]) -> Result<Self, HeaderError> {
+        Self::with_device_dumps(hdr, notes_size, 0, slots)
+    }
+
+    /// [`Layout::new`] with `dumps` bytes of device dumps (see
+    /// [`write_device_dump_header`](super::write_device_dump_header)), a
+    /// whole number of pages, at the start of the `PT_NOTE` segment, as
+    /// `fs/proc/vmcore.c` places them: the merged `PT_NOTE` grows by
+    /// `dumps` bytes and every `PT_LOAD` moves that far down the file.
+    pub fn with_device_dumps(
+        hdr: CoreHeader<'a>,
+        notes_size: usize,
+        dumps: usize,
+        slots: &'a mut [Load],
+    ) -> Result<Self, HeaderError> {
+        if dumps as u64 % PAGE_SIZE != 0 {
+            return Err(HeaderError::FileSize);
+        }
         let count = usize::from(hdr.loads);
         let have = slots.len();
         let slots = slots.get_mut(..count).ok_or(HeaderError::NoRoom { needed: count, have })?;
@@ -113,8 +143,10 @@ impl<'a> Layout<'a> {
         let data_offset = (notes_size as u64)
             .checked_next_multiple_of(PAGE_SIZE)
             .and_then(|n| n.checked_add(header_size as u64))
+            .and_then(|n| n.checked_add(dumps as u64))
             .ok_or(HeaderError::FileSize)?;
-        if notes_size as u64 > class.word_max() {
+        let note_bytes = notes_size.checked_add(dumps).ok_or(HeaderError::FileSize)?;
+        if note_bytes as u64 > class.word_max() {
             return Err(HeaderError::FileSize);
         }
         let mut off = data_offset;
@@ -132,12 +164,17 @@ impl<'a> Layout<'a> {
         if off > i64::MAX as u64 {
             return Err(HeaderError::FileSize);
         }
-        Ok(Layout { hdr, loads: slots, phnum, header_size, notes_size, data_offset, size: off })
+        Ok(Layout { hdr, loads: slots, phnum, header_size, dumps, notes_size, data_offset, size: off })
     }
 
     /// Bytes of the header, a whole number of pages: the notes start here.
     pub fn header_size(&self) -> usize {
         self.header_size
+    }
+
+    /// Bytes of device dumps, between the header and the notes.
+    pub fn device_dumps(&self) -> usize {
+        self.dumps
     }
 
     /// Bytes of merged notes.
@@ -170,7 +207,7 @@ impl<'a> Layout<'a> {
     ///
     /// The crashed kernel's ELF header with the new `e_phnum`; the merged
     /// `PT_NOTE` (at [`Layout::header_size`], `p_align` 4, everything else
-    /// zero but the sizes); then every other program header in table
+    /// zero but the sizes, which count the device dumps); then every other program header in table
     /// order, unchanged but for the `PT_LOAD`s' new `p_offset`. The rest is
     /// zero.
     pub fn write_header(&self, buf: &mut [u8]) -> Result<usize, HeaderError> {
@@ -188,8 +225,9 @@ impl<'a> Layout<'a> {
         let note = Phdr {
             kind: PT_NOTE,
             offset: size as u64,
-            filesz: self.notes_size as u64,
-            memsz: self.notes_size as u64,
+            // Checked to fit the class by Layout::new().
+            filesz: (self.notes_size + self.dumps) as u64,
+            memsz: (self.notes_size + self.dumps) as u64,
             align: 4,
             ..Phdr::default()
         };
@@ -223,6 +261,7 @@ impl<'a> Layout<'a> {
     pub fn extents(&self) -> Extents {
         Extents {
             header_size: self.header_size,
+            dumps: self.dumps,
             notes_size: self.notes_size,
             data_offset: self.data_offset,
             size: self.size,
@@ -247,6 +286,7 @@ impl<'a> Layout<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Extents {
     header_size: usize,
+    dumps: usize,
     notes_size: usize,
     data_offset: u64,
     size: u64,
@@ -258,8 +298,13 @@ impl Extents {
         self.header_size
     }
 
-    /// File offset of the first `PT_LOAD` page: the header, the notes and
-    /// their padding come before it.
+    /// Bytes of device dumps, right after the header.
+    pub fn device_dumps(&self) -> usize {
+        self.dumps
+    }
+
+    /// File offset of the first `PT_LOAD` page: the header, the device
+    /// dumps, the notes and their padding come before it.
     pub fn data_offset(&self) -> u64 {
         self.data_offset
     }
@@ -272,14 +317,19 @@ impl Extents {
     /// [`Layout::locate`], given the layout's [`Layout::loads`].
     pub fn locate(&self, loads: &[Load], off: u64) -> Region {
         let header = self.header_size as u64;
-        let notes_end = header.saturating_add(self.notes_size as u64);
+        let notes = header.saturating_add(self.dumps as u64);
+        let notes_end = notes.saturating_add(self.notes_size as u64);
         if off < header {
             // Below header_size, hence a usize.
             let at = off as usize;
             return Region::Header { at, len: self.header_size.saturating_sub(at) };
         }
-        if off < notes_end {
+        if off < notes {
             let at = off.saturating_sub(header) as usize;
+            return Region::DeviceDumps { at, len: self.dumps.saturating_sub(at) };
+        }
+        if off < notes_end {
+            let at = off.saturating_sub(notes) as usize;
             return Region::Notes { at, len: self.notes_size.saturating_sub(at) };
         }
         if off < self.data_offset {

@@ -393,6 +393,39 @@ fn layout_matches_upstream_arithmetic() {
 }
 
 #[test]
+fn device_dumps_go_first_in_the_note_segment() {
+    // As fs/proc/vmcore.c's vmcoredd_update_size(): the PT_NOTE's sizes
+    // grow by the dumps, which sit right after the header; the notes and
+    // their padding follow; every PT_LOAD moves down by the dumps' bytes.
+    let ps = [note(0x9000, 0x1000), load(0x10_0800, 0x3000), load(0, 0x10_0000)];
+    let b = core64(EM_X86_64, &ps);
+    let h = parse(&b).unwrap();
+    let mut slots = [Load::default(); 2];
+    assert_eq!(Layout::with_device_dumps(h, 100, 4095, &mut slots).err(), Some(HeaderError::FileSize));
+    let dumps = 3 * 4096;
+    let l = Layout::with_device_dumps(h, 5000, dumps, &mut slots).unwrap();
+    assert_eq!((l.header_size(), l.device_dumps(), l.data_offset()), (4096, dumps, 4096 + 2 * 4096 + dumps as u64));
+    let data = l.data_offset();
+    assert_eq!(l.loads()[0].offset, data);
+    assert_eq!(l.loads()[1].offset, data + 0x4000);
+    let mut buf = std::vec![0u8; 4096];
+    l.write_header(&mut buf).unwrap();
+    // PT_NOTE: offset 4096, filesz = memsz = 5000 + dumps.
+    assert_eq!((le(&buf, 64 + 8, 8), le(&buf, 64 + 32, 8), le(&buf, 64 + 40, 8)), (4096, 5000 + dumps as u64, 5000 + dumps as u64));
+    assert_eq!(le(&buf, 64 + 56 + 8, 8), data + 0x800);
+    assert_eq!(l.locate(4096), Region::DeviceDumps { at: 0, len: dumps });
+    assert_eq!(l.locate(4096 + dumps as u64 - 1), Region::DeviceDumps { at: dumps - 1, len: 1 });
+    assert_eq!(l.locate(4096 + dumps as u64), Region::Notes { at: 0, len: 5000 });
+    assert_eq!(l.locate(4096 + dumps as u64 + 5000), Region::Zero { len: 8192 - 5000 });
+    assert_eq!(l.locate(data), Region::OldMem { paddr: 0x10_0000, len: 0x4000 });
+    // No dumps: the same as Layout::new().
+    let mut again = [Load::default(); 2];
+    let l0 = Layout::with_device_dumps(h, 5000, 0, &mut again).unwrap();
+    assert_eq!(l0.data_offset(), 3 * 4096);
+    assert_eq!(l0.locate(4096), Region::Notes { at: 0, len: 5000 });
+}
+
+#[test]
 fn elf32_layout_and_its_limits() {
     let ps = [note(0x5000, 0x200), load(0x1800, 0x1000), load(0xffff_f000, 0x1000)];
     let b = core32(EM_X86_64, &ps);
@@ -444,6 +477,7 @@ fn check_tiling(l: &Layout<'_>, h: &CoreHeader<'_>, probes: &[u64]) {
     let mut loads = h.phdrs().filter(|p| p.kind == PT_LOAD);
     let mut regions = 0;
     let mut header_bytes = 0u64;
+    let mut dump_bytes = 0u64;
     let mut note_bytes = 0u64;
     while off < l.size() {
         let r = l.locate(off);
@@ -453,8 +487,12 @@ fn check_tiling(l: &Layout<'_>, h: &CoreHeader<'_>, probes: &[u64]) {
                 assert_eq!(at as u64, off);
                 header_bytes += r.len();
             }
-            Region::Notes { at, .. } => {
+            Region::DeviceDumps { at, .. } => {
                 assert_eq!(at as u64, off - l.header_size() as u64);
+                dump_bytes += r.len();
+            }
+            Region::Notes { at, .. } => {
+                assert_eq!(at as u64, off - (l.header_size() + l.device_dumps()) as u64);
                 note_bytes += r.len();
             }
             Region::Zero { .. } => assert_eq!(off + r.len(), l.data_offset()),
@@ -469,10 +507,11 @@ fn check_tiling(l: &Layout<'_>, h: &CoreHeader<'_>, probes: &[u64]) {
         starts.push((off, r));
         off += r.len();
         regions += 1;
-        assert!(regions <= 3 + usize::from(h.load_count()));
+        assert!(regions <= 4 + usize::from(h.load_count()));
     }
     assert_eq!(off, l.size());
     assert_eq!(header_bytes, l.header_size() as u64);
+    assert_eq!(dump_bytes, l.device_dumps() as u64);
     assert_eq!(note_bytes, l.notes_size() as u64);
     assert_eq!(l.locate(off), Region::End);
     for &p in probes {
@@ -486,6 +525,7 @@ fn check_tiling(l: &Layout<'_>, h: &CoreHeader<'_>, probes: &[u64]) {
         let want = match r {
             _ if d >= r.len() => Region::End,
             Region::Header { at, len } => Region::Header { at: at + d as usize, len: len - d as usize },
+            Region::DeviceDumps { at, len } => Region::DeviceDumps { at: at + d as usize, len: len - d as usize },
             Region::Notes { at, len } => Region::Notes { at: at + d as usize, len: len - d as usize },
             Region::Zero { len } => Region::Zero { len: len - d as usize },
             Region::OldMem { paddr, len } => Region::OldMem { paddr: paddr + d, len: len - d },
@@ -545,6 +585,7 @@ proptest! {
     fn locate_tiles_the_file(
         ps in proptest::collection::vec(arb_phdr(), 0..24),
         notes in 0usize..20_000,
+        dump_pages in 0usize..4,
         probes in proptest::collection::vec(any::<u64>(), 64),
         elf32 in any::<bool>(),
     ) {
@@ -553,7 +594,7 @@ proptest! {
         let b = if elf32 { core32(EM_X86_64, &ps) } else { core64(EM_X86_64, &ps) };
         let Ok(h) = parse(&b) else { return Ok(()) };
         let mut slots = std::vec![Load::default(); h.load_count().into()];
-        let Ok(l) = Layout::new(h, notes, &mut slots) else { return Ok(()) };
+        let Ok(l) = Layout::with_device_dumps(h, notes, dump_pages * 4096, &mut slots) else { return Ok(()) };
         check_tiling(&l, &h, &probes);
         // The new header is itself a valid core header whose PT_LOADs
         // point at the pages locate() maps to their p_offset.
