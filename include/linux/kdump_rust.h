@@ -91,6 +91,42 @@ void kdump_memblock_phys_free(phys_addr_t base, phys_addr_t size);
  */
 void kdump_kmemleak_ignore_phys(phys_addr_t phys);
 
+/**
+ * kdump_crash_log_reserved() - log a reservation as C logs it
+ * @base: first byte reserved
+ * @size: bytes reserved
+ * @low: the low companion reservation rather than the main one
+ *
+ * Prints "crashkernel reserved: ..." or "crashkernel low memory reserved:
+ * ...", the text of kernel/crash_reserve.c, which scripts look for.
+ *
+ * Context: Any context.
+ */
+void kdump_crash_log_reserved(u64 base, u64 size, bool low);
+
+/**
+ * kdump_crash_log_in_use() - log that a fixed-base reservation failed, as C
+ *
+ * Prints "crashkernel reservation failed - memory is in use.", the text of
+ * kernel/crash_reserve.c for a crashkernel=size@offset that cannot be
+ * reserved.
+ *
+ * Context: Any context.
+ */
+void kdump_crash_log_in_use(void);
+
+/**
+ * kdump_crash_log_no_room() - log that no memory was found, as C logs it
+ * @size: bytes that could not be reserved
+ * @low: for the low companion reservation rather than the main one
+ *
+ * Prints "cannot allocate crashkernel (size:...)" or "cannot allocate
+ * crashkernel low memory (size:...).", the text of kernel/crash_reserve.c.
+ *
+ * Context: Any context.
+ */
+void kdump_crash_log_no_room(u64 size, bool low);
+
 #endif /* CONFIG_CRASH_RESERVE_RUST */
 
 #if defined(CONFIG_CRASH_DUMP_RUST_KUNIT_TEST) && defined(CONFIG_KEXEC_FILE)
@@ -387,6 +423,34 @@ atomic_t *kdump_kexec_lock_word(void);
  * Return: 0, or a negative errno if the dump cannot be served.
  */
 int kdump_vmcore_init(void);
+
+/**
+ * kdump_vmcore_cleanup() - remove /proc/vmcore and free the dump
+ *
+ * The Rust half of vmcore_cleanup(), which serialises it with
+ * kdump_vmcore_add_device_dump().
+ *
+ * Context: Process context; may sleep.
+ */
+void kdump_vmcore_cleanup(void);
+
+/**
+ * kdump_vmcore_add_device_dump() - add a driver's dump to /proc/vmcore
+ * @data: NULL or the dump's name, size and the callback that fills it
+ *
+ * The Rust half of vmcore_add_device_dump(): allocates a zeroed buffer of
+ * the dump's note header and @data->size bytes rounded up to whole pages,
+ * lets the callback fill it, and lays /proc/vmcore out again with the dump
+ * first in the PT_NOTE segment, after the dumps added before, as the C
+ * provider does.
+ *
+ * Context: Process context; may sleep. Callers serialise calls with each
+ * other and with kdump_vmcore_cleanup().
+ * Return: 0; -EINVAL if @data is NULL or its name is empty or not
+ * terminated, its size 0 or too large, or its callback NULL; -ENODEV if this
+ * kernel serves no dump; -ENOMEM; or the callback's non-zero return.
+ */
+int kdump_vmcore_add_device_dump(struct vmcoredd_data *data);
 
 /**
  * kdump_vmcore_in_own_ram() - whether a range is RAM this kernel may use

@@ -176,32 +176,28 @@ pub unsafe extern "C" fn reserve_crashkernel_generic(
             } else {
                 pr_warn!("'{}': memory at {:#x} is in use, nothing reserved\n", word, crash_base);
             }
+            // SAFETY: prints a constant line.
+            unsafe { bindings::kdump_crash_log_in_use() };
             return;
         }
         Err(ReserveError::NoRoom) => {
-            pr_warn!("cannot allocate crashkernel (size:{:#x})\n", crash_size);
+            // SAFETY: prints a line with the value.
+            unsafe { bindings::kdump_crash_log_no_room(crash_size, false) };
             return;
         }
         Err(ReserveError::NoRoomLow { low_size }) => {
-            pr_err!("cannot allocate crashkernel low memory (size:{:#x})\n", low_size);
+            // SAFETY: prints a line with the value.
+            unsafe { bindings::kdump_crash_log_no_room(low_size, true) };
             return;
         }
     };
     if let Some((low_base, low_size)) = r.low {
-        pr_info!(
-            "low memory reserved: {:#010x} - {:#010x} ({} MB)\n",
-            low_base,
-            low_base.saturating_add(low_size),
-            low_size >> 20
-        );
+        // SAFETY: prints a line with the values.
+        unsafe { bindings::kdump_crash_log_reserved(low_base, low_size, true) };
         publish(addr_of_mut!(bindings::crashk_low_res), low_base, low_size, iomem_early);
     }
-    pr_info!(
-        "reserved: {:#018x} - {:#018x} ({} MB)\n",
-        r.base,
-        r.base.saturating_add(r.size),
-        r.size >> 20
-    );
+    // SAFETY: prints a line with the values.
+    unsafe { bindings::kdump_crash_log_reserved(r.base, r.size, false) };
     // The crash kernel memory leaves the linear map: kmemleak must not scan
     // it.
     // SAFETY: Plain value; kmemleak tolerates any address.

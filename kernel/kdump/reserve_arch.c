@@ -44,3 +44,32 @@ void kdump_kmemleak_ignore_phys(phys_addr_t phys)
 {
 	kmemleak_ignore_phys(phys);
 }
+
+/*
+ * The lines kernel/crash_reserve.c prints, word for word: scripts and
+ * distribution tools look for them. reserve.rs prints its own lines, which
+ * name the crashkernel= word at fault, beside them.
+ */
+void kdump_crash_log_reserved(u64 base, u64 size, bool low)
+{
+	if (low)
+		pr_info("crashkernel low memory reserved: 0x%08llx - 0x%08llx (%lld MB)\n",
+			base, base + size, size >> 20);
+	else
+		pr_info("crashkernel reserved: 0x%016llx - 0x%016llx (%lld MB)\n",
+			base, base + size, size >> 20);
+}
+
+void kdump_crash_log_in_use(void)
+{
+	pr_warn("crashkernel reservation failed - memory is in use.\n");
+}
+
+void kdump_crash_log_no_room(u64 size, bool low)
+{
+	if (low)
+		pr_err("cannot allocate crashkernel low memory (size:0x%llx).\n",
+		       size);
+	else
+		pr_warn("cannot allocate crashkernel (size:0x%llx)\n", size);
+}

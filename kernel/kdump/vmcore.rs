@@ -28,14 +28,15 @@
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kdump::vmcore::{
-    header_len, CoreHeader, Expect, Extents, HeaderError, Layout, Load, MergeError, Region, EHDR_MAX,
+    device_dump_size, header_len, write_device_dump_header, CoreHeader, Expect, Extents, HeaderError, Layout, Load,
+    MergeError, Region, DEVICE_DUMP_HEADER, EHDR_MAX,
 };
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec, VVec};
 use kernel::bindings;
 use kernel::c_str;
 use kernel::crash_dump::{self, ElfCoreHdr, OldMem, OldMemRange};
-use kernel::error::code::{EAGAIN, EINVAL, EIO, ENOMEM, EPERM, ERANGE};
-use kernel::ffi::c_int;
+use kernel::error::code::{EAGAIN, EINVAL, EIO, ENODEV, ENOMEM, EPERM, ERANGE};
+use kernel::ffi::{c_int, c_void};
 use kernel::iov::IovIterDest;
 use kernel::mm::virt::{VmaMixedMap, VmaNew};
 use kernel::mm::UserMapBuf;
@@ -68,17 +69,64 @@ const MACHINE: u16 = kdump::vmcore::EM_AARCH64;
 // The core lays the file out in its pages; mmap() maps this kernel's.
 const _: () = assert!(PAGE_SIZE as u64 == kdump::vmcore::PAGE_SIZE);
 
-/// The dump: the file's first [`Extents::data_offset`] bytes (header, notes
-/// and their padding) and where each `PT_LOAD` lies in the rest.
+/// The dump: the crashed kernel's header, from which the file is laid out
+/// again when a driver adds a device dump, and the file as it is now.
 #[pin_data]
 struct Vmcore {
-    head: UserMapBuf,
-    loads: KVec<Load>,
-    extents: Extents,
+    /// The crashed kernel's ELF header and program headers, validated.
+    ehdr: KVec<u8>,
+    expect: Expect,
+    /// Bytes of merged notes.
+    notes_size: usize,
+    /// The file as it is laid out now, replaced whole when a device dump
+    /// is added. The lock is held only to take or replace a reference.
+    #[pin]
+    file: Mutex<Arc<File>>,
     /// The old memory the last read() mapped, kept for the next one. The
     /// lock is held only to take or replace a reference.
     #[pin]
     window: Mutex<Option<Arc<Window>>>,
+}
+
+/// The file's first [`Extents::data_offset`] bytes (header, device dumps,
+/// notes and their padding) and where each `PT_LOAD` lies in the rest.
+struct File {
+    head: UserMapBuf,
+    loads: KVec<Load>,
+    extents: Extents,
+}
+
+impl File {
+    /// Lays the file out for `core`, with the device `dumps` (each a whole
+    /// number of pages, in order) then the merged `notes` in its
+    /// `PT_NOTE` segment.
+    fn new(core: CoreHeader<'_>, notes: &[u8], dumps: &[&[u8]]) -> Result<Self, SetupError> {
+        let dumps_size = dumps.iter().try_fold(0usize, |n, d| n.checked_add(d.len())).ok_or(HeaderError::FileSize)?;
+        let mut loads = KVec::from_elem(Load::default(), usize::from(core.load_count()), GFP_KERNEL)?;
+        let layout = Layout::with_device_dumps(core, notes.len(), dumps_size, &mut loads)?;
+        let extents = layout.extents();
+        let data_offset = usize::try_from(extents.data_offset()).map_err(|_| HeaderError::FileSize)?;
+        let mut head = UserMapBuf::new(data_offset)?;
+        let mut at = layout.write_header(head.as_mut_slice())?;
+        for part in Iterator::chain(dumps.iter(), core::iter::once(&notes)) {
+            let end = at.checked_add(part.len()).ok_or(SetupError::NoMemory)?;
+            head.as_mut_slice().get_mut(at..end).ok_or(SetupError::NoMemory)?.copy_from_slice(part);
+            at = end;
+        }
+        Ok(File { head, loads, extents })
+    }
+
+    /// The device dumps in [`File::head`], one after the other.
+    fn dumps(&self) -> &[u8] {
+        let at = self.extents.header_size();
+        self.head.as_slice().get(at..at.saturating_add(self.extents.device_dumps())).unwrap_or(&[])
+    }
+
+    /// The merged notes in [`File::head`].
+    fn notes(&self, size: usize) -> &[u8] {
+        let at = self.extents.header_size().saturating_add(self.extents.device_dumps());
+        self.head.as_slice().get(at..at.saturating_add(size)).unwrap_or(&[])
+    }
 }
 
 /// Old memory from `paddr` mapped by [`OldMem::map`].
@@ -95,7 +143,7 @@ impl Window {
     }
 }
 
-/// The registered `/proc/vmcore`, for [`vmcore_cleanup`].
+/// The registered `/proc/vmcore`, for [`kdump_vmcore_cleanup`].
 static VMCORE: AtomicPtr<Registration<Vmcore>> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Why the dump could not be set up, for the one log line.
@@ -165,25 +213,18 @@ impl Vmcore {
                 drop.error
             );
         }
-        let mut loads = KVec::from_elem(Load::default(), usize::from(core.load_count()), GFP_KERNEL)?;
-        let layout = Layout::new(core, merged.size, &mut loads)?;
-        let extents = layout.extents();
-        let data_offset = usize::try_from(extents.data_offset()).map_err(|_| HeaderError::FileSize)?;
-        let mut head = UserMapBuf::new(data_offset)?;
-        let header_size = layout.write_header(head.as_mut_slice())?;
-        let dst = head.as_mut_slice().get_mut(header_size..).and_then(|d| d.get_mut(..merged.size));
-        let src = notes.get(..merged.size);
-        match (dst, src) {
-            (Some(d), Some(s)) => d.copy_from_slice(s),
-            _ => return Err(SetupError::NoMemory),
-        }
+        let notes = notes.get(..merged.size).ok_or(SetupError::NoMemory)?;
+        let file = File::new(core, notes, &[])?;
+        let size = file.extents.size();
+        let file = Arc::new(file, GFP_KERNEL)?;
         let vmcore = pin_init!(Vmcore {
-            head,
-            loads,
-            extents,
+            ehdr: bytes,
+            expect,
+            notes_size: merged.size,
+            file <- new_mutex!(file),
             window <- new_mutex!(None),
         });
-        Ok((vmcore, extents.size()))
+        Ok((vmcore, size))
     }
 
     /// Copies the first `len` bytes of `range` to `out`: from the mapped
@@ -273,10 +314,11 @@ impl ProcFile for Vmcore {
     }
 
     fn read(&self, out: &mut IovIterDest<'_>, pos: u64) -> Result<usize> {
+        let file = self.file.lock().clone();
         let (mut pos, mut done) = (pos, 0usize);
         while !out.is_empty() {
             let want = out.len();
-            let n = match self.extents.locate(&self.loads, pos) {
+            let n = match file.extents.locate(&file.loads, pos) {
                 Region::End => break,
                 Region::OldMem { paddr, len } => {
                     let span = (CHUNK - (paddr as usize % CHUNK)).min(usize::try_from(len).unwrap_or(usize::MAX));
@@ -284,12 +326,13 @@ impl ProcFile for Vmcore {
                     self.copy_oldmem(out, &load_range(paddr, span)?, n)?;
                     n
                 }
-                // The header, the notes and their padding are the first
-                // `data_offset` bytes of `head`, as in the file.
+                // The header, the device dumps, the notes and their
+                // padding are the first `data_offset` bytes of `head`, as
+                // in the file.
                 r => {
                     let at = usize::try_from(pos).map_err(|_| EINVAL)?;
                     let n = usize::try_from(r.len()).unwrap_or(usize::MAX).min(want);
-                    out.write_all(self.head.as_slice().get(at..at + n).ok_or(EIO)?)?;
+                    out.write_all(file.head.as_slice().get(at..at.saturating_add(n)).ok_or(EIO)?)?;
                     n
                 }
             };
@@ -305,7 +348,8 @@ impl ProcFile for Vmcore {
         let size = vma.end() - vma.start();
         let start = (vma.pgoff() as u64).checked_mul(PAGE_SIZE as u64).ok_or(EINVAL)?;
         let end = start.checked_add(size as u64).ok_or(EINVAL)?;
-        if end > self.extents.size() {
+        let file = self.file.lock().clone();
+        if end > file.extents.size() {
             return Err(EINVAL);
         }
         if vma.writable() || vma.executable() {
@@ -317,17 +361,17 @@ impl ProcFile for Vmcore {
         vma.set_sigbus_on_fault();
         // A failure leaves a partial mapping, which mmap() tears down with
         // the area; C fails with EAGAIN then, and so do we.
-        self.map_range(vma, start, end).map_err(|_| EAGAIN)
+        self.map_range(&file, vma, start, end).map_err(|_| EAGAIN)
     }
 }
 
 impl Vmcore {
-    /// Maps the file's bytes `start..end` at the start of `vma`.
-    fn map_range(&self, vma: &VmaMixedMap, start: u64, end: u64) -> Result {
+    /// Maps the bytes `start..end` of `file` at the start of `vma`.
+    fn map_range(&self, file: &File, vma: &VmaMixedMap, start: u64, end: u64) -> Result {
         let (mut pos, mut addr) = (start, vma.start());
         while pos < end {
             let left = end - pos;
-            let n = match self.extents.locate(&self.loads, pos) {
+            let n = match file.extents.locate(&file.loads, pos) {
                 Region::End => return Err(EINVAL),
                 Region::OldMem { paddr, len } => {
                     let n = len.min(left) as usize;
@@ -335,8 +379,8 @@ impl Vmcore {
                     n
                 }
                 _ => {
-                    let n = (self.extents.data_offset() - pos).min(left) as usize;
-                    vma.map_user_buf(addr, &self.head, pos as usize, n)?;
+                    let n = (file.extents.data_offset() - pos).min(left) as usize;
+                    vma.map_user_buf(addr, &file.head, pos as usize, n)?;
                     n
                 }
             };
@@ -419,14 +463,102 @@ pub extern "C" fn kdump_vmcore_init() -> c_int {
     }
 }
 
-/// Removes `/proc/vmcore` and frees the dump (`vmcore_cleanup()` of
-/// linux/crash_dump.h).
+/// Removes `/proc/vmcore` and frees the dump, for `vmcore_cleanup()` of
+/// linux/crash_dump.h (kernel/kdump/vmcore_glue.c), which serialises it
+/// with [`kdump_vmcore_add_device_dump`].
 #[no_mangle]
-pub extern "C" fn vmcore_cleanup() {
+pub extern "C" fn kdump_vmcore_cleanup() {
     let reg = VMCORE.swap(core::ptr::null_mut(), Ordering::AcqRel);
     if !reg.is_null() {
         // SAFETY: published by init() from `KBox::into_raw`; the swap made
         // it ours alone.
         drop(unsafe { KBox::from_raw(reg) });
+    }
+}
+
+impl Vmcore {
+    /// Lays the file out again with `dump` (a device dump, note header
+    /// included, a whole number of pages) after the dumps it has, and
+    /// returns the new size of the file. Readers that took the old layout
+    /// finish with it.
+    ///
+    /// Callers are serialised (see [`kdump_vmcore_add_device_dump`]), so
+    /// the file does not change between taking it here and replacing it.
+    fn add_device_dump(&self, dump: &[u8]) -> Result<u64, SetupError> {
+        let current = self.file.lock().clone();
+        let core = CoreHeader::parse(&self.ehdr, &self.expect)?;
+        let file = File::new(core, current.notes(self.notes_size), &[current.dumps(), dump])?;
+        let size = file.extents.size();
+        let file = Arc::new(file, GFP_KERNEL)?;
+        let old = core::mem::replace(&mut *self.file.lock(), file);
+        // Freed when its last reader is done, outside the lock.
+        drop(old);
+        Ok(size)
+    }
+}
+
+/// Adds a driver's device dump to `/proc/vmcore`: the Rust provider's
+/// `vmcore_add_device_dump()`, which kernel/kdump/vmcore_glue.c exports
+/// after checking `novmcoredd`.
+///
+/// As in C: the dump's name must be a non-empty NUL-terminated string, its
+/// size non-zero and its callback set (`-EINVAL` otherwise); the callback
+/// fills a zeroed buffer of `size` bytes, and what it returns other than 0
+/// is returned. The dump then comes first in the `PT_NOTE` segment, after
+/// those added before, as a note `NT_VMCOREDD` named `"LINUX"`. `-ENODEV`
+/// if this kernel serves no dump.
+///
+/// # Safety
+///
+/// `data` is null or points to a `struct vmcoredd_data` valid for the
+/// call, whose callback may be called with it. Calls are serialised with
+/// each other and with [`kdump_vmcore_cleanup`].
+#[no_mangle]
+pub unsafe extern "C" fn kdump_vmcore_add_device_dump(data: *mut bindings::vmcoredd_data) -> c_int {
+    // SAFETY: null or valid for the call (function contract).
+    let Some(d) = (unsafe { data.as_ref() }) else {
+        return EINVAL.to_errno();
+    };
+    // Copied out: the callback may write to `*data`.
+    let (name_field, callback, len) = (d.dump_name, d.vmcoredd_callback, d.size as usize);
+    // `c_char` may be signed; the name is bytes.
+    let name_field = name_field.map(|c| c as u8);
+    let (Some(nul), Some(callback)) = (name_field.iter().position(|&b| b == 0), callback) else {
+        return EINVAL.to_errno();
+    };
+    let name = name_field.get(..nul).unwrap_or(&[]);
+    let Some(size) = device_dump_size(len) else {
+        return EINVAL.to_errno();
+    };
+    let reg = VMCORE.load(Ordering::Acquire);
+    if reg.is_null() {
+        return ENODEV.to_errno();
+    }
+    // SAFETY: published by init(); only kdump_vmcore_cleanup() frees it,
+    // and the function contract keeps it from running meanwhile.
+    let reg = unsafe { &*reg };
+    let Ok(mut dump) = VVec::from_elem(0u8, size, GFP_KERNEL) else {
+        return ENOMEM.to_errno();
+    };
+    let Some((hdr, body)) = dump.split_first_chunk_mut::<DEVICE_DUMP_HEADER>() else {
+        return EINVAL.to_errno();
+    };
+    if write_device_dump_header(hdr, name, size).is_err() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: the driver's callback, given its own `data` (function
+    // contract) and a zeroed buffer of `size - DEVICE_DUMP_HEADER >= len`
+    // bytes that nothing else uses, as the C provider gives it.
+    let ret = unsafe { callback(data, body.as_mut_ptr().cast::<c_void>()) };
+    if ret != 0 {
+        return ret;
+    }
+    let result = reg.data().add_device_dump(&dump).map_err(|e| match e {
+        SetupError::NoMemory => ENOMEM,
+        _ => EINVAL,
+    });
+    match result.and_then(|size| reg.set_size(size)) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
 }

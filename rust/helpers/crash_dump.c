@@ -12,4 +12,9 @@ void rust_helper_vmcore_unusable(void)
 {
 	vmcore_unusable();
 }
+
+bool rust_helper_is_kdump_kernel(void)
+{
+	return is_kdump_kernel();
+}
 #endif /* CONFIG_CRASH_DUMP */

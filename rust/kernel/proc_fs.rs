@@ -85,7 +85,8 @@ pub struct Registration<T: ProcFile> {
 // SAFETY: the registration only removes the entry and drops `T`, which is
 // `Send`; both may happen on any thread.
 unsafe impl<T: ProcFile> Send for Registration<T> {}
-// SAFETY: `&Registration` gives no access to anything.
+// SAFETY: `&Registration` gives only `&T`, and `T` is `Sync`, and sets
+// the entry's size, a plain field.
 unsafe impl<T: ProcFile> Sync for Registration<T> {}
 
 impl<T: ProcFile> Registration<T> {
@@ -124,6 +125,25 @@ impl<T: ProcFile> Registration<T> {
         // INVARIANT: `pde` was created for `data`, leaked above.
         // SAFETY: `KBox::into_raw` never returns null.
         Ok(Self { pde, data: unsafe { NonNull::new_unchecked(data) } })
+    }
+}
+
+impl<T: ProcFile> Registration<T> {
+    /// The `T` that serves the file.
+    pub fn data(&self) -> &T {
+        // SAFETY: `data` lives, pinned, until `drop()` (type invariant);
+        // shared references never move it.
+        unsafe { self.data.as_ref() }
+    }
+
+    /// Shows `size` as the file's size from now on, as `proc_set_size()`:
+    /// inodes already made for the file keep the size they were given.
+    pub fn set_size(&self, size: u64) -> Result {
+        let size = i64::try_from(size).map_err(|_| EINVAL)?;
+        // SAFETY: `pde` is ours (type invariant); the size is a plain
+        // field that procfs reads when it makes an inode.
+        unsafe { bindings::proc_set_size(self.pde.as_ptr(), size) };
+        Ok(())
     }
 }
 

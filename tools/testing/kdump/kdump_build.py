@@ -5,6 +5,9 @@ variant (c, rust, or a mutant)."""
 
 import os
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 from kdump_common import BUILD, HERE, REPO, Clock, StageError, \
     run_logged, say
@@ -15,13 +18,14 @@ IMPL_FRAGMENTS = {"c": HERE / "configs/c.config",
                   "rust": HERE / "configs/rust.config"}
 
 
-def fragments(arch, impl):
+def fragments(arch, impl, extra=()):
     """The fragments of a build, in order; a later one wins. An optional
-    configs/ARCH-IMPL.config says what the architecture lacks of IMPL's."""
+    configs/ARCH-IMPL.config says what the architecture lacks of IMPL's;
+    `extra` ones (a variant's) come last."""
     own = HERE / "configs" / f"{arch.name}-{impl}.config"
     return COMMON_FRAGMENTS + [HERE / "configs" / arch.config,
                                IMPL_FRAGMENTS[impl]] + \
-        ([own] if own.exists() else [])
+        ([own] if own.exists() else []) + list(extra)
 
 
 def make_cmd(tools, out, src=None):
@@ -49,8 +53,8 @@ def read_config(text, unset=True):
     return out
 
 
-def configure(tools, out, impl, log, src=None):
-    frags = fragments(tools.arch, impl)
+def configure(tools, out, impl, log, src=None, extra=()):
+    frags = fragments(tools.arch, impl, extra)
     text = "".join(f.read_text() for f in frags)
     stamp = out / ".kdump-fragments"
     if stamp.exists() and stamp.read_text() == text and \
@@ -77,17 +81,28 @@ def configure(tools, out, impl, log, src=None):
     stamp.write_text(text)
 
 
-def build_kernel(tools, impl, variant=None, src=None):
+def build_kernel(tools, impl, variant=None, src=None, extra=(), seed=None,
+                 make=True):
     """Build (or bring up to date) a kernel; returns its facts. `variant`
     names the build folder (default: the impl); `src` another source tree
-    (a mutant's)."""
+    (a mutant's); `extra` fragments change the configuration. A new build
+    folder starts as a copy of `seed` (another build folder of the same
+    source tree), so that only what the change touches is built again.
+    With make false, only configures."""
     variant = variant or impl
     arch = tools.arch
     out = BUILD / f"out-{arch.name}-{variant}"
     log = out / "build.log"
-    out.mkdir(parents=True, exist_ok=True)
     clock = Clock()
-    configure(tools, out, impl, log, src)
+    if seed is not None and not (out / ".config").exists():
+        say(f"build folder {out.name}: a copy of {Path(seed).name}")
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run(["cp", "-a", seed, out], check=True)
+    out.mkdir(parents=True, exist_ok=True)
+    configure(tools, out, impl, log, src, extra)
+    if not make:
+        return {"impl": impl, "variant": variant, "arch": arch, "out": out,
+                "src": src or tools.src}
     say(f"building the {variant} kernel for {arch.name} (log: {log})")
 
     def beat(last):

@@ -11,6 +11,7 @@ import shutil
 import time
 
 from kdump_common import StageError, parse_size, say
+from kdump_devdump import check_sample, sample_built
 from kdump_initramfs import run_initramfs
 from kdump_qemu import Guest
 from kdump_qemu_control import GdbStub, Qmp
@@ -273,6 +274,17 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
     t0 = time.monotonic()
     facts = verify_vmcore(vmcore, vml, k["release"], outdir, trig["expect"],
                           makedumpfile)
+    # The sample's device dump, where the kernel has it: its note's bytes
+    # are kept for the C-vs-Rust comparison.
+    device_dump = None
+    (outdir / "device-dump.bin").unlink(missing_ok=True)
+    if sample_built(k):
+        try:
+            note = check_sample(vmcore)
+            (outdir / "device-dump.bin").write_bytes(note)
+            device_dump = len(note)
+        except StageError as e:
+            facts["problems"].append(e.message)
     stages["verify"] = round(time.monotonic() - t0, 1)
     report = {
         "arch": arch.name, "impl": k["impl"], "variant": k["variant"],
@@ -287,6 +299,7 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
                                if "crash kernel" in l.lower()],
         "makedumpfile_bytes": facts["makedumpfile_bytes"],
         "makedumpfile_skipped": md_skipped,
+        "device_dump_bytes": device_dump,
         "guest": guest,
         "problems": facts["problems"], "verified": not facts["problems"],
     }

@@ -2,9 +2,10 @@
 """Mutants: deliberately broken copies of this tree (the patches in
 mutants/), built and run so that each check shows it can turn red.
 
-A kernel mutant is built from its own source tree (a hard-linked copy of
-the base with the mutated overlay), into its own build folder; a host
-mutant is a copy of the cargo workspace with the patch applied."""
+A kernel mutant is built into its own build folder, a copy of the Rust
+kernel's, from the source tree with the mutated files in place of ours for
+the time of the build; a host mutant is a copy of the cargo workspace with
+the patch applied."""
 
 import os
 import shutil
@@ -16,12 +17,13 @@ from pathlib import Path
 
 from kdump_build import build_kernel
 from kdump_common import BUILD, HERE, OVERLAY, REPO, StageError, say
-from kdump_setup import BASE_DIRNAME, CARGO, PATCH_DIR, copy_overlay, \
+from kdump_setup import CARGO, PATCH_DIR, \
     host_env, overlay_files, patch_files
 
 MUTANTS = HERE / "mutants"
 # The mutants one kernel carries together: each is caught by its own check.
-KERNEL_MUTANTS = ("purgatory-always-jumps", "vmcore-wrong-page")
+KERNEL_MUTANTS = ("purgatory-always-jumps", "vmcore-wrong-page",
+                  "vmcore-dump-after-notes")
 
 
 def tree_files():
@@ -46,22 +48,47 @@ def mutated_copy(dest, files, patches):
 
 
 def build_kernel_mutant(tools):
-    """The Rust kernel with KERNEL_MUTANTS applied, in out-ARCH-rust-mutant."""
+    """The Rust kernel with KERNEL_MUTANTS applied, in out-ARCH-rust-mutant.
+
+    The build folder starts as a copy of the Rust kernel's, and the mutated
+    files take the place of ours in the one source tree while it builds
+    (kbuild's commands name the source tree, so another tree would rebuild
+    everything): only what the mutants touch is compiled again. Ours are
+    put back afterwards with their old times, so the Rust build folder
+    stays up to date; if the runner dies in between, the next run's
+    overlay copy puts them back."""
     main = tools.src
-    src = BUILD / "src-mutant" / BASE_DIRNAME
-    stamp = ".kdump-patches"
-    if not (src / stamp).exists() or \
-            (src / stamp).read_text() != (main / stamp).read_text():
-        if src.exists():
-            shutil.rmtree(src)
-        src.parent.mkdir(parents=True, exist_ok=True)
-        say(f"mutant source tree: hard-linked copy of {main}")
-        subprocess.run(["cp", "-al", main, src], check=True)
+    stale = BUILD / "src-mutant"
+    if stale.exists():
+        shutil.rmtree(stale)
     with tempfile.TemporaryDirectory(prefix="kdump-mutant-") as tmp:
         mutated_copy(Path(tmp), tree_files(), KERNEL_MUTANTS)
-        n = copy_overlay(src, Path(tmp))
-    say(f"mutant overlay ({', '.join(KERNEL_MUTANTS)}): {n} file(s) updated")
-    return build_kernel(tools, "rust", variant="rust-mutant", src=src)
+        changed = [rel for rel in overlay_files(Path(tmp))
+                   if (Path(tmp) / rel).read_bytes() !=
+                   (main / rel).read_bytes()]
+        if not changed or any(rel.suffix == ".patch" for rel in changed):
+            raise StageError("mutant", f"the mutants change {changed}: "
+                             f"want overlay files only, at least one")
+        ours = {rel: ((main / rel).read_bytes(), (main / rel).stat())
+                for rel in changed}
+        say(f"mutants ({', '.join(KERNEL_MUTANTS)}) in "
+            f"{', '.join(map(str, changed))} while the mutant kernel builds")
+        try:
+            for rel in changed:
+                replace_file(main / rel, (Path(tmp) / rel).read_bytes())
+            return build_kernel(tools, "rust", variant="rust-mutant",
+                                seed=BUILD / f"out-{tools.arch.name}-rust")
+        finally:
+            for rel, (data, st) in ours.items():
+                replace_file(main / rel, data)
+                os.chmod(main / rel, st.st_mode)
+                os.utime(main / rel, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def replace_file(path, data):
+    """A new file at path with data (never written through a link)."""
+    path.unlink(missing_ok=True)
+    path.write_bytes(data)
 
 
 def host_mutant(name, cargo_args, timeout):

@@ -58,4 +58,7 @@ def cycle_detail(r):
         out += (f"; capture kernel on {g['capture_cpus']} CPUs: vmcore_test "
                 f"{g['vmcore_test_passed']} ok, makedumpfile -d 31 "
                 f"{g['makedumpfile_guest_bytes']['mmap']} B via mmap and read")
+    if r.get("device_dump_bytes"):
+        out += (f"; device dump rust_sample: a {r['device_dump_bytes']}-byte "
+                f"note, first, with the sample's bytes")
     return out

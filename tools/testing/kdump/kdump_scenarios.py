@@ -133,10 +133,18 @@ CRASHKERNEL_PROBE = (
     "echo shrunk=$(cat /sys/kernel/kexec_crash_size); fi")
 
 
+# The reservation's log lines that scripts look for (kernel/crash_reserve.c):
+# the Rust kernel must print them word for word, as C does.
+C_RESERVE_LINES = ("crashkernel reserved:", "crashkernel low memory reserved:",
+                   "crashkernel reservation failed",
+                   "cannot allocate crashkernel")
+
+
 def crashkernel_table(kernels):
     """Boot every crashkernel_lines() line on each kernel in `kernels`
-    ({impl: build}); returns rows and raises if C and Rust disagree or a
-    malformed line is not explained by the Rust kernel."""
+    ({impl: build}); returns rows and raises if C and Rust disagree (in
+    what they reserve or in the C_RESERVE_LINES they log) or a malformed
+    line is not explained by the Rust kernel."""
     rows, problems = [], []
     arch = next(iter(kernels.values()))["arch"]
     for i, (append, mem, malformed) in enumerate(crashkernel_lines(arch)):
@@ -152,10 +160,16 @@ def crashkernel_table(kernels):
             console = Path(g.log_path).read_text(errors="replace")
             warns = [l.split("] ", 1)[-1] for l in console.splitlines()
                      if "crashkernel: 'crashkernel=" in l]
-            seen[impl] = (out.strip().splitlines(), warns)
+            logged = [l.split("] ", 1)[-1] for l in console.splitlines()
+                      if any(t in l for t in C_RESERVE_LINES)]
+            seen[impl] = (out.strip().splitlines(), warns, logged)
         outs = {impl: v[0] for impl, v in seen.items()}
         if len({tuple(v) for v in outs.values()}) > 1:
             problems.append(f"{append!r} ({mem}): C and Rust differ: {outs}")
+        logs = {impl: v[2] for impl, v in seen.items()}
+        if len({tuple(v) for v in logs.values()}) > 1:
+            problems.append(f"{append!r} ({mem}): C and Rust log the "
+                            f"reservation differently: {logs}")
         if "rust" in seen:
             warns = seen["rust"][1]
             if malformed and len(warns) != 1:

@@ -33,9 +33,11 @@ PATCH_DIR = "patches"
 # Debian packages the runner needs on every architecture (the QEMU package
 # comes from the architecture's config). cargo-web and rustc-web are the
 # host and kernel Rust toolchain (bookworm's `rustc` is too old for the
-# kernel's Rust); g++ builds libFuzzer for the fuzz targets.
+# kernel's Rust); rust-web-clippy is their clippy (the kernel's CLIPPY=1);
+# g++ builds libFuzzer for the fuzz targets.
 APT_PACKAGES = [
-    BASE_PKG, "rustc-web", "rust-web-src", "cargo-web", "clang", "lld",
+    BASE_PKG, "rustc-web", "rust-web-src", "cargo-web", "rust-web-clippy",
+    "clang", "lld",
     "llvm", "libclang-dev", "make", "gcc", "g++", "flex", "bison", "bc",
     "libelf-dev", "libssl-dev", "xz-utils", "cpio", "kexec-tools",
     "makedumpfile", "busybox-static", "patch", "perl", "python3-venv",
@@ -45,6 +47,7 @@ APT_PACKAGES = [
 # Debian's Rust (rustc-web, cargo-web), for the kernel and the host alike.
 RUSTC = "/usr/bin/rustc"
 RUSTDOC = "/usr/bin/rustdoc"
+CLIPPY_DRIVER = "/usr/bin/clippy-driver"
 CARGO = "/usr/bin/cargo"
 RUST_LIB_SRC = "/usr/lib/rustlib/src/rust/library"
 

@@ -12,9 +12,11 @@ from pathlib import Path
 from kdump_build import build_kernel
 from kdump_common import BUILD, HERE, StageError, last_run, run_logged
 from kdump_cycle import TRIGGERS, refusal_cycle, run_cycle
+from kdump_devdump import check_sample
 from kdump_headers import header_boots, outcome, side_by_side
 from kdump_host import ignored_test, run_fuzz, workspace_tests
 from kdump_ktap import kunit_outcomes
+from kdump_lint import clippy, our_rust_files
 from kdump_mutants import build_kernel_mutant, host_mutant, \
     mutated_copy, tree_files
 from kdump_objcheck import build_panicky, check_handoff, check_panic_free, \
@@ -107,6 +109,20 @@ for impl in IMPLS:
         k = ctx.kernels[impl] = build_kernel(ctx.tools, impl)
         return f"{k['release']}, {k['seconds']}s"
 
+@step("lint-clippy", needs=["build-rust"], timeout=3600)
+def rust_clippy(ctx):
+    """CLIPPY=1 over every Rust object of the Rust kernel (a copy of its
+    build folder): no warning or error in our files."""
+    found, secs = clippy(ctx.tools)
+    if found:
+        raise StageError("clippy", f"{len(found)} clippy diagnostics in our "
+                         f"code: " + "; ".join(f"{f}:{n}: {lvl}: {msg}"
+                                               for lvl, msg, f, n in
+                                               found[:10]))
+    return (f"clippy: 0 diagnostics in our {len(our_rust_files())} Rust "
+            f"files, {secs}s")
+
+
 for impl in IMPLS:
     @step(f"kunit-{impl}", needs=[f"build-{impl}"], timeout=600)
     def kunit(ctx, impl=impl):
@@ -173,6 +189,42 @@ for impl in IMPLS:
             if loader != "file":
                 drop_vmcore(out)
             return cycle_detail(r)
+
+
+@step("build-rust-cvmcore", needs=["build-rust"], timeout=3600)
+def build_cvmcore(ctx):
+    """The Rust kernel with the C /proc/vmcore (configs/cvmcore.config),
+    built from a copy of the Rust build folder."""
+    k = ctx.kernels["rust-cvmcore"] = build_kernel(
+        ctx.tools, "rust", variant="rust-cvmcore",
+        extra=[HERE / "configs/cvmcore.config"],
+        seed=ctx.kernels["rust"]["out"])
+    return f"{k['release']}, {k['seconds']}s"
+
+
+@step("device-dump-c-vs-rust", needs=["build-rust-cvmcore", "cycle-rust-file"],
+      timeout=2400)
+def device_dump_c_vs_rust(ctx):
+    """The Rust sample's device dump, first in the PT_NOTE segment with
+    the sample's bytes, is byte for byte the same note in the C
+    /proc/vmcore (a cycle of the Rust kernel with the C provider) as in
+    the Rust one (cycle-rust-file)."""
+    out = ctx.out("run-rust-cvmcore-file")
+    r = run_cycle(ctx.tools, ctx.kernels["rust-cvmcore"], out, loader="file",
+                  append_extra="nokaslr")
+    drop_vmcore(out)
+    if not r["verified"]:
+        raise StageError("verify", "; ".join(r["problems"]))
+    c_note = out / "device-dump.bin"
+    rust_note = ctx.out("run-rust-file") / "device-dump.bin"
+    for p in (c_note, rust_note):
+        if not p.exists():
+            raise StageError("verify", f"no device dump was kept in {p}")
+    if c_note.read_bytes() != rust_note.read_bytes():
+        raise StageError("verify", "the sample's device-dump note differs "
+                         "between the C and the Rust /proc/vmcore")
+    return (f"C and Rust /proc/vmcore: the same {c_note.stat().st_size}-byte "
+            f"NT_VMCOREDD note, first in PT_NOTE; {cycle_detail(r)}")
 
 
 @step("elfcorehdr-c-vs-rust", needs=["cycle-c-file", "cycle-rust-file"],
@@ -484,17 +536,30 @@ def mutant_refusal(ctx):
 @step("runner-mutant-vmcore", needs=["build-rust-mutant"], timeout=1800,
       scope="first")
 def mutant_vmcore(ctx):
-    """Mutant vmcore-wrong-page, and a capture kernel on 1 CPU: the
-    old-memory comparison and the CPU check of --guest-checks fail."""
+    """Mutants vmcore-wrong-page and vmcore-dump-after-notes, and a capture
+    kernel on 1 CPU: the old-memory comparison and the CPU check of
+    --guest-checks fail, and so does the device-dump check on the
+    vmcore."""
+    out = ctx.out("run-mutant")
     try:
-        run_cycle(ctx.tools, ctx.kernels["rust-mutant"],
-                  ctx.out("run-mutant"), loader="file",
+        run_cycle(ctx.tools, ctx.kernels["rust-mutant"], out, loader="file",
                   append_extra="nokaslr", guest_checks=True,
                   fault="capture-1cpu")
     except StageError as e:
-        drop_vmcore(ctx.out("run-mutant"))
         want = ("differs from guest memory", "ran on 1 CPU")
-        if all(w in e.message for w in want):
-            return f"red as it must be: {e.message[:300]}"
-        raise
-    raise StageError("runner", "the guest checks passed the mutant")
+        if not all(w in e.message for w in want):
+            drop_vmcore(out)
+            raise
+        guest = e.message
+    else:
+        drop_vmcore(out)
+        raise StageError("runner", "the guest checks passed the mutant")
+    # The guest checks stop the cycle before the host's checks: run the
+    # device-dump one on the vmcore it kept.
+    try:
+        check_sample(out / "vmcore")
+    except StageError as e:
+        return f"red as it must be: {guest[:240]}; {e.message[:160]}"
+    finally:
+        drop_vmcore(out)
+    raise StageError("runner", "the device-dump check passed the mutant")
