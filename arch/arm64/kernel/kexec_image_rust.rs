@@ -24,11 +24,11 @@ const __LOG_PREFIX: &[u8] = b"kexec_file(Image)\0";
 /// # Safety
 ///
 /// `buf` must be NULL or valid for reads of `len` bytes for `'a`.
-unsafe fn head<'a>(buf: *const c_char, len: c_ulong) -> &'a [u8] {
+unsafe fn head<'a>(buf: *const c_char, len: usize) -> &'a [u8] {
     if buf.is_null() {
         return &[];
     }
-    let n = usize::try_from(len).unwrap_or(usize::MAX).min(HEADER_SIZE);
+    let n = len.min(HEADER_SIZE);
     // SAFETY: `buf` is valid for `len >= n` bytes (function safety section).
     unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), n) }
 }

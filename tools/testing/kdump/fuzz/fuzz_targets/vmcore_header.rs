@@ -47,7 +47,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!((again.size, again.error), (m.size, None), "merged notes do not walk back to their size");
 
     let mut slots = vec![Load::default(); h.load_count().into()];
-    let Ok(l) = Layout::new(h, m.size, &mut slots) else { return };
+    // Device dumps (whole pages) ahead of the notes, as many as the input says.
+    let dumps = data.first().map_or(0, |&b| usize::from(b % 3)) * PAGE_SIZE as usize;
+    let Ok(l) = Layout::with_device_dumps(h, m.size, dumps, &mut slots) else { return };
     let mut buf = vec![0u8; l.header_size()];
     assert_eq!(l.write_header(&mut buf), Ok(l.header_size()));
     let out = CoreHeader::parse(&buf, &expect).expect("the vmcore header does not parse");
@@ -71,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
         }
         starts.push((off, r));
         off += r.len();
-        assert!(starts.len() <= usize::from(h.load_count()) + 3, "too many regions");
+        assert!(starts.len() <= usize::from(h.load_count()) + 4, "too many regions");
     }
     assert_eq!(off, l.size());
     assert_eq!(l.locate(off), Region::End);
@@ -85,6 +87,7 @@ fuzz_target!(|data: &[u8]| {
         let d = p - s;
         let want = match r {
             Region::Header { at, len } => Region::Header { at: at + d as usize, len: len - d as usize },
+            Region::DeviceDumps { at, len } => Region::DeviceDumps { at: at + d as usize, len: len - d as usize },
             Region::Notes { at, len } => Region::Notes { at: at + d as usize, len: len - d as usize },
             Region::Zero { len } => Region::Zero { len: len - d as usize },
             Region::OldMem { paddr, len } => Region::OldMem { paddr: paddr + d, len: len - d },
