@@ -283,6 +283,20 @@ impl<'a, 'b> Purgatory<'a, 'b> {
     /// Refuses a symbol index past the table, and undefined, common and
     /// unknown-section symbols.
     pub(crate) fn rela(&self, t: &Tables, relsec: &Shdr, symtab: &Shdr, i: u64) -> Result<Rela, RelocError<'a>> {
+        self.rela_with(t, relsec, symtab, i, |_| false)
+    }
+
+    /// [`Self::rela`], but an undefined symbol counts as 0 for the types
+    /// `no_symbol` accepts (those that write nothing and name the null
+    /// symbol).
+    pub(crate) fn rela_with(
+        &self,
+        t: &Tables,
+        relsec: &Shdr,
+        symtab: &Shdr,
+        i: u64,
+        no_symbol: impl Fn(u32) -> bool,
+    ) -> Result<Rela, RelocError<'a>> {
         let rel = usize::try_from(i).unwrap_or(usize::MAX);
         let at = entry(relsec.offset, i, RELA_SIZE).ok_or(RelocError::Image("relocations"))?;
         let r_offset = u64_at(self.image, at).ok_or(RelocError::Image("relocations"))?;
@@ -308,6 +322,7 @@ impl<'a, 'b> Purgatory<'a, 'b> {
         };
 
         let sec_base = match st_shndx {
+            SHN_UNDEF if no_symbol(rtype) => 0,
             SHN_UNDEF => return Err(RelocError::Undefined { rel, name: name() }),
             SHN_COMMON => return Err(RelocError::Common { rel, name: name() }),
             SHN_ABS => 0,
