@@ -290,9 +290,11 @@ impl Patch {
         let Some(dst) = self.at.checked_add(self.width).and_then(|end| buf.get_mut(self.at..end)) else {
             return;
         };
+        // Byte loops rather than copy_from_slice(): no length check that
+        // could panic, even one that cannot fail.
         let mut le = [0u8; 8];
-        if let Some(low) = le.get_mut(..dst.len()) {
-            low.copy_from_slice(dst);
+        for (l, d) in le.iter_mut().zip(dst.iter()) {
+            *l = *d;
         }
         let old = u64::from_le_bytes(le);
         let new = match self.op {
@@ -301,8 +303,9 @@ impl Patch {
             Op::Sub(v) => old.wrapping_sub(v),
             Op::Set(v) => v,
         };
-        let bytes = new.to_le_bytes();
-        dst.copy_from_slice(bytes.get(..dst.len()).unwrap_or(&[]));
+        for (d, b) in dst.iter_mut().zip(new.to_le_bytes()) {
+            *d = b;
+        }
     }
 }
 
