@@ -89,7 +89,10 @@ impl<'a> Purgatory<'a, '_> {
         for i in 0..t.rels {
             if let Some((at, bytes, width)) = self.one_x86_64(buf.len(), section, relsec, symtab, &t, i)? {
                 let dst = buf.get_mut(at..at.saturating_add(width)).ok_or(RelocError::Image("buffer"))?;
-                dst.copy_from_slice(bytes.get(..width).unwrap_or(&[]));
+                // Not copy_from_slice(): its length check could panic.
+                for (d, b) in dst.iter_mut().zip(bytes) {
+                    *d = b;
+                }
                 applied = applied.saturating_add(1);
             }
         }
