@@ -541,7 +541,7 @@ mod tests {
         #[test]
         fn auipc_pairs_reach_exactly_their_range(off in any::<i64>(), near in -(1i64 << 33)..(1i64 << 33)) {
             for off in [off, near] {
-                let fits = off >= -(1i64 << 31) - 0x800 && off <= (1i64 << 31) - 0x801;
+                let fits = (-(1i64 << 31) - 0x800..=(1i64 << 31) - 0x801).contains(&off);
                 let got = hi_lo(off);
                 prop_assert_eq!(got.is_some(), fits);
                 if let Some((hi, lo)) = got {

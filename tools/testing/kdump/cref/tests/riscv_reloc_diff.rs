@@ -438,3 +438,51 @@ fn random_values_relocate_identically_or_as_documented() {
     let counts = run(0xadd5, 2000, true);
     assert!(counts.get(&Outcome::Same).copied().unwrap_or(0) > 500, "{counts:?}");
 }
+
+/// Applies every RELA section of a real object (that targets an allocated
+/// section) with C and Rust: both must succeed with the same bytes.
+/// Returns the number of sections.
+fn compare_object(image: &[u8], mem: u64, what: &str) -> usize {
+    let loaded = load_purgatory(image, mem);
+    let p = Purgatory::new(image, &loaded.sechdrs).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    let mut sections = 0;
+    for i in 0..p.shnum() as usize {
+        let rel = p.shdr(i as u64).unwrap();
+        let target = p.loaded_shdr(rel.info.into());
+        if rel.kind != SHT_RELA || target.is_none_or(|t| t.flags & SHF_ALLOC == 0) {
+            continue;
+        }
+        let symtab = p.shdr(rel.link.into()).unwrap();
+        let (mut c_hdrs, mut c_buf) = (loaded.sechdrs.clone(), loaded.buf.clone());
+        let c = c_riscv_apply_relocations_add(image, &mut c_hdrs, &mut c_buf, rel.info as usize, i, rel.link as usize);
+        let mut r_buf = loaded.buf.clone();
+        let r = p.apply_rela_riscv(&mut r_buf, &target.unwrap(), &rel, &symtab);
+        assert!(c == 0 && r.is_ok(), "{what}: section {i} at {mem:#x}: C returned {c}, Rust {r:?}");
+        assert!(c_buf == r_buf, "{what}: section {i} at {mem:#x}: buffers differ");
+        sections += 1;
+    }
+    sections
+}
+
+/// Real riscv64 purgatory objects: `KDUMP_RISCV_PURGATORY_RO` lists them,
+/// colon-separated (a riscv kernel build's arch/riscv/purgatory/purgatory.ro,
+/// or any `ld -r` of riscv64 objects built with `-mcmodel=medany`).
+#[test]
+#[ignore = "needs KDUMP_RISCV_PURGATORY_RO (riscv64 purgatory.ro files)"]
+fn built_riscv_purgatory_objects_relocate_identically() {
+    let list = std::env::var("KDUMP_RISCV_PURGATORY_RO")
+        .unwrap_or_else(|_| panic!("KDUMP_RISCV_PURGATORY_RO is not set: it must list riscv64 purgatory.ro files"));
+    let paths: Vec<&str> = list.split(':').filter(|p| !p.is_empty()).collect();
+    assert!(!paths.is_empty(), "KDUMP_RISCV_PURGATORY_RO names no object");
+    for path in paths {
+        let img = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(u16::from_le_bytes([img[18], img[19]]), 243, "{path}: not EM_RISCV");
+        let mut sections = 0;
+        for mem in [0x100_0000u64, 0x8020_0000, 0xbff0_0000, 0x1_2345_6000, 0x3f_fff0_0000] {
+            let n = compare_object(&img, mem, path);
+            assert!(n > 0, "{path}: no relocation section");
+            sections += n;
+        }
+        println!("{path}: {sections} relocation sections identical at 5 load addresses");
+    }
+}
