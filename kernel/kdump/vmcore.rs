@@ -12,9 +12,11 @@
 //! Where C copies old memory a page at a time, mapping and unmapping each
 //! page, read() here maps up to [`CHUNK`] bytes at once ([`OldMem`]),
 //! copies them out in one go and keeps the mapping for the next read, so
-//! that small sequential reads map each window once. The window is shared
-//! by reference count: concurrent readers copy from it (or from windows of
-//! their own) without holding a lock, and never unmap one another's. Reads
+//! that small sequential reads map each window once. Up to [`WINDOWS`]
+//! windows are kept, the least recently used replaced, so that as many
+//! concurrent readers (`makedumpfile --num-threads`, several `dd`s) each
+//! keep theirs; windows are shared by reference count, so readers copy
+//! without holding a lock and never unmap one another's. Reads
 //! are served through `read_iter`, so `splice()` and `sendfile()` work as
 //! with C. When old memory is encrypted or a `vmcore_cb` is registered
 //! (asked on every read() and mmap(), as C asks), reads go page by page
@@ -52,6 +54,10 @@ const __LOG_PREFIX: &[u8] = b"vmcore\0";
 /// multiple of it, so a sequential reader maps each window once.
 const CHUNK: usize = 2 << 20;
 
+/// Windows of old memory kept mapped: one for each of up to this many
+/// readers going through the file at once.
+const WINDOWS: usize = 4;
+
 /// Most bytes the ELF header and its program headers may span: 65534
 /// `Elf64_Phdr`s and more fit.
 const MAX_HEADER: usize = 4 << 20;
@@ -82,10 +88,10 @@ struct Vmcore {
     /// is added. The lock is held only to take or replace a reference.
     #[pin]
     file: Mutex<Arc<File>>,
-    /// The old memory the last read() mapped, kept for the next one. The
-    /// lock is held only to take or replace a reference.
+    /// The old memory recent reads mapped, kept for the next ones. The
+    /// lock is held only to look a window up or to put one in.
     #[pin]
-    window: Mutex<Option<Arc<Window>>>,
+    windows: Mutex<Windows>,
 }
 
 /// The file's first [`Extents::data_offset`] bytes (header, device dumps,
@@ -126,6 +132,35 @@ impl File {
     fn notes(&self, size: usize) -> &[u8] {
         let at = self.extents.header_size().saturating_add(self.extents.device_dumps());
         self.head.as_slice().get(at..at.saturating_add(size)).unwrap_or(&[])
+    }
+}
+
+/// The windows kept mapped, each with when it was last used.
+#[derive(Default)]
+struct Windows {
+    slots: [Option<(Arc<Window>, u64)>; WINDOWS],
+    clock: u64,
+}
+
+impl Windows {
+    /// A window that holds `paddr..paddr + len`, marked used.
+    fn find(&mut self, paddr: u64, len: usize) -> Option<Arc<Window>> {
+        self.clock = self.clock.wrapping_add(1);
+        let now = self.clock;
+        self.slots.iter_mut().flatten().find(|(w, _)| w.get(paddr, len).is_some()).map(|(w, used)| {
+            *used = now;
+            w.clone()
+        })
+    }
+
+    /// Keeps `w` in place of the least recently used window (or an empty
+    /// slot), which it returns so that the caller unmaps it, if it was the
+    /// last user, after dropping the lock.
+    fn insert(&mut self, w: Arc<Window>) -> Option<Arc<Window>> {
+        self.clock = self.clock.wrapping_add(1);
+        let now = self.clock;
+        let slot = self.slots.iter_mut().min_by_key(|s| s.as_ref().map_or(0, |(_, used)| *used))?;
+        slot.replace((w, now)).map(|(old, _)| old)
     }
 }
 
@@ -222,7 +257,7 @@ impl Vmcore {
             expect,
             notes_size: merged.size,
             file <- new_mutex!(file),
-            window <- new_mutex!(None),
+            windows <- new_mutex!(Windows::default()),
         });
         Ok((vmcore, size))
     }
@@ -237,8 +272,8 @@ impl Vmcore {
             return paged();
         }
         let paddr = range.paddr();
-        let current = self.window.lock().clone();
-        let window = match current.filter(|w| w.get(paddr, len).is_some()) {
+        let found = self.windows.lock().find(paddr, len);
+        let window = match found {
             Some(w) => w,
             None => {
                 let map = match OldMem::map(range) {
@@ -249,7 +284,7 @@ impl Vmcore {
                 let w = Arc::new(Window { paddr, map }, GFP_KERNEL)?;
                 // The window it replaces is unmapped when its last reader
                 // drops it, outside the lock.
-                let old = core::mem::replace(&mut *self.window.lock(), Some(w.clone()));
+                let old = self.windows.lock().insert(w.clone());
                 drop(old);
                 w
             }
@@ -521,8 +556,6 @@ pub unsafe extern "C" fn kdump_vmcore_add_device_dump(data: *mut bindings::vmcor
     };
     // Copied out: the callback may write to `*data`.
     let (name_field, callback, len) = (d.dump_name, d.vmcoredd_callback, d.size as usize);
-    // `c_char` may be signed; the name is bytes.
-    let name_field = name_field.map(|c| c as u8);
     let (Some(nul), Some(callback)) = (name_field.iter().position(|&b| b == 0), callback) else {
         return EINVAL.to_errno();
     };

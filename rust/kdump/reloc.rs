@@ -216,7 +216,7 @@ impl<'a, 'b> Purgatory<'a, 'b> {
         if end > image.len() {
             return Err(RelocError::Image("section headers"));
         }
-        if usize::from(shnum).checked_mul(SHDR_SIZE).is_none_or(|n| n > loaded.len()) {
+        if usize::from(shnum).checked_mul(SHDR_SIZE).map_or(true, |n| n > loaded.len()) {
             return Err(RelocError::Image("loaded section headers"));
         }
         Ok(Purgatory { image, shoff, shnum, shstrndx, loaded })
@@ -369,11 +369,11 @@ pub(crate) fn place<'a>(
     width: usize,
 ) -> Result<usize, RelocError<'a>> {
     let place_err = RelocError::Place { rel, offset: r_offset };
-    if section.kind == SHT_NOBITS || r_offset.checked_add(width as u64).is_none_or(|e| e > section.size) {
+    if section.kind == SHT_NOBITS || r_offset.checked_add(width as u64).map_or(true, |e| e > section.size) {
         return Err(place_err);
     }
     let off = section.offset.checked_add(r_offset).and_then(|o| usize::try_from(o).ok()).ok_or(place_err)?;
-    if off.checked_add(width).is_none_or(|e| e > buf_len) {
+    if off.checked_add(width).map_or(true, |e| e > buf_len) {
         return Err(place_err);
     }
     Ok(off)

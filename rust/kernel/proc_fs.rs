@@ -184,11 +184,22 @@ impl<T: ProcFile> Adapter<T> {
         unsafe { &*bindings::pde_data(inode).cast::<T>() }
     }
 
+    /// `proc_open`.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is the inode of a file of a live [`Registration`] of `T`.
     unsafe extern "C" fn open(inode: *mut bindings::inode, _file: *mut bindings::file) -> c_int {
         // SAFETY: procfs calls this for an inode of the registration.
         from_result(|| unsafe { Self::data(inode) }.open().map(|()| 0))
     }
 
+    /// `proc_read_iter`.
+    ///
+    /// # Safety
+    ///
+    /// `iocb` is the I/O control block of a read of an open file of a live
+    /// [`Registration`] of `T`, and `to` its destination iterator.
     unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::iov_iter) -> isize {
         from_result(|| {
             // SAFETY: procfs passes a kiocb of an open file of the
@@ -209,6 +220,12 @@ impl<T: ProcFile> Adapter<T> {
         })
     }
 
+    /// `proc_mmap`.
+    ///
+    /// # Safety
+    ///
+    /// `file` is an open file of a live [`Registration`] of `T`, and `vma`
+    /// the area being set up for it, with the mmap lock held for writing.
     unsafe extern "C" fn mmap(file: *mut bindings::file, vma: *mut bindings::vm_area_struct) -> c_int {
         // SAFETY: procfs passes an open file of the registration and the
         // area being set up for it, under the mmap lock.

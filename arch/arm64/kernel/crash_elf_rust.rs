@@ -47,6 +47,10 @@ impl Drop for CrashMemBox {
 }
 
 /// kdump_walk_mem_ranges() callback counting ranges.
+///
+/// # Safety
+///
+/// `arg` points to a `u32` that nothing else uses during the walk.
 unsafe extern "C" fn count_ranges(_start: u64, _end: u64, arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the `u32` counter passed by `kdump_rust_prepare_elf_headers`.
     unsafe { *arg.cast::<u32>() = (*arg.cast::<u32>()).saturating_add(1) };
@@ -59,6 +63,11 @@ unsafe extern "C" fn count_ranges(_start: u64, _end: u64, arg: *mut c_void) -> c
 /// Returns `-ENOMEM` (which stops the walk) if there is no slot left:
 /// memory was added between the count and this walk; `-EINVAL` for an
 /// empty range, which memblock never holds.
+///
+/// # Safety
+///
+/// `arg` points to a `crash_mem` with `max_nr_ranges` slots that nothing
+/// else uses during the walk.
 unsafe extern "C" fn add_range(start: u64, end: u64, arg: *mut c_void) -> c_int {
     let Some(last) = end.checked_sub(1).filter(|&l| l >= start) else {
         return EINVAL.to_errno();

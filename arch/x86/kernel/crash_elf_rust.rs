@@ -46,6 +46,10 @@ impl Drop for CrashMemBox {
 }
 
 /// walk_system_ram_res() callback counting ranges.
+///
+/// # Safety
+///
+/// `arg` points to a `u32` that nothing else uses during the walk.
 unsafe extern "C" fn count_ranges(_res: *mut bindings::resource, arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the `u32` counter passed by `kdump_rust_prepare_elf_headers`.
     unsafe { *arg.cast::<u32>() = (*arg.cast::<u32>()).saturating_add(1) };
@@ -56,6 +60,11 @@ unsafe extern "C" fn count_ranges(_res: *mut bindings::resource, arg: *mut c_voi
 ///
 /// Returns `-ENOMEM` (which stops the walk) if there is no slot left: RAM
 /// was added between the count and this walk.
+///
+/// # Safety
+///
+/// `arg` points to a `crash_mem` with `max_nr_ranges` slots that nothing
+/// else uses during the walk, and `res` to a valid resource.
 unsafe extern "C" fn add_range(res: *mut bindings::resource, arg: *mut c_void) -> c_int {
     let mem = arg.cast::<bindings::crash_mem>();
     // SAFETY: `arg` is the crash_mem of `kdump_rust_prepare_elf_headers`,

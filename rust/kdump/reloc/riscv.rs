@@ -396,7 +396,7 @@ impl<'a> Purgatory<'a, '_> {
     fn has_rela(&self, relsec: &Shdr, symtab: &Shdr, t: &Tables, rtype: u32, offset: u64, sa: Option<u64>) -> bool {
         (0..t.rels).any(|j| {
             self.rela(t, relsec, symtab, j)
-                .is_ok_and(|o| o.rtype == rtype && o.offset == offset && sa.is_none_or(|v| v == o.sa))
+                .is_ok_and(|o| o.rtype == rtype && o.offset == offset && sa.map_or(true, |v| v == o.sa))
         })
     }
 

@@ -58,7 +58,7 @@ pub fn write_device_dump_header(
     }
     let desc = size
         .checked_sub(DEVICE_DUMP_HEADER)
-        .filter(|_| size % PAGE_SIZE as usize == 0)
+        .filter(|_| size.checked_rem(PAGE_SIZE as usize) == Some(0))
         .and_then(|n| n.checked_add(DEVICE_DUMP_NAME_MAX))
         .and_then(|n| u32::try_from(n).ok())
         .ok_or(DeviceDumpError::Size)?;

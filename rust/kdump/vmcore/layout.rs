@@ -226,8 +226,8 @@ impl<'a> Layout<'a> {
             kind: PT_NOTE,
             offset: size as u64,
             // Checked to fit the class by Layout::new().
-            filesz: (self.notes_size + self.dumps) as u64,
-            memsz: (self.notes_size + self.dumps) as u64,
+            filesz: self.notes_size.saturating_add(self.dumps) as u64,
+            memsz: self.notes_size.saturating_add(self.dumps) as u64,
             align: 4,
             ..Phdr::default()
         };

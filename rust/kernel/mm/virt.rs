@@ -71,26 +71,26 @@ impl VmaRef {
     pub fn start(&self) -> usize {
         // SAFETY: the area is valid and its range fixed while locked (type
         // invariant).
-        unsafe { (*self.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.vm_start as usize }
+        unsafe { (*self.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.vm_start }
     }
 
     /// User address just past the area.
     pub fn end(&self) -> usize {
         // SAFETY: as in `start()`.
-        unsafe { (*self.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.vm_end as usize }
+        unsafe { (*self.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.vm_end }
     }
 
     /// Offset in the file of the area's first byte, in pages.
     pub fn pgoff(&self) -> usize {
         // SAFETY: as in `start()`.
-        unsafe { (*self.as_ptr()).vm_pgoff as usize }
+        unsafe { (*self.as_ptr()).vm_pgoff }
     }
 
     /// The area's `VM_*` flags.
     pub fn flags(&self) -> usize {
         // SAFETY: as in `start()`; the flags change only under the mmap
         // lock held for writing.
-        unsafe { (*self.as_ptr()).__bindgen_anon_2.vm_flags as usize }
+        unsafe { (*self.as_ptr()).__bindgen_anon_2.vm_flags }
     }
 
     fn has(&self, flag: u32) -> bool {
@@ -143,7 +143,7 @@ impl Deref for VmaNew {
 }
 
 /// `VM_FAULT_SIGBUS` for faults on pages an `mmap()` left unmapped.
-unsafe extern "C" fn fault_sigbus(_vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+extern "C" fn fault_sigbus(_vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
     bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t
 }
 

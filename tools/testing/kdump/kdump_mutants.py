@@ -39,7 +39,8 @@ def mutated_copy(dest, files, patches):
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(OVERLAY / rel, dest / rel)
     for name in patches:
-        r = subprocess.run(["patch", "-p1", "--batch", "--forward", "-i",
+        r = subprocess.run(["patch", "-p1", "--batch", "--forward",
+                            "--no-backup-if-mismatch", "-i",
                             MUTANTS / f"{name}.patch"], cwd=dest,
                            capture_output=True, text=True)
         if r.returncode != 0:
@@ -63,9 +64,9 @@ def build_kernel_mutant(tools):
         shutil.rmtree(stale)
     with tempfile.TemporaryDirectory(prefix="kdump-mutant-") as tmp:
         mutated_copy(Path(tmp), tree_files(), KERNEL_MUTANTS)
-        changed = [rel for rel in overlay_files(Path(tmp))
+        changed = [rel for rel in tree_files()
                    if (Path(tmp) / rel).read_bytes() !=
-                   (main / rel).read_bytes()]
+                   (OVERLAY / rel).read_bytes()]
         if not changed or any(rel.suffix == ".patch" for rel in changed):
             raise StageError("mutant", f"the mutants change {changed}: "
                              f"want overlay files only, at least one")

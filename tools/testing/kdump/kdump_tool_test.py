@@ -26,6 +26,7 @@ import kdump_cycle  # noqa: E402
 import kdump_devdump  # noqa: E402
 import kdump_host  # noqa: E402
 import kdump_ktap  # noqa: E402
+import kdump_lint  # noqa: E402
 import kdump_objcheck  # noqa: E402
 import kdump_suite  # noqa: E402
 import kdump_verify  # noqa: E402
@@ -282,6 +283,46 @@ class OldMemory(unittest.TestCase):
                          [(0x1000, 0x9fc00), (0x100000, 0x3ffe0000)])
         self.assertEqual(kdump_cycle.iomem_ranges(lines, "Crash kernel"),
                          [(0x2f000000, 0x3f000000)])
+
+
+class Demangle(unittest.TestCase):
+    def test_rust_frames_are_demangled(self):
+        sym = "_RINvNtCs1234_5kdump7handoff18crash_kexec_lockedNtB2_3FooE"
+        name = "kdump::handoff::crash_kexec_locked::<kdump::handoff::Foo>"
+        got = kdump_verify.demangled({
+            "frames": ["panic", sym, None],
+            "trace": f"#1 {sym}+0x10/0x20 (kdump/handoff.rs:3)",
+            "others": {"1": [sym]}})
+        self.assertEqual(got["frames"], ["panic", name, None])
+        self.assertEqual(got["trace"],
+                         f"#1 {name}+0x10/0x20 (kdump/handoff.rs:3)")
+        self.assertEqual(got["others"], {"1": [name]})
+        # Not a v0 symbol: left alone.
+        self.assertEqual(kdump_verify.demangled({"frames": ["_Rx"]}),
+                         {"frames": ["_Rx"]})
+
+
+class Clippy(unittest.TestCase):
+    def test_diagnostics_in_our_files_only(self):
+        src = Path("/k/src")
+        log = [
+            "  CLIPPY     kernel/kdump/vmcore.o",
+            "warning: casting to the same type is unnecessary (`u8` -> `u8`)",
+            "   --> /k/src/kernel/kdump/vmcore.rs:560:44",
+            "    |",
+            "warning: this is in the base's code",
+            "   --> /k/src/rust/kernel/sync/arc.rs:10:1",
+            "error: arithmetic operation that can potentially result in "
+            "unexpected side-effects",
+            "  --> /k/src/rust/kdump/vmcore/layout.rs:229:21",
+            "error: aborting due to 1 previous error",
+            "warning: 2 warnings emitted",
+        ]
+        self.assertEqual(kdump_lint.diagnostics(log, src), [
+            ("warning", "casting to the same type is unnecessary (`u8` -> "
+             "`u8`)", "kernel/kdump/vmcore.rs", 560),
+            ("error", "arithmetic operation that can potentially result in "
+             "unexpected side-effects", "rust/kdump/vmcore/layout.rs", 229)])
 
 
 class DeviceDump(unittest.TestCase):

@@ -4,6 +4,7 @@ makedumpfile), against guest memory as QEMU saw it, and against the other
 implementation's vmcore."""
 
 import json
+import re
 import struct
 import subprocess
 from pathlib import Path
@@ -28,7 +29,7 @@ def verify_vmcore(vmcore, vmlinux, release, workdir, expect,
     if r.returncode != 0:
         raise StageError("verify", "drgn could not read the vmcore",
                          log=workdir / "drgn.log")
-    facts = json.loads(r.stdout.strip().splitlines()[-1])
+    facts = demangled(json.loads(r.stdout.strip().splitlines()[-1]))
     problems = []
     names = [f for f in facts["frames"] if f]
     for group in expect:
@@ -54,6 +55,28 @@ def verify_vmcore(vmcore, vmlinux, release, workdir, expect,
         problems.append(f"makedumpfile -d 31 failed (status {m.returncode}, "
                         f"see {workdir / 'makedumpfile.log'})")
     return facts
+
+
+# A Rust v0 symbol (rustc's mangling in the kernel), as drgn prints it.
+RUST_SYMBOL = re.compile(r"\b_R[0-9A-Za-z_]+")
+
+
+def demangled(facts):
+    """drgn's facts with every Rust symbol demangled by llvm-cxxfilt
+    (`kdump::handoff::crash_kexec_locked::<...>` rather than `_RINv...`);
+    a symbol it cannot read stays as it was."""
+    text = json.dumps(facts)
+    symbols = sorted(set(RUST_SYMBOL.findall(text)))
+    if not symbols:
+        return facts
+    r = subprocess.run(["llvm-cxxfilt", *symbols], capture_output=True,
+                       text=True, timeout=60)
+    names = r.stdout.splitlines() if r.returncode == 0 else []
+    if len(names) != len(symbols):
+        return facts
+    table = dict(zip(symbols, names))
+    return json.loads(RUST_SYMBOL.sub(
+        lambda m: json.dumps(table[m.group(0)])[1:-1], text))
 
 
 def vmcore_phdrs(vmcore):
