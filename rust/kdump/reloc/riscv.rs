@@ -400,8 +400,8 @@ impl<'a> Purgatory<'a, '_> {
         })
     }
 
-    /// A `PCREL_HI20` needs a `PCREL_LO12_I` 4 bytes on whose label is it:
-    /// the instruction C writes the low part into.
+    /// A `PCREL_HI20` needs a `PCREL_LO12_I` 4 bytes after it whose label is
+    /// its place: the instruction C writes the low part into.
     fn check_hi20(&self, section: &Shdr, relsec: &Shdr, symtab: &Shdr, t: &Tables, r: &Rela) -> Result<(), RiscvError<'a>> {
         let lone = RiscvError::LoneHi20 { rel: r.rel, offset: r.offset };
         let next = r.offset.checked_add(4).ok_or(lone)?;
