@@ -12,7 +12,7 @@ from kdump_setup import CARGO, ensure_cargo_tool, host_env
 
 FUZZ_DIR = REPO / "tools/testing/kdump/fuzz"
 FUZZ_TARGETS = ["crashkernel", "purgatory_reloc", "vmcore_header",
-                "arm64_image"]
+                "arm64_image", "riscv_reloc"]
 
 
 def cargo(args, log, env=None, cwd=None, manifest=None):

@@ -494,24 +494,38 @@ def mutant_handoff_race(ctx):
             f"{why[:160]}")
 
 
+def host_diff_mutant(name, test, what):
+    """Run differential test `test` of kdump-cref on mutant `name`: it must
+    fail. `what` names the test in messages."""
+    status, out, secs = host_mutant(
+        name, ["test", "-p", "kdump-cref", "--test", test], timeout=600)
+    if status is None:
+        raise StageError("runner", f"the {what} hung with the "
+                         f"mutant ({secs} s)", tail=out.splitlines()[-20:])
+    if status == 0 or "test result: FAILED" not in out:
+        raise StageError("runner", f"the {what} passed the mutant "
+                         f"(status {status})", tail=out.splitlines()[-20:])
+    failed = sorted(set(re.findall(r"^test (\S+) \.\.\. FAILED", out,
+                                   re.M)))
+    return f"failed as it must ({', '.join(failed)}), {secs} s with the build"
+
+
 @step("runner-mutant-arm64-image", timeout=900, scope="host")
 def mutant_arm64_image(ctx):
     """Mutant arm64-image-granules-swapped (the Image check asks about the
     64K granule for a 16K kernel and the other way round): the differential
     test against the upstream image_load() fails."""
-    status, out, secs = host_mutant(
-        "arm64-image-granules-swapped",
-        ["test", "-p", "kdump-cref", "--test", "arm64_image_diff"],
-        timeout=600)
-    if status is None:
-        raise StageError("runner", f"the Image diff test hung with the "
-                         f"mutant ({secs} s)", tail=out.splitlines()[-20:])
-    if status == 0 or "test result: FAILED" not in out:
-        raise StageError("runner", f"the Image diff test passed the mutant "
-                         f"(status {status})", tail=out.splitlines()[-20:])
-    failed = sorted(set(re.findall(r"^test (\S+) \.\.\. FAILED", out,
-                                   re.M)))
-    return f"failed as it must ({', '.join(failed)}), {secs} s with the build"
+    return host_diff_mutant("arm64-image-granules-swapped",
+                            "arm64_image_diff", "Image diff test")
+
+
+@step("runner-mutant-riscv-reloc", timeout=900, scope="host")
+def mutant_riscv_reloc(ctx):
+    """Mutant riscv-jal-imm (bits 11 and 20 of the JAL immediate swapped):
+    the differential test against the upstream riscv
+    arch_kexec_apply_relocations_add() fails."""
+    return host_diff_mutant("riscv-jal-imm", "riscv_reloc_diff",
+                            "riscv relocation diff test")
 
 
 @step("build-rust-mutant", needs=["build-rust"], timeout=3600,

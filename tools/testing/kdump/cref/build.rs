@@ -20,8 +20,10 @@ enum Cut {
     /// From the first line starting with the first string to the next line
     /// starting with the second, both included (macros, tables).
     Lines(&'static str, &'static str),
+    /// Our own text between the cuts (a rename around a cut, for instance).
+    Text(&'static str),
 }
-use Cut::{Func, Lines};
+use Cut::{Func, Lines, Text};
 
 /// (file in the kernel tree, pieces to take from it, in order)
 const SOURCES: &[(&str, &[Cut])] = &[
@@ -90,6 +92,16 @@ const SOURCES: &[(&str, &[Cut])] = &[
     ("arch/arm64/kernel/kexec_image.c", &[Func("image_probe"), Func("image_load")]),
     ("kernel/kexec_internal.h", &[Func("kexec_trylock"), Func("kexec_unlock")]),
     ("kernel/crash_core.c", &[Func("__crash_kexec"), Func("crash_kexec")]),
+    (
+        "arch/riscv/kernel/machine_kexec_file.c",
+        &[
+            // x86_64's function of the same name is cut above.
+            Text("#define arch_kexec_apply_relocations_add riscv_kexec_apply_relocations_add\n"),
+            Lines("#define RV_X", "\t((~ENCODE_##type##_IMM"),
+            Func("arch_kexec_apply_relocations_add"),
+            Text("#undef arch_kexec_apply_relocations_add\n"),
+        ],
+    ),
 ];
 
 fn cut_lines(src: &str, first: &str, last: &str, file: &str) -> String {
@@ -298,6 +310,7 @@ fn main() {
                     c.push_str(&format!("\n/* {file}: {first} ... */\n"));
                     c.push_str(&cut_lines(&src, first, last, file));
                 }
+                Text(t) => c.push_str(t),
             }
         }
     }

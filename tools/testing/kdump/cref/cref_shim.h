@@ -101,6 +101,14 @@ struct purgatory_info {
 	void *purgatory_buf;
 };
 
+/*
+ * arch/riscv/kernel/machine_kexec_file.c: arch_kexec_apply_relocations_add(),
+ * renamed riscv_kexec_apply_relocations_add() by build.rs. The R_RISCV_*
+ * numbers come from <elf.h>.
+ */
+typedef uint16_t u16;
+typedef Elf64_Sym Elf_Sym;
+
 /* kernel/crash_core.c: crash_prepare_elf64_headers(), crash_exclude_mem_range() */
 #include <stdlib.h>
 #define ENOMEM 12

@@ -181,6 +181,12 @@ extern "C" {
         relsec: *const u8,
         symtabsec: *const u8,
     ) -> c_int;
+    fn riscv_kexec_apply_relocations_add(
+        pi: *mut CPurgatoryInfo,
+        section: *mut u8,
+        relsec: *const u8,
+        symtabsec: *const u8,
+    ) -> c_int;
 }
 
 /// Runs the upstream x86_64 `arch_kexec_apply_relocations_add()` on a
@@ -207,6 +213,29 @@ pub fn c_apply_relocations_add(
     // every offset the C code derives from them stays inside (see above).
     unsafe {
         arch_kexec_apply_relocations_add(&mut pi, loaded.as_mut_ptr().add(64 * section), shdr(relsec), shdr(symtab))
+    }
+}
+
+/// Runs the upstream riscv64 `arch_kexec_apply_relocations_add()`
+/// (arch/riscv/kernel/machine_kexec_file.c) like
+/// [`c_apply_relocations_add`], with the same duty on the caller: the C
+/// function checks no index, offset or place.
+pub fn c_riscv_apply_relocations_add(
+    image: &[u8],
+    loaded: &mut [u8],
+    buf: &mut [u8],
+    section: usize,
+    relsec: usize,
+    symtab: usize,
+) -> i32 {
+    let shoff = u64::from_le_bytes(image[0x28..0x30].try_into().unwrap()) as usize;
+    let shdr = |i: usize| image[shoff + 64 * i..].as_ptr();
+    assert!(64 * (section + 1) <= loaded.len() && shoff + 64 * (relsec.max(symtab) + 1) <= image.len());
+    let mut pi = CPurgatoryInfo { ehdr: image.as_ptr(), sechdrs: loaded.as_mut_ptr(), purgatory_buf: buf.as_mut_ptr() };
+    // SAFETY: the pointers are into live slices; the caller promises that
+    // every offset the C code derives from them stays inside (see above).
+    unsafe {
+        riscv_kexec_apply_relocations_add(&mut pi, loaded.as_mut_ptr().add(64 * section), shdr(relsec), shdr(symtab))
     }
 }
 
