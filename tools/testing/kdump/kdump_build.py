@@ -13,7 +13,8 @@ from kdump_common import BUILD, HERE, REPO, Clock, StageError, \
     run_logged, say
 from kdump_setup import RUSTC, RUSTDOC, RUST_LIB_SRC
 
-COMMON_FRAGMENTS = [REPO / "tools/testing/selftests/kdump/config"]
+COMMON_FRAGMENTS = [REPO / "tools/testing/selftests/kdump/config",
+                    HERE / "configs/guest.config"]
 IMPL_FRAGMENTS = {"c": HERE / "configs/c.config",
                   "rust": HERE / "configs/rust.config"}
 

@@ -12,6 +12,11 @@
  *                                                mmap(), read(1M) by 2 and 4
  *                                                readers at once and a tmpfs
  *                                                ceiling
+ *   vmcore_test                                  as kselftest's run_tests
+ *                                                runs it: the test of
+ *                                                /proc/vmcore against
+ *                                                $VMCORE_REFERENCE; skips
+ *                                                without either
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -476,8 +481,33 @@ static int bench(const char *vmcore, uint64_t mib)
 	return 0;
 }
 
+/*
+ * Without arguments, as run_tests starts it: /proc/vmcore against the copy
+ * of it that $VMCORE_REFERENCE names (kdump scripts save one to disk
+ * before anything else reads the dump). Only a capture kernel has
+ * /proc/vmcore, so anywhere else the test skips, and it skips without a
+ * reference rather than making one: a copy is the size of the crashed
+ * kernel's memory.
+ */
+static int kselftest_default(void)
+{
+	const char *ref = getenv("VMCORE_REFERENCE");
+
+	if (access("/proc/vmcore", F_OK)) {
+		ksft_print_header();
+		ksft_exit_skip("no /proc/vmcore: not a kdump capture kernel\n");
+	}
+	if (!ref || !*ref) {
+		ksft_print_header();
+		ksft_exit_skip("set VMCORE_REFERENCE to a copy of /proc/vmcore made before\n");
+	}
+	return test("/proc/vmcore", ref, 10000);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 1)
+		return kselftest_default();
 	if (argc >= 4 && !strcmp(argv[1], "test"))
 		return test(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 10000);
 	if (argc >= 3 && !strcmp(argv[1], "bench"))
