@@ -231,33 +231,38 @@ int kdump_rust_prepare_elf_headers(void **addr, unsigned long *sz,
 				   unsigned long *nr_mem_ranges);
 #endif
 
-#ifdef CONFIG_ARM64
+#if defined(CONFIG_ARM64) || defined(CONFIG_RISCV)
 /**
- * kdump_rust_prepare_elf_headers() - the arm64 ELF core header, in Rust
+ * kdump_rust_prepare_elf_headers() - the arm64 and riscv ELF core header, in Rust
  * @addr: receives the vzalloc()ed header
  * @sz: receives its size
  *
  * The Rust twin of prepare_elf_headers() in
- * arch/arm64/kernel/machine_kexec_file.c (arch/arm64/kernel/crash_elf_rust.rs):
- * the memblock memory ranges, minus crashk_res and, if reserved,
+ * arch/{arm64,riscv}/kernel/machine_kexec_file.c
+ * (kernel/kdump/elfcorehdr_ram.rs): the RAM ranges of
+ * kdump_walk_mem_ranges(), minus crashk_res and, if reserved,
  * crashk_low_res, then crash_prepare_elf64_headers() with the kernel map.
  *
  * Context: Process context; may sleep.
- * Return: 0, -ENOMEM, or -EINVAL if memblock did not give sorted, disjoint
- * ranges.
+ * Return: 0, -ENOMEM if there is no memory or RAM was added during the
+ * call, or -EINVAL if the walk did not give sorted, disjoint ranges.
  */
 int kdump_rust_prepare_elf_headers(void **addr, unsigned long *sz);
 #endif
 
-#ifdef CONFIG_ARCH_KEEP_MEMBLOCK
+#if defined(CONFIG_ARM64) || defined(CONFIG_RISCV)
 /**
- * kdump_walk_mem_ranges() - for_each_mem_range(), a macro, as a function for Rust
- * @fn: called with the start and the exclusive end of each memblock memory
- *	range, in address order, and @arg; a non-zero return stops the walk
+ * kdump_walk_mem_ranges() - the RAM the architecture's ELF core header describes
+ * @fn: called with the start and the exclusive end of each RAM range, in
+ *	address order, and @arg; a non-zero return stops the walk
  * @arg: passed to @fn
  *
- * Context: Process context, after boot only where memblock is kept.
- * Return: 0, or the first non-zero value @fn returned.
+ * The ranges the C prepare_elf_headers() of the architecture starts from:
+ * memblock memory on arm64 (for_each_mem_range(), a macro), the System
+ * RAM resources on riscv (walk_system_ram_res()).
+ *
+ * Context: Process context; may sleep.
+ * Return: 0, or the first non-zero value @fn (or the walk) returned.
  */
 int kdump_walk_mem_ranges(int (*fn)(u64 start, u64 end, void *arg),
 			  void *arg);

@@ -2,7 +2,8 @@
 /*
  * What the Rust ELF core header builder (kernel/kdump/elfcorehdr.rs) needs
  * from C: values that are macros, per-CPU pointers or linker symbols,
- * vzalloc(), which is a macro too, and the memblock iterator.
+ * vzalloc(), which is a macro too, and the walk over RAM of arm64's and
+ * riscv's prepare_elf_headers().
  */
 #include <linux/crash_core.h>
 #include <linux/elf.h>
@@ -11,6 +12,7 @@
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/ioport.h>
 #include <linux/vmalloc.h>
 #include <linux/vmcore_info.h>
 #include <asm/sections.h>
@@ -34,7 +36,10 @@ void kdump_elfcorehdr_machine(struct kdump_elfcorehdr_machine *m)
 	 */
 	m->direct_map = PAGE_OFFSET - PHYS_OFFSET;
 #else
-	/* __va() is a constant offset on x86_64: PAGE_OFFSET. */
+	/*
+	 * __va() is a constant offset on x86_64 (PAGE_OFFSET) and on riscv64
+	 * (kernel_map.va_pa_offset).
+	 */
 	m->direct_map = (unsigned long)__va(0);
 #endif
 }
@@ -65,7 +70,8 @@ struct crash_mem *kdump_crash_mem_alloc(unsigned int nr)
 	return cmem;
 }
 
-#ifdef CONFIG_ARCH_KEEP_MEMBLOCK
+#if defined(CONFIG_ARM64)
+/* arm64's prepare_elf_headers() describes memblock memory. */
 int kdump_walk_mem_ranges(int (*fn)(u64 start, u64 end, void *arg),
 			  void *arg)
 {
@@ -79,5 +85,27 @@ int kdump_walk_mem_ranges(int (*fn)(u64 start, u64 end, void *arg),
 			return ret;
 	}
 	return 0;
+}
+#elif defined(CONFIG_RISCV)
+/* riscv's prepare_elf_headers() describes the System RAM resources. */
+struct kdump_ram_walk {
+	int (*fn)(u64 start, u64 end, void *arg);
+	void *arg;
+};
+
+static int kdump_ram_res(struct resource *res, void *arg)
+{
+	struct kdump_ram_walk *walk = arg;
+
+	/* Resource ends are inclusive; a range's end here is exclusive. */
+	return walk->fn(res->start, res->end + 1, walk->arg);
+}
+
+int kdump_walk_mem_ranges(int (*fn)(u64 start, u64 end, void *arg),
+			  void *arg)
+{
+	struct kdump_ram_walk walk = { .fn = fn, .arg = arg };
+
+	return walk_system_ram_res(0, -1, &walk, kdump_ram_res);
 }
 #endif

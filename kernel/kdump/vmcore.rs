@@ -71,6 +71,9 @@ const MACHINE: u16 = kdump::vmcore::EM_X86_64;
 /// The `e_machine` this kernel accepts, as `elf_check_arch()`.
 #[cfg(CONFIG_ARM64)]
 const MACHINE: u16 = kdump::vmcore::EM_AARCH64;
+/// The `e_machine` this kernel accepts, as `elf_check_arch()`.
+#[cfg(CONFIG_RISCV)]
+const MACHINE: u16 = kdump::vmcore::EM_RISCV;
 
 // The core lays the file out in its pages; mmap() maps this kernel's.
 const _: () = assert!(PAGE_SIZE as u64 == kdump::vmcore::PAGE_SIZE);

@@ -62,7 +62,7 @@ mod notes;
 #[cfg(test)]
 mod tests;
 
-pub use crate::elf::{Class, Phdr, EM_386, EM_AARCH64, EM_X86_64, NHDR_SIZE, PN_XNUM, PT_LOAD, PT_NOTE};
+pub use crate::elf::{Class, Phdr, EM_386, EM_AARCH64, EM_RISCV, EM_X86_64, NHDR_SIZE, PN_XNUM, PT_LOAD, PT_NOTE};
 pub use device_dump::{
     device_dump_size, write_device_dump_header, DeviceDumpError, DEVICE_DUMP_HEADER, DEVICE_DUMP_NAME_MAX, NT_VMCOREDD,
 };

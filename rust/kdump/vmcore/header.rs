@@ -12,7 +12,8 @@ use core::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expect {
     /// `e_machine` (x86_64: [`EM_X86_64`](crate::elf::EM_X86_64) for both classes, as
-    /// `elf_check_arch()` wants; arm64: [`EM_AARCH64`](crate::elf::EM_AARCH64); i386: [`EM_386`](crate::elf::EM_386)).
+    /// `elf_check_arch()` wants; arm64: [`EM_AARCH64`](crate::elf::EM_AARCH64); riscv64:
+    /// [`EM_RISCV`](crate::elf::EM_RISCV); i386: [`EM_386`](crate::elf::EM_386)).
     pub machine: u16,
     /// Most bytes the ELF header and program header table may span.
     pub max_size: usize,

@@ -174,6 +174,13 @@ fn every_header_error_is_reachable() {
         CoreHeader::parse(&core64(EM_X86_64, &[note(0, 0)]), &arm64).err(),
         Some(HeaderError::Machine { found: 62, expected: 183 })
     );
+    // riscv64: EM_RISCV (243); an arm64 core is refused.
+    let riscv = Expect { machine: EM_RISCV, max_size: 4096 };
+    assert!(CoreHeader::parse(&core64(243, &[note(0, 0)]), &riscv).is_ok());
+    assert_eq!(
+        CoreHeader::parse(&core64(EM_AARCH64, &[note(0, 0)]), &riscv).err(),
+        Some(HeaderError::Machine { found: 183, expected: 243 })
+    );
 }
 
 #[test]

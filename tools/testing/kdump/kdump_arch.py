@@ -76,6 +76,23 @@ class ArchConfig:
     indirect_call: str
     call_relocs: tuple
     arch_callees: frozenset
+    # Whether calls are instruction pairs whose target llvm-objdump does
+    # not print (riscv's auipc/jalr): kdump_disasm resolves them.
+    call_pairs: bool = False
+    # The guest's Debian release (its packages give the guest's programs),
+    # and the libraries kexec and makedumpfile load there, by package.
+    debian_suite: str = "bookworm"
+    guest_libraries: tuple = ()
+    # Packages the release lacks for the architecture: {package: the later
+    # Debian release to take it from}.
+    guest_package_suites: dict = dataclasses.field(default_factory=dict)
+    # The kernel image kexec loads, relative to the build folder, when it
+    # is not the boot image: riscv64's kexec loads an ELF vmlinux. The
+    # runner gives the guest a copy without debug information.
+    kexec_image: str | None = None
+    # Whether `test` (--arch all) runs it; an architecture that does not
+    # capture yet is run with --arch only.
+    in_test: bool = True
 
     def smp_args(self, n):
         """QEMU arguments for n CPUs."""
@@ -85,6 +102,16 @@ class ArchConfig:
         """QEMU arguments connecting cmd_tty to the file path (None: to
         nothing). Default: the second serial port."""
         return ["-serial", f"file:{path}" if path else "null"]
+
+
+def virtio_console_args(path):
+    """cmd_out_args() of a machine with one UART: a command's output goes
+    to a virtio console (hvc0) on virtio-mmio."""
+    if not path:
+        return []
+    return ["-device", "virtio-serial-device",
+            "-chardev", f"file,id=kdumpcmd,path={path}",
+            "-device", "virtconsole,chardev=kdumpcmd"]
 
 
 def names():
@@ -99,8 +126,9 @@ DEFAULT = "x86_64"
 
 
 def ordered():
-    """Every architecture, the default one first."""
-    return sorted(names(), key=lambda n: (n != DEFAULT, n))
+    """Every architecture `test` runs, the default one first."""
+    return sorted((n for n in names() if get(n).in_test),
+                  key=lambda n: (n != DEFAULT, n))
 
 
 def get(name):

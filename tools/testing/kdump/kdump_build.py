@@ -82,6 +82,18 @@ def configure(tools, out, impl, log, src=None, extra=()):
     stamp.write_text(text)
 
 
+def kexec_image(arch, out, log):
+    """The image the guest's kexec loads: the boot image, or a copy of
+    arch.kexec_image without debug information (the guest's initramfs
+    carries it)."""
+    if arch.kexec_image is None:
+        return out / arch.image
+    src, dst = out / arch.kexec_image, out / f"{arch.kexec_image}.kexec"
+    if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
+        run_logged(["llvm-objcopy", "--strip-debug", src, dst], log, "build")
+    return dst
+
+
 def build_kernel(tools, impl, variant=None, src=None, extra=(), seed=None,
                  make=True):
     """Build (or bring up to date) a kernel; returns its facts. `variant`
@@ -115,4 +127,5 @@ def build_kernel(tools, impl, variant=None, src=None, extra=(), seed=None,
     say(f"built the {variant} kernel {release} in {clock}")
     return {"impl": impl, "variant": variant, "arch": arch,
             "image": out / arch.image, "vmlinux": out / "vmlinux",
+            "kexec_image": kexec_image(arch, out, log),
             "release": release, "seconds": clock.seconds(), "out": out}

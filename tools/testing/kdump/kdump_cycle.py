@@ -141,7 +141,7 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
         # panics): proves the runner notices a guest that never gets there.
         cap_append += " rdinit=/nonexistent init=/nonexistent"
     initrd = outdir / "initramfs.cpio"
-    run_initramfs(arch, initrd, k["image"], loader, cap_append, trig["script"],
+    run_initramfs(arch, initrd, k["kexec_image"], loader, cap_append, trig["script"],
                   guest_checks=guest_checks, bench_mib=bench_mib,
                   fill_mib=FILL_MIB if guest_checks else None)
     disk = outdir / "vmcore.disk"
@@ -319,7 +319,7 @@ def refusal_cycle(tools, k, outdir, change, mem="1G", crashkernel="256M"):
     outdir.mkdir(parents=True, exist_ok=True)
     token = f"kdump.segment_token={secrets.token_hex(8)}"
     initrd = outdir / "initramfs.cpio"
-    run_initramfs(arch, initrd, k["image"], "file",
+    run_initramfs(arch, initrd, k["kexec_image"], "file",
                   capture_append(arch, 1, token), "echo c > /proc/sysrq-trigger\n",
                   await_go=True)
     g = Guest(arch, k["image"], initrd,

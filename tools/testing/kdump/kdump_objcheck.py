@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 from kdump_common import StageError
+from kdump_disasm import pair_disassembler
 
 PANIC_SYMBOL = re.compile(r"panicking|rust_begin_unwind|panic_fmt|"
                           r"panic_bounds_check|slice_(start|end)_index|"
@@ -87,8 +88,13 @@ def check_purgatory(k):
             f"panic symbol")
 
 
-def objdump(obj):
-    """A disassembler for call_graph: the text of the named functions."""
+def objdump(obj, arch=None):
+    """A disassembler for call_graph: the text of the named functions (on
+    an architecture whose calls llvm-objdump does not name, resolved by
+    kdump_disasm)."""
+    if arch is not None and arch.call_pairs:
+        return pair_disassembler(obj)
+
     def disassemble(symbols):
         return run(["llvm-objdump", "-d", "-r", "--no-show-raw-insn",
                     "--disassemble-symbols=" + ",".join(symbols), obj])
@@ -194,7 +200,7 @@ def check_handoff(k, disassemble=None):
     upstream's, whose callees are only listed. Rust kernel: each must call
     its Rust face, and the faces' call graph is checked."""
     arch = k["arch"]
-    dis = disassemble or objdump(k["vmlinux"])
+    dis = disassemble or objdump(k["vmlinux"], arch)
     wrappers, _ = call_graph(dis, HANDOFF_ROOTS, lambda n: False, arch)
     if k["impl"] == "c":
         return "C: " + "; ".join(f"{f} -> {', '.join(sorted(o))}"

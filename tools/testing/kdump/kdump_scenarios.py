@@ -21,7 +21,7 @@ def boot_guest(k, append, cmd, mem, smp, timeout, workdir, extra=(),
     /boot/kernel."""
     workdir.mkdir(parents=True, exist_ok=True)
     initrd = workdir / "boot.cpio"
-    boot_initramfs(k["arch"], initrd, cmd, k["image"] if kexec else None)
+    boot_initramfs(k["arch"], initrd, cmd, k["kexec_image"] if kexec else None)
     out = workdir / "cmd.out"
     out.write_bytes(b"")
     g = Guest(k["arch"], k["image"], initrd, console_append(k["arch"], append),
@@ -46,7 +46,7 @@ def reboot_cycle(k, outdir, mem="1G"):
     # that came up is the one kexec loaded.
     token = f"kdump.kexec_token={os.getpid()}x{int(time.time())}"
     initrd = outdir / "initramfs.cpio"
-    reboot_initramfs(arch, initrd, k["image"], console_append(arch, token))
+    reboot_initramfs(arch, initrd, k["kexec_image"], console_append(arch, token))
     say(f"reboot {k['variant']}: booting, then kexec -s -l and kexec -e")
     g = Guest(arch, k["image"], initrd, console_append(arch),
               outdir / "console.log", mem=mem)
@@ -194,7 +194,7 @@ def handoff_latency(k, outdir, runs, mem="1G", crashkernel="256M"):
     arch = k["arch"]
     outdir.mkdir(parents=True, exist_ok=True)
     initrd = outdir / "initramfs.cpio"
-    run_initramfs(arch, initrd, k["image"], "file", capture_append(arch),
+    run_initramfs(arch, initrd, k["kexec_image"], "file", capture_append(arch),
                   "echo c > /proc/sysrq-trigger\n")
     append = console_append(arch, f"crashkernel={crashkernel}", "nokaslr")
     samples = []

@@ -366,7 +366,7 @@ def handoff_panic_free(ctx):
     caught = []
     with tempfile.TemporaryDirectory(prefix="kdump-panicky-") as tmp:
         so = build_panicky(RUSTC, tmp, ctx.arch, k["out"])
-        _, problems = check_panic_free(objdump(so), RUST_HANDOFF_ROOTS,
+        _, problems = check_panic_free(objdump(so, ctx.arch), RUST_HANDOFF_ROOTS,
                                        HANDOFF_REQUIRED | ctx.arch.arch_callees,
                                        HANDOFF_REQUIRED, ctx.arch)
         if not any("panic function" in p for p in problems):
@@ -374,7 +374,8 @@ def handoff_panic_free(ctx):
                              f"panic of a linked panicky object: {problems}")
         caught.append(next(p for p in problems if "panic function" in p))
     try:
-        check_handoff(k, without_call_targets(objdump(k["vmlinux"])))
+        check_handoff(k, without_call_targets(objdump(k["vmlinux"],
+                                                      ctx.arch)))
     except StageError as e:
         caught.append(e.message.split(": ", 1)[1][:120])
     else:

@@ -8,7 +8,16 @@ fetches Debian's packages of that architecture with apt-get into
 BUILD/guest-root-ARCH, as the user, through a private apt configuration:
 nothing is installed on the host and the host's apt set-up is not touched
 (no `dpkg --add-architecture`). The archive's signatures are checked with
-Debian's keyring as for any apt download.
+Debian's keyring as for any apt download. The packages come from the
+architecture's Debian release (ArchConfig.debian_suite): Debian 12 has no
+riscv64 port, Debian 13 has one, and the host's keyring (Debian 12's)
+verifies both.
+
+A package the release lacks for the architecture comes from a later one
+(ArchConfig.guest_package_suites): Debian 13's kexec-tools (2.0.29) has
+no riscv64 port, which kexec-tools gained in 2.0.31; Debian's testing
+release builds 2.0.32 for riscv64, against a C library that Debian 13's
+satisfies.
 """
 
 import hashlib
@@ -26,8 +35,9 @@ PROGRAMS = {"busybox": ("busybox-static", "bin/busybox"),
             "kexec": ("kexec-tools", "sbin/kexec"),
             "makedumpfile": ("makedumpfile", "usr/bin/makedumpfile")}
 # The shared libraries kexec and makedumpfile load (DT_NEEDED, followed
-# recursively), by package. A library missing here is an error that names
-# it (see libraries()).
+# recursively), by package, in Debian 12; ArchConfig.guest_libraries
+# replaces the list for another release. A library missing here is an
+# error that names it (see libraries()).
 LIBRARY_PACKAGES = (
     "libc6", "zlib1g", "liblzma5", "libbz2-1.0", "liblzo2-2", "libdw1",
     "libelf1", "libzstd1", "libxenmisc4.17", "libxentoollog1",
@@ -35,9 +45,14 @@ LIBRARY_PACKAGES = (
     "libxenforeignmemory1", "libxendevicemodel1", "libxentoolcore1",
     "libyajl2",
 )
-SUITES = (("http://deb.debian.org/debian", "bookworm"),
-          ("http://deb.debian.org/debian", "bookworm-updates"),
-          ("http://deb.debian.org/debian-security", "bookworm-security"))
+def suites(release):
+    """(archive, suite) of a Debian release, with its updates and security
+    suites."""
+    return (("http://deb.debian.org/debian", release),
+            ("http://deb.debian.org/debian", f"{release}-updates"),
+            ("http://deb.debian.org/debian-security", f"{release}-security"))
+
+
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
 
@@ -58,6 +73,9 @@ class Userspace:
     def program(self, name):
         """Host path of a guest program (a PROGRAMS key)."""
         path = self.root / PROGRAMS[name][1]
+        if not path.exists():
+            # Debian 13 installs everything under /usr.
+            path = self.root / "usr" / PROGRAMS[name][1]
         if not path.exists():
             raise StageError("setup", f"{path} is missing (package "
                              f"{PROGRAMS[name][0]}:{self.arch.debian_arch})")
@@ -122,9 +140,14 @@ def fetch_packages(arch, log):
     BUILD/guest-root-ARCH (once; again when the package list changes)."""
     top = BUILD / f"guest-apt-{arch.debian_arch}"
     root = BUILD / f"guest-root-{arch.debian_arch}"
-    pkgs = sorted({p for p, _ in PROGRAMS.values()} | set(LIBRARY_PACKAGES))
+    pkgs = sorted({p for p, _ in PROGRAMS.values()} |
+                  set(arch.guest_libraries or LIBRARY_PACKAGES))
+    later = sorted(set(arch.guest_package_suites.values()))
     sources = "".join(f"deb [arch={arch.debian_arch} signed-by={KEYRING}] "
-                      f"{url} {suite} main\n" for url, suite in SUITES)
+                      f"{url} {suite} main\n"
+                      for url, suite in suites(arch.debian_suite) +
+                      tuple(("http://deb.debian.org/debian", r)
+                            for r in later))
     want = hashlib.sha256((sources + " ".join(pkgs)).encode()).hexdigest()
     stamp = root / ".kdump-packages"
     if stamp.exists() and stamp.read_text() == want:
@@ -140,7 +163,12 @@ def fetch_packages(arch, log):
     (top / "sources.list").write_text(sources)
     opts = _apt_options(top, arch.debian_arch)
     run_logged(["apt-get", *opts, "update"], log, "setup")
-    run_logged(["apt-get", *opts, "download", *pkgs], log, "setup",
+    # Each package from its release: the architecture's, or the later
+    # one named for it.
+    run_logged(["apt-get", *opts, "download",
+                *(f"{p}/{arch.guest_package_suites[p]}"
+                  if p in arch.guest_package_suites else
+                  f"{p}/{arch.debian_suite}" for p in pkgs)], log, "setup",
                cwd=top / "debs")
     root.mkdir(parents=True)
     debs = sorted((top / "debs").glob("*.deb"))

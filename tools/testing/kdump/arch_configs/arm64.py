@@ -3,17 +3,13 @@
 Image booted directly (QEMU passes the device tree), Debian's arm64
 userspace."""
 
-from kdump_arch import ArchConfig
+from kdump_arch import ArchConfig, virtio_console_args
 
 
 class Arm64(ArchConfig):
     def cmd_out_args(self, path):
-        # virt has one PL011; a command's output goes to a virtio console.
-        if not path:
-            return []
-        return ["-device", "virtio-serial-device",
-                "-chardev", f"file,id=kdumpcmd,path={path}",
-                "-device", "virtconsole,chardev=kdumpcmd"]
+        # virt has one PL011.
+        return virtio_console_args(path)
 
 
 ARCH = Arm64(

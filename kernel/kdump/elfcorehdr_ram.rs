@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Rust twin of arm64's `prepare_elf_headers()`
-//! (arch/arm64/kernel/machine_kexec_file.c, compiled out by the hook patch
-//! when `CONFIG_CRASH_ELFCOREHDR_RUST` is set): the ELF core header that
-//! `kexec -s -p` loads for the capture kernel.
+//! Rust twin of arm64's and riscv's `prepare_elf_headers()`
+//! (arch/{arm64,riscv}/kernel/machine_kexec_file.c, compiled out by the hook
+//! patches when `CONFIG_CRASH_ELFCOREHDR_RUST` is set): the ELF core header
+//! that `kexec -s -p` loads for the capture kernel.
 //!
-//! Memory comes from memblock (arm64 keeps it after boot), `crashk_res` and,
-//! if reserved, `crashk_low_res` are excluded, and the header is built by
+//! The two C versions differ only in where RAM comes from, which
+//! `kdump_walk_mem_ranges()` (elfcorehdr_glue.c) answers per architecture:
+//! memblock on arm64 (which keeps it after boot), the System RAM resources
+//! on riscv. `crashk_res` and, if reserved, `crashk_low_res` are excluded,
+//! and the header is built by
 //! `crash_prepare_elf64_headers()` with the kernel text map. Both are the
 //! Rust twins of kernel/kdump/elfcorehdr.rs reached through their C
 //! prototypes, as the C version reaches the C ones. Unlike x86_64, nothing
-//! below 1 MiB is excluded: arm64 has no BIOS area the capture kernel reuses.
+//! below 1 MiB is excluded: neither architecture has a BIOS area the capture
+//! kernel reuses.
 
 use core::ffi::c_void;
 use core::ptr::addr_of;
@@ -62,7 +66,7 @@ unsafe extern "C" fn count_ranges(_start: u64, _end: u64, arg: *mut c_void) -> c
 ///
 /// Returns `-ENOMEM` (which stops the walk) if there is no slot left:
 /// memory was added between the count and this walk; `-EINVAL` for an
-/// empty range, which memblock never holds.
+/// empty range, which neither walk gives.
 ///
 /// # Safety
 ///
@@ -107,7 +111,7 @@ pub unsafe extern "C" fn kdump_rust_prepare_elf_headers(addr: *mut *mut c_void, 
     // SAFETY: the callback writes within the crash_mem's slots only.
     let ret = unsafe { bindings::kdump_walk_mem_ranges(Some(add_range), cmem.0.cast()) };
     if ret != 0 {
-        pr_err!("memblock changed while the ELF core header was prepared\n");
+        pr_err!("RAM changed while the ELF core header was prepared\n");
         return ret;
     }
     // SAFETY: `crashk_res`/`crashk_low_res` are only written at boot and by

@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-2.0
+"""riscv64: QEMU's virt machine under TCG with the OpenSBI firmware QEMU
+ships, the kernel's Image booted directly (QEMU passes the device tree).
+Debian 12 has no riscv64 port: the guest's programs come from Debian 13,
+kexec-tools from Debian's testing release (kdump_userspace.py)."""
+
+from kdump_arch import ArchConfig, virtio_console_args
+
+
+class Riscv64(ArchConfig):
+    def cmd_out_args(self, path):
+        # virt has one 16550 UART.
+        return virtio_console_args(path)
+
+
+ARCH = Riscv64(
+    name="riscv64",
+    kernel_arch="riscv",
+    image="arch/riscv/boot/Image",
+    make_target="Image",
+    config="riscv64.config",
+    qemu="qemu-system-riscv64",
+    host_packages=("qemu-system-misc", "gcc-riscv64-linux-gnu",
+                   "libc6-dev-riscv64-cross"),
+    qemu_args=("-M", "virt", "-cpu", "rv64"),
+    console="ttyS0",
+    cmd_tty="hvc0",
+    elf_machine=243,                   # EM_RISCV
+    debian_arch="riscv64",
+    multiarch="riscv64-linux-gnu",
+    guest_cc="riscv64-linux-gnu-gcc",
+    host_makedumpfile=False,
+    # The linear map: __va(pa) = pa + PAGE_OFFSET - the start of RAM, with
+    # PAGE_OFFSET of the paging mode the kernel picks (Sv57 on QEMU's rv64,
+    # 0xff60000000000000). The kernel image is mapped at KERNEL_LINK_ADDR.
+    direct_map=(0xff60000000000000 - 0x80000000) % 2**64,
+    text_base=0xffffffff80000000,
+    ram_base=0x80000000,
+    # kexec (both loaders) gives a capture kernel /chosen linux,elfcorehdr,
+    # and kexec_file_load elfcorehdr= as well.
+    elfcorehdr_in_dt=True,
+    # RAM starts at 2G; OpenSBI and then the kernel image sit at its start.
+    # ,high on a guest without memory above 4G falls back to low memory.
+    crashkernel_fixed=(("crashkernel=64M,high", "1G", False),
+                       ("crashkernel=128M,high crashkernel=32M,low", "1G",
+                        False),
+                       ("crashkernel=64M@16M", "1G", True),
+                       ("crashkernel=64M@2G", "1G", True),
+                       ("crashkernel=64M@2304M", "1G", False),
+                       ("crashkernel=64M@2305M", "1G", True)),
+    high_low=("3584M", "256M,high crashkernel=64M,low"),
+    image_cases=(),
+    capture_append="reset_devices",
+    capture_reuses=(),
+    purgatory_ro=None,
+    purgatory_relocs=frozenset(),
+    purgatory_symbols={},
+    # Calls and tail calls (jal/j after linker relaxation, call/tail
+    # pseudo-instructions), and conditional branches that may leave the
+    # function.
+    call_insns=r"jal|j|call|tail|beqz?|bnez?|bltu?|bgeu?|blez|bgez|bltz|bgtz",
+    lld_emulation="elf64lriscv",
+    indirect_call=r"\sjalr\s|\sjr\s",
+    call_relocs=("R_RISCV_CALL_PLT", "R_RISCV_CALL", "R_RISCV_JAL"),
+    arch_callees=frozenset({"memset", "memcpy", "memmove"}),
+    call_pairs=True,
+    debian_suite="trixie",
+    guest_libraries=("libc6", "zlib1g", "liblzma5", "libbz2-1.0",
+                     "liblzo2-2", "libdw1t64", "libelf1t64", "libzstd1"),
+    # kexec-tools has a riscv64 port since 2.0.31 (Debian 13 has 2.0.29).
+    guest_package_suites={"kexec-tools": "forky"},
+    kexec_image="vmlinux",
+    # Not in `test` yet: the C kernel boots and builds, kexec -s -p does
+    # not load (issue 15).
+    in_test=False,
+)
