@@ -9,7 +9,12 @@
 #include <linux/memblock.h>
 #include <linux/sizes.h>
 
-void kdump_crash_reserve_limits(struct kdump_crash_limits *limits)
+/*
+ * __ref: on riscv64 CRASH_ADDR_LOW_MAX and CRASH_ADDR_HIGH_MAX are
+ * dma32_phys_limit (__initdata) and memblock_end_of_DRAM() (__init). Like
+ * the wrappers below, this is only called from setup_arch().
+ */
+void __ref kdump_crash_reserve_limits(struct kdump_crash_limits *limits)
 {
 	limits->align = CRASH_ALIGN;
 	limits->low_max = CRASH_ADDR_LOW_MAX;
