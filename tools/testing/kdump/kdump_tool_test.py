@@ -24,6 +24,7 @@ import kdump_arch  # noqa: E402
 import kdump_common  # noqa: E402
 import kdump_cycle  # noqa: E402
 import kdump_devdump  # noqa: E402
+import kdump_disasm  # noqa: E402
 import kdump_host  # noqa: E402
 import kdump_ktap  # noqa: E402
 import kdump_lint  # noqa: E402
@@ -115,6 +116,43 @@ class HandoffCheckX86(HandoffCheck, unittest.TestCase):
 
 class HandoffCheckArm64(HandoffCheck, unittest.TestCase):
     ARCH, CALL, INDIRECT = kdump_arch.get("arm64"), "bl", "blr\tx8"
+
+
+class RiscvCallPairs(unittest.TestCase):
+    """kdump_disasm turns riscv's auipc/jalr pairs into named calls (a
+    negative 20-bit immediate, as llvm-objdump prints it unsigned), a
+    jr pair into a tail call, names branch targets after their function,
+    drops .L label lines, and leaves a jump through a register alone."""
+
+    SYMS = {"f": (0x1000, 0x40), "g": (0x700, 0x10), "h": (0x2000, 0x10)}
+    TEXT = "\n".join([
+        "0000000000001000 <f>:",
+        "    1000:      \tauipc\tra, 1048575",
+        "    1004:      \tjalr\t1792(ra)",
+        "0000000000001008 <.LBB0_1>:",
+        "    1008:      \tbnez\ta0, 0x1010 <.LBB0_1+0x8>",
+        "    100c:      \tauipc\tt1, 1",
+        "    1010:      \tjr\t-12(t1)",
+        "    1014:      \tjalr\ta5",
+    ])
+
+    def test_resolve(self):
+        sym = kdump_disasm.Symbolizer(self.SYMS)
+        out = kdump_disasm.resolve(self.TEXT, sym)
+        self.assertIn("call\t0x700 <g>", out)
+        self.assertIn("tail\t0x2000 <h>", out)
+        self.assertIn("0x1010 <f+0x10>", out)
+        self.assertNotIn(".LBB", out)
+        self.assertIn("jalr\ta5", out)
+
+    def test_call_graph(self):
+        arch = kdump_arch.get("riscv64")
+        sym = kdump_disasm.Symbolizer(self.SYMS)
+        graph, indirect = kdump_objcheck.call_graph(
+            lambda names: kdump_disasm.resolve(self.TEXT, sym), ["f"],
+            lambda n: False, arch)
+        self.assertEqual(graph["f"], {"g", "h"})
+        self.assertEqual(indirect, ["f"])
 
 
 class PurgatoryCheck(unittest.TestCase):
