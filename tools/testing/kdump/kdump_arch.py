@@ -86,9 +86,9 @@ class ArchConfig:
     # Packages the release lacks for the architecture: {package: the later
     # Debian release to take it from}.
     guest_package_suites: dict = dataclasses.field(default_factory=dict)
-    # The kernel image kexec loads, relative to the build folder, when it
-    # is not the boot image: riscv64's kexec loads an ELF vmlinux. The
-    # runner gives the guest a copy without debug information.
+    # The kernel image kexec loads when it is not the boot image: "elf",
+    # the boot image as the one PT_LOAD of an ELF file (riscv64's
+    # kexec_file_load takes ELF only; kdump_build.image_elf()).
     kexec_image: str | None = None
     # Whether `test` (--arch all) runs it; an architecture that does not
     # capture yet is run with --arch only.

@@ -6,6 +6,7 @@ variant (c, rust, or a mutant)."""
 import os
 import re
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -83,15 +84,41 @@ def configure(tools, out, impl, log, src=None, extra=()):
 
 
 def kexec_image(arch, out, log):
-    """The image the guest's kexec loads: the boot image, or a copy of
-    arch.kexec_image without debug information (the guest's initramfs
-    carries it)."""
+    """The image the guest's kexec loads: the boot image, or (kexec_image
+    "elf") the boot image as the one PT_LOAD of an ELF file."""
     if arch.kexec_image is None:
         return out / arch.image
-    src, dst = out / arch.kexec_image, out / f"{arch.kexec_image}.kexec"
+    src, dst = out / arch.image, out / "Image.elf"
     if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
-        run_logged(["llvm-objcopy", "--strip-debug", src, dst], log, "build")
+        dst.write_bytes(image_elf(out / "vmlinux", src.read_bytes()))
     return dst
+
+
+def image_elf(vmlinux, image):
+    """An ELF64 executable whose one PT_LOAD is `image` (a flat copy of
+    vmlinux from _start, as riscv's Image is) at _start, spanning to _end,
+    entered where vmlinux is. riscv's kexec_file_load in 6.12 takes ELF
+    only and loads a segment per PT_LOAD: LLD's vmlinux has 18, which
+    with the ELF core header and purgatory pass KEXEC_SEGMENT_MAX (16)."""
+    nm = subprocess.run(["llvm-nm", str(vmlinux)], capture_output=True,
+                        text=True, check=True).stdout
+    syms = {f[2]: int(f[0], 16) for f in (l.split() for l in nm.splitlines())
+            if len(f) == 3 and f[2] in ("_start", "_end")}
+    head = Path(vmlinux).open("rb").read(64)
+    machine, entry = struct.unpack_from("<H", head, 18)[0], \
+        struct.unpack_from("<Q", head, 24)[0]
+    memsz = syms["_end"] - syms["_start"]
+    if len(image) > memsz:
+        raise StageError("build", f"the image ({len(image)} bytes) is larger "
+                         f"than vmlinux's _start.._end ({memsz})")
+    page = 0x1000
+    ehdr = struct.pack("<4s5B7xHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0,
+                       2, machine, 1, entry, 64, 0, 0, 64, 56, 1, 64, 0, 0)
+    # PT_LOAD, RWX, from the file's second page; physical address 0: the
+    # loader places the segment relative to the lowest p_paddr.
+    phdr = struct.pack("<IIQQQQQQ", 1, 7, page, syms["_start"], 0,
+                       len(image), memsz, page)
+    return ehdr + phdr + bytes(page - len(ehdr) - len(phdr)) + image
 
 
 def build_kernel(tools, impl, variant=None, src=None, extra=(), seed=None,

@@ -69,8 +69,8 @@ ARCH = Riscv64(
                      "liblzo2-2", "libdw1t64", "libelf1t64", "libzstd1"),
     # kexec-tools has a riscv64 port since 2.0.31 (Debian 13 has 2.0.29).
     guest_package_suites={"kexec-tools": "forky"},
-    kexec_image="vmlinux",
-    # Not in `test` yet: the C kernel boots and builds, kexec -s -p does
-    # not load (issue 15).
+    kexec_image="elf",
+    # Not in `test` yet: no riscv64 capture has run in the runner
+    # (issue 15).
     in_test=False,
 )
