@@ -86,6 +86,8 @@ class ArchConfig:
     # Packages the release lacks for the architecture: {package: the later
     # Debian release to take it from}.
     guest_package_suites: dict = dataclasses.field(default_factory=dict)
+    # Packages of the guest's release unpacked for QEMU itself (firmware).
+    firmware_packages: tuple = ()
     # The kernel image kexec loads when it is not the boot image: "elf",
     # the boot image as the one PT_LOAD of an ELF file (riscv64's
     # kexec_file_load takes ELF only; kdump_build.image_elf()).
@@ -97,6 +99,10 @@ class ArchConfig:
     def smp_args(self, n):
         """QEMU arguments for n CPUs."""
         return ["-smp", str(n)]
+
+    def firmware_args(self):
+        """QEMU arguments choosing the firmware. Default: QEMU's own."""
+        return []
 
     def cmd_out_args(self, path):
         """QEMU arguments connecting cmd_tty to the file path (None: to

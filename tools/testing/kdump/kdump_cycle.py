@@ -305,6 +305,7 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
     }
     (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     report["trace"] = facts["trace"]
+    report["unwinder"] = facts.get("unwinder", "drgn")
     return report
 
 

@@ -143,7 +143,8 @@ def dtb_with_elfcorehdr(k, work, at, size):
     plain, dts = work / "virt.dtb", work / "planted.dts"
     out = work / "planted.dtb"
     dtc = k["out"] / "scripts/dtc/dtc"
-    steps = ([arch.qemu, *arch.qemu_args, "-machine", f"dumpdtb={plain}",
+    steps = ([arch.qemu, *arch.qemu_args, *arch.firmware_args(),
+              "-machine", f"dumpdtb={plain}",
               "-m", GUEST_MEM, *arch.smp_args(1), "-nodefaults",
               "-display", "none"],
              [dtc, "-q", "-I", "dtb", "-O", "dts", "-o", dts, plain])

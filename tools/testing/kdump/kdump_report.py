@@ -38,7 +38,7 @@ def print_report(r):
     print(f"crashed thread:  pid {r['crashed_pid']} ({r['crashed_comm']})")
     for cpu, frames in r.get("other_cpus", {}).items():
         print(f"CPU {cpu} stopped in: {' < '.join(frames) or '?'}")
-    print("backtrace (drgn):")
+    print(f"backtrace ({r.get('unwinder', 'drgn')}):")
     for line in r["trace"].splitlines():
         print("  " + line)
     for p in r["problems"]:

@@ -141,7 +141,8 @@ def fetch_packages(arch, log):
     top = BUILD / f"guest-apt-{arch.debian_arch}"
     root = BUILD / f"guest-root-{arch.debian_arch}"
     pkgs = sorted({p for p, _ in PROGRAMS.values()} |
-                  set(arch.guest_libraries or LIBRARY_PACKAGES))
+                  set(arch.guest_libraries or LIBRARY_PACKAGES) |
+                  set(arch.firmware_packages))
     later = sorted(set(arch.guest_package_suites.values()))
     sources = "".join(f"deb [arch={arch.debian_arch} signed-by={KEYRING}] "
                       f"{url} {suite} main\n"

@@ -30,6 +30,9 @@ def verify_vmcore(vmcore, vmlinux, release, workdir, expect,
         raise StageError("verify", "drgn could not read the vmcore",
                          log=workdir / "drgn.log")
     facts = demangled(json.loads(r.stdout.strip().splitlines()[-1]))
+    if facts.get("unwound"):
+        facts["frames"], facts["trace"] = gdb_frames(vmcore, vmlinux, workdir)
+        facts["unwinder"] = "gdb-multiarch (drgn: " + facts["unwound"] + ")"
     problems = []
     names = [f for f in facts["frames"] if f]
     for group in expect:
@@ -55,6 +58,25 @@ def verify_vmcore(vmcore, vmlinux, release, workdir, expect,
         problems.append(f"makedumpfile -d 31 failed (status {m.returncode}, "
                         f"see {workdir / 'makedumpfile.log'})")
     return facts
+
+
+GDB_FRAME = re.compile(r"^#\d+\s+(?:0x[0-9a-f]+ in )?([\w.$]+) \(")
+
+
+def gdb_frames(vmcore, vmlinux, workdir):
+    """The crashed thread's backtrace as gdb-multiarch unwinds it from the
+    core's NT_PRSTATUS, where drgn cannot: (function names, text)."""
+    r = subprocess.run(["gdb-multiarch", "-batch", "-nx", "-ex",
+                        "set pagination off", "-ex", "bt 40", str(vmlinux),
+                        str(vmcore)], capture_output=True, text=True,
+                       timeout=600)
+    (workdir / "gdb.log").write_text(r.stdout + r.stderr)
+    frames = [m.group(1) for m in map(GDB_FRAME.match, r.stdout.splitlines())
+              if m]
+    if r.returncode != 0 or not frames:
+        raise StageError("verify", "gdb-multiarch could not unwind the "
+                         "crashed thread", log=workdir / "gdb.log")
+    return frames, r.stdout
 
 
 # A Rust v0 symbol (rustc's mangling in the kernel), as drgn prints it.

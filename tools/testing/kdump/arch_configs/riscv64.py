@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-"""riscv64: QEMU's virt machine under TCG with the OpenSBI firmware QEMU
-ships, the kernel's Image booted directly (QEMU passes the device tree).
+"""riscv64: QEMU's virt machine under TCG with Debian 13's OpenSBI, the
+kernel's Image booted directly (QEMU passes the device tree).
 Debian 12 has no riscv64 port: the guest's programs come from Debian 13,
 kexec-tools from Debian's testing release (kdump_userspace.py)."""
 
@@ -8,6 +8,15 @@ from kdump_arch import ArchConfig, virtio_console_args
 
 
 class Riscv64(ArchConfig):
+    def firmware_args(self):
+        # Debian 13's OpenSBI (1.6). QEMU 7.2's own (1.1) leaves its
+        # PMP-protected memory mapped in the device tree: it is then System
+        # RAM in the dump, and reading it from /proc/vmcore faults (EFAULT)
+        # on C and Rust alike. 1.6 marks it no-map.
+        from kdump_userspace import userspace
+        return ["-bios", str(userspace(self).root / "usr/lib/riscv64-linux-gnu"
+                             "/opensbi/generic/fw_dynamic.bin")]
+
     def cmd_out_args(self, path):
         # virt has one 16550 UART.
         return virtio_console_args(path)
@@ -20,8 +29,10 @@ ARCH = Riscv64(
     make_target="Image",
     config="riscv64.config",
     qemu="qemu-system-riscv64",
+    # gdb-multiarch unwinds the crashed thread, which drgn 0.3.0 cannot
+    # on riscv64.
     host_packages=("qemu-system-misc", "gcc-riscv64-linux-gnu",
-                   "libc6-dev-riscv64-cross"),
+                   "libc6-dev-riscv64-cross", "gdb-multiarch"),
     qemu_args=("-M", "virt", "-cpu", "rv64"),
     console="ttyS0",
     cmd_tty="hvc0",
@@ -69,6 +80,7 @@ ARCH = Riscv64(
                      "liblzo2-2", "libdw1t64", "libelf1t64", "libzstd1"),
     # kexec-tools has a riscv64 port since 2.0.31 (Debian 13 has 2.0.29).
     guest_package_suites={"kexec-tools": "forky"},
+    firmware_packages=("opensbi",),
     kexec_image="elf",
     # Not in `test` yet: no riscv64 capture has run in the runner
     # (issue 15).
