@@ -31,7 +31,8 @@ def verify_vmcore(vmcore, vmlinux, release, workdir, expect,
                          log=workdir / "drgn.log")
     facts = demangled(json.loads(r.stdout.strip().splitlines()[-1]))
     if facts.get("unwound"):
-        facts["frames"], facts["trace"] = gdb_frames(vmcore, vmlinux, workdir)
+        facts["frames"], facts["trace"] = gdb_frames(vmcore, vmlinux, workdir,
+                                                     facts["pid"])
         facts["unwinder"] = "gdb-multiarch (drgn: " + facts["unwound"] + ")"
     problems = []
     names = [f for f in facts["frames"] if f]
@@ -63,20 +64,26 @@ def verify_vmcore(vmcore, vmlinux, release, workdir, expect,
 GDB_FRAME = re.compile(r"^#\d+\s+(?:0x[0-9a-f]+ in )?([\w.$]+) \(")
 
 
-def gdb_frames(vmcore, vmlinux, workdir):
-    """The crashed thread's backtrace as gdb-multiarch unwinds it from the
-    core's NT_PRSTATUS, where drgn cannot: (function names, text)."""
+def gdb_frames(vmcore, vmlinux, workdir, tid):
+    """The backtrace of the crashed thread (`tid`, which drgn found) as
+    gdb-multiarch unwinds it from the core's NT_PRSTATUS notes, where drgn
+    cannot: (function names, text). gdb makes a thread of every CPU's
+    note; the first need not be the crashed one."""
     r = subprocess.run(["gdb-multiarch", "-batch", "-nx", "-ex",
-                        "set pagination off", "-ex", "bt 40", str(vmlinux),
-                        str(vmcore)], capture_output=True, text=True,
-                       timeout=600)
+                        "set pagination off", "-ex", "thread apply all bt 40",
+                        str(vmlinux), str(vmcore)], capture_output=True,
+                       text=True, timeout=600)
     (workdir / "gdb.log").write_text(r.stdout + r.stderr)
-    frames = [m.group(1) for m in map(GDB_FRAME.match, r.stdout.splitlines())
+    parts = re.split(r"^Thread \d+ \((?:LWP|process) (\d+)\):$",
+                     r.stdout, flags=re.M)
+    text = next((t for p, t in zip(parts[1::2], parts[2::2])
+                 if int(p) == tid), "")
+    frames = [m.group(1) for m in map(GDB_FRAME.match, text.splitlines())
               if m]
     if r.returncode != 0 or not frames:
-        raise StageError("verify", "gdb-multiarch could not unwind the "
-                         "crashed thread", log=workdir / "gdb.log")
-    return frames, r.stdout
+        raise StageError("verify", f"gdb-multiarch could not unwind the "
+                         f"crashed thread (LWP {tid})", log=workdir / "gdb.log")
+    return frames, text.strip()
 
 
 # A Rust v0 symbol (rustc's mangling in the kernel), as drgn prints it.
