@@ -86,6 +86,10 @@ class ArchConfig:
     # Packages the release lacks for the architecture: {package: the later
     # Debian release to take it from}.
     guest_package_suites: dict = dataclasses.field(default_factory=dict)
+    # The host differential test of the built purgatory.ro's relocation
+    # against the upstream C loader: (test file of kdump-cref, ignored test,
+    # environment variable listing the objects).
+    reloc_diff: tuple | None = None
     # Packages of the guest's release unpacked for QEMU itself (firmware).
     firmware_packages: tuple = ()
     # The kernel image kexec loads when it is not the boot image: "elf",

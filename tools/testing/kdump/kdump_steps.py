@@ -321,10 +321,10 @@ def reloc_diff(ctx):
     """Both real purgatory.ro relocated by the upstream C function and by
     ours at five load addresses: identical bytes."""
     ros = [str(ctx.kernels[i]["out"] / ctx.arch.purgatory_ro) for i in IMPLS]
-    lines = ignored_test("kdump-cref", "reloc_diff",
-                         "built_purgatory_objects_relocate_identically",
+    test_file, test, env = ctx.arch.reloc_diff
+    lines = ignored_test("kdump-cref", test_file, test,
                          BUILD / "logs/reloc-diff.log",
-                         KDUMP_PURGATORY_RO=":".join(ros))
+                         **{env: ":".join(ros)})
     seen = [l for l in lines if "relocation sections identical" in l]
     if len(seen) != len(ros):
         raise StageError("host", f"the relocation diff checked {len(seen)} "

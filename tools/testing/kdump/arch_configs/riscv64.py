@@ -63,9 +63,26 @@ ARCH = Riscv64(
     image_cases=(),
     capture_append="reset_devices",
     capture_reuses=(),
-    purgatory_ro=None,
-    purgatory_relocs=frozenset(),
-    purgatory_symbols={},
+    purgatory_ro="arch/riscv/purgatory/purgatory.ro",
+    # What arch_kexec_apply_relocations_add() (machine_kexec_file.c)
+    # applies, as far as purgatory carries it.
+    purgatory_relocs=frozenset({"R_RISCV_64", "R_RISCV_CALL",
+                                "R_RISCV_CALL_PLT", "R_RISCV_JAL",
+                                "R_RISCV_BRANCH", "R_RISCV_RVC_BRANCH",
+                                "R_RISCV_RVC_JUMP", "R_RISCV_PCREL_HI20",
+                                "R_RISCV_PCREL_LO12_I", "R_RISCV_ADD16",
+                                "R_RISCV_ADD32", "R_RISCV_SUB16",
+                                "R_RISCV_SUB32", "R_RISCV_ALIGN",
+                                "R_RISCV_RELAX"}),
+    # kexec_file.c looks up the first three; riscv's load_extra_segments()
+    # sets riscv_kernel_entry.
+    purgatory_symbols={"purgatory_start": None,
+                       "purgatory_sha_regions": 256,
+                       "purgatory_sha256_digest": 32,
+                       "riscv_kernel_entry": 8},
+    reloc_diff=("riscv_reloc_diff",
+                "built_riscv_purgatory_objects_relocate_identically",
+                "KDUMP_RISCV_PURGATORY_RO"),
     # Calls and tail calls (jal/j after linker relaxation, call/tail
     # pseudo-instructions), and conditional branches that may leave the
     # function.

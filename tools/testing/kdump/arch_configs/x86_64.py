@@ -49,6 +49,8 @@ ARCH = X86_64(
     purgatory_symbols={"purgatory_start": None, "purgatory": None,
                        "purgatory_sha_regions": 256,
                        "purgatory_sha256_digest": 32},
+    reloc_diff=("reloc_diff", "built_purgatory_objects_relocate_identically",
+                "KDUMP_PURGATORY_RO"),
     call_insns=r"callq?|jmpq?",
     lld_emulation="elf_x86_64",
     indirect_call=r"\s(?:callq?|jmpq?)\s+\*",
