@@ -40,8 +40,10 @@ KUNIT_SUITES = {"c": ["kdump_crashkernel"],
 HEADER_DIFFERENCES = {
     "load-wraps": "C serves a PT_LOAD that ends past the address space; "
                   "reading it fails with EFAULT (on x86_64 after a WARN in "
-                  "__ioremap_caller(), arch/x86/mm/ioremap.c:207). Rust "
-                  "refuses the header",
+                  "__ioremap_caller(), arch/x86/mm/ioremap.c:207; on "
+                  "riscv64 it oopses in generic_ioremap_prot() under "
+                  "copy_oldmem_page() and the guest hangs). Rust refuses "
+                  "the header",
     "note-huge": "C refuses the 1 TiB PT_NOTE only after the page allocator "
                  "WARNs on the size vmcore_init() asks for. Rust refuses it "
                  "before allocating",
