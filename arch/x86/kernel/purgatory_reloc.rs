@@ -11,8 +11,7 @@
 //! relocation of the section before it writes any and refuses unknown
 //! types and values that do not fit instead of truncating them.
 
-use core::ptr::addr_of;
-use kdump::reloc::{self, Purgatory, RelocError, Shdr, SHDR_SIZE};
+use kdump::reloc::{Purgatory, RelocError};
 use kernel::bindings;
 use kernel::error::code::ENOEXEC;
 use kernel::ffi::c_int;
@@ -21,22 +20,8 @@ use kernel::str::BStr;
 
 const __LOG_PREFIX: &[u8] = b"kexec_file\0";
 
-extern "C" {
-    /// Start of the embedded purgatory.ro (arch/x86/purgatory/kexec-purgatory.S).
-    static kexec_purgatory: [u8; 0];
-    /// Its size in bytes.
-    static kexec_purgatory_size: usize;
-}
-
-/// Decodes the section header at `p`.
-///
-/// # Safety
-///
-/// `p` must point to a readable `Elf64_Shdr`.
-unsafe fn shdr(p: *const bindings::Elf64_Shdr) -> Option<Shdr> {
-    // SAFETY: the caller guarantees `SHDR_SIZE` readable bytes at `p`.
-    Shdr::parse(unsafe { core::slice::from_raw_parts(p.cast::<u8>(), SHDR_SIZE) })
-}
+#[path = "../../../kernel/kdump/purgatory_reloc_face.rs"]
+mod face;
 
 /// Logs why a relocation section was refused, once.
 fn report(e: &RelocError<'_>) {
@@ -83,42 +68,11 @@ pub unsafe extern "C" fn arch_kexec_apply_relocations_add(
     relsec: *const bindings::Elf64_Shdr,
     symtabsec: *const bindings::Elf64_Shdr,
 ) -> c_int {
-    // SAFETY: `kexec_purgatory` and `kexec_purgatory_size` are defined by
-    // kexec-purgatory.S and never written; the size is the image's.
-    let image: &[u8] =
-        unsafe { core::slice::from_raw_parts(addr_of!(kexec_purgatory).cast::<u8>(), kexec_purgatory_size) };
-    // SAFETY: `pi` is valid for reads (see the function's safety section).
-    let pi = unsafe { &*pi };
-    if pi.ehdr.cast::<u8>() != image.as_ptr() {
-        pr_err!("purgatory: not the embedded image\n");
-        return ENOEXEC.to_errno();
-    }
-    let Some(shnum) = reloc::shnum(image) else {
-        pr_err!("purgatory: malformed ELF header\n");
+    // SAFETY: the function's safety section is `face::parts()`'s.
+    let Some(p) = (unsafe { face::parts(pi, section, relsec, symtabsec) }) else {
         return ENOEXEC.to_errno();
     };
-    let loaded_len = usize::from(shnum).saturating_mul(SHDR_SIZE);
-    // SAFETY: `pi->sechdrs` is the loader's copy of the `e_shnum` section
-    // headers (kexec_purgatory_setup_sechdrs()); nothing writes it while
-    // relocations are applied.
-    let loaded: &[u8] = unsafe { core::slice::from_raw_parts(pi.sechdrs.cast::<u8>(), loaded_len) };
-    let buf_len = match reloc::buffer_len(loaded, shnum) {
-        Some(n) if n > 0 && !pi.purgatory_buf.is_null() => n,
-        _ => {
-            pr_err!("purgatory: no buffer for the allocated sections\n");
-            return ENOEXEC.to_errno();
-        }
-    };
-    // SAFETY: `purgatory_buf` holds each allocated section at the offset
-    // `pi->sechdrs` gives it, so it is at least `buf_len` long, and only the
-    // loader uses it during the call (kexec_purgatory_setup_sechdrs()).
-    let buf: &mut [u8] = unsafe { core::slice::from_raw_parts_mut(pi.purgatory_buf.cast::<u8>(), buf_len) };
-    // SAFETY: the three pointers point to section headers (see above).
-    let headers = unsafe { (shdr(section), shdr(relsec), shdr(symtabsec)) };
-    let (Some(section), Some(relsec), Some(symtab)) = headers else {
-        return ENOEXEC.to_errno();
-    };
-    match Purgatory::new(image, loaded).and_then(|p| p.apply_rela_x86_64(buf, &section, &relsec, &symtab)) {
+    match Purgatory::new(p.image, p.loaded).and_then(|q| q.apply_rela_x86_64(p.buf, &p.section, &p.relsec, &p.symtab)) {
         Ok(_) => 0,
         Err(e) => {
             report(&e);
