@@ -30,7 +30,7 @@
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kdump::vmcore::{
-    device_dump_size, header_len, write_device_dump_header, CoreHeader, Expect, Extents, HeaderError, Layout, Load,
+    device_dump_size, header_len, write_device_dump_header, Class, CoreHeader, Expect, Extents, HeaderError, Layout, Load,
     MergeError, Region, DEVICE_DUMP_HEADER, EHDR_MAX,
 };
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec, VVec};
@@ -74,6 +74,15 @@ const MACHINE: u16 = kdump::vmcore::EM_AARCH64;
 /// The `e_machine` this kernel accepts, as `elf_check_arch()`.
 #[cfg(CONFIG_RISCV)]
 const MACHINE: u16 = kdump::vmcore::EM_RISCV;
+
+/// The ELF class this kernel accepts: riscv's `elf_check_arch()` wants its
+/// own, x86_64's and arm64's take both.
+#[cfg(CONFIG_RISCV)]
+const CLASS: Option<Class> = Some(Class::Elf64);
+/// The ELF class this kernel accepts: riscv's `elf_check_arch()` wants its
+/// own, x86_64's and arm64's take both.
+#[cfg(not(CONFIG_RISCV))]
+const CLASS: Option<Class> = None;
 
 // The core lays the file out in its pages; mmap() maps this kernel's.
 const _: () = assert!(PAGE_SIZE as u64 == kdump::vmcore::PAGE_SIZE);
@@ -219,7 +228,7 @@ impl Vmcore {
             Ok(size) if size > 0 => size.min(MAX_HEADER),
             _ => MAX_HEADER,
         };
-        let expect = Expect { machine: MACHINE, max_size };
+        let expect = Expect { machine: MACHINE, class: CLASS, max_size };
         let mut ehdr = [0u8; EHDR_MAX];
         refuse_own_ram(hdr.addr(), EHDR_MAX)?;
         hdr.read(&mut ehdr).map_err(|_| SetupError::ReadHeader(hdr.addr()))?;

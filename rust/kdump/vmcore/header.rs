@@ -15,6 +15,10 @@ pub struct Expect {
     /// `elf_check_arch()` wants; arm64: [`EM_AARCH64`](crate::elf::EM_AARCH64); riscv64:
     /// [`EM_RISCV`](crate::elf::EM_RISCV); i386: [`EM_386`](crate::elf::EM_386)).
     pub machine: u16,
+    /// The one ELF class accepted, or `None` for both: x86_64's and arm64's
+    /// `elf_check_arch()` look at `e_machine` only, riscv64's also wants
+    /// [`Class::Elf64`].
+    pub class: Option<Class>,
     /// Most bytes the ELF header and program header table may span.
     pub max_size: usize,
 }
@@ -36,6 +40,8 @@ pub enum HeaderError {
     Magic,
     /// `e_ident[EI_CLASS]` is neither `ELFCLASS32` nor `ELFCLASS64`.
     Class(u8),
+    /// `e_ident[EI_CLASS]` is a class [`Expect::class`] does not accept.
+    ClassNotAccepted(u8),
     /// `e_ident[EI_DATA]` is not `ELFDATA2LSB`.
     Data(u8),
     /// `e_ident[EI_VERSION]` is not `EV_CURRENT`.
@@ -98,7 +104,7 @@ impl HeaderError {
         match self {
             HeaderError::Truncated { .. } => "elfcorehdr",
             HeaderError::Magic => "e_ident[EI_MAG]",
-            HeaderError::Class(_) => "e_ident[EI_CLASS]",
+            HeaderError::Class(_) | HeaderError::ClassNotAccepted(_) => "e_ident[EI_CLASS]",
             HeaderError::Data(_) => "e_ident[EI_DATA]",
             HeaderError::IdentVersion(_) => "e_ident[EI_VERSION]",
             HeaderError::Type(_) => "e_type",
@@ -121,6 +127,7 @@ impl HeaderError {
             HeaderError::Truncated { .. } => "header cut short",
             HeaderError::Magic => "not an ELF file",
             HeaderError::Class(_) => "unknown ELF class",
+            HeaderError::ClassNotAccepted(_) => "not this machine's ELF class",
             HeaderError::Data(_) => "not little endian",
             HeaderError::IdentVersion(_) | HeaderError::Version(_) => "not EV_CURRENT",
             HeaderError::Type(_) => "not ET_CORE",
@@ -146,7 +153,7 @@ impl fmt::Display for HeaderError {
             HeaderError::Truncated { needed, have } | HeaderError::NoRoom { needed, have } => {
                 write!(f, " ({have} bytes, {needed} needed)")
             }
-            HeaderError::Class(v) | HeaderError::Data(v) | HeaderError::IdentVersion(v) => write!(f, " ({v})"),
+            HeaderError::Class(v) | HeaderError::ClassNotAccepted(v) | HeaderError::Data(v) | HeaderError::IdentVersion(v) => write!(f, " ({v})"),
             HeaderError::Type(v) | HeaderError::EhSize(v) | HeaderError::PhEntSize(v) | HeaderError::PhNum(v) => {
                 write!(f, " ({v})")
             }
@@ -175,11 +182,11 @@ impl Ehdr {
     fn parse(b: &[u8], expect: &Expect) -> Result<Self, HeaderError> {
         let have = b.len();
         let ident: [u8; EI_NIDENT] = bytes_at(b, 0).ok_or(HeaderError::Truncated { needed: EI_NIDENT, have })?;
-        let [m0, m1, m2, m3, class, data, version, ..] = ident;
+        let [m0, m1, m2, m3, raw_class, data, version, ..] = ident;
         if [m0, m1, m2, m3] != *ELFMAG {
             return Err(HeaderError::Magic);
         }
-        let class = match class {
+        let class = match raw_class {
             ELFCLASS32 => Class::Elf32,
             ELFCLASS64 => Class::Elf64,
             c => return Err(HeaderError::Class(c)),
@@ -208,6 +215,9 @@ impl Ehdr {
         }
         if machine != expect.machine {
             return Err(HeaderError::Machine { found: machine, expected: expect.machine });
+        }
+        if expect.class.is_some_and(|c| c != class) {
+            return Err(HeaderError::ClassNotAccepted(raw_class));
         }
         if e_version != u32::from(EV_CURRENT) {
             return Err(HeaderError::Version(e_version));

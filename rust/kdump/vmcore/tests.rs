@@ -10,7 +10,7 @@ use super::*;
 use proptest::prelude::*;
 use std::vec::Vec;
 
-const X86: Expect = Expect { machine: EM_X86_64, max_size: 1 << 20 };
+const X86: Expect = Expect { machine: EM_X86_64, class: None, max_size: 1 << 20 };
 
 /// One program header for the test's own encoder.
 #[derive(Clone, Copy, Debug)]
@@ -139,7 +139,7 @@ fn every_header_error_is_reachable() {
     assert_eq!(bad(32, 128, 8), Some(HeaderError::PhOff(128)));
     assert_eq!(bad(56, 0, 2), Some(HeaderError::PhNum(0)));
     assert_eq!(bad(56, 0xffff, 2), Some(HeaderError::PhNum(0xffff)));
-    let small = Expect { machine: EM_X86_64, max_size: 64 + 56 };
+    let small = Expect { max_size: 64 + 56, ..X86 };
     assert_eq!(CoreHeader::parse(&good, &small).err(), Some(HeaderError::TooBig { needed: 176, limit: 120 }));
     // p_type of the only PT_NOTE -> PT_NULL.
     assert_eq!(bad(64, 0, 4), Some(HeaderError::NoNotes));
@@ -164,19 +164,24 @@ fn every_header_error_is_reachable() {
     assert_eq!(bad32(42, 56, 2), Some(HeaderError::PhEntSize(56)));
     assert_eq!(bad32(44, 0, 2), Some(HeaderError::PhNum(0)));
     assert_eq!(bad32(18, 3, 2), Some(HeaderError::Machine { found: 3, expected: 62 }));
-    let i386 = Expect { machine: EM_386, max_size: 4096 };
+    let i386 = Expect { machine: EM_386, class: None, max_size: 4096 };
     assert!(CoreHeader::parse(&core32(EM_386, &[note(0, 0)]), &i386).is_ok());
     // arm64: EM_AARCH64 (183) for both classes; an x86_64 core is refused.
-    let arm64 = Expect { machine: EM_AARCH64, max_size: 4096 };
+    let arm64 = Expect { machine: EM_AARCH64, class: None, max_size: 4096 };
     assert!(CoreHeader::parse(&core64(183, &[note(0, 0)]), &arm64).is_ok());
     assert!(CoreHeader::parse(&core32(183, &[note(0, 0)]), &arm64).is_ok());
     assert_eq!(
         CoreHeader::parse(&core64(EM_X86_64, &[note(0, 0)]), &arm64).err(),
         Some(HeaderError::Machine { found: 62, expected: 183 })
     );
-    // riscv64: EM_RISCV (243); an arm64 core is refused.
-    let riscv = Expect { machine: EM_RISCV, max_size: 4096 };
+    // riscv64: EM_RISCV (243), ELF64 only (its elf_check_arch() checks the
+    // class too); an arm64 core is refused.
+    let riscv = Expect { machine: EM_RISCV, class: Some(Class::Elf64), max_size: 4096 };
     assert!(CoreHeader::parse(&core64(243, &[note(0, 0)]), &riscv).is_ok());
+    assert_eq!(
+        CoreHeader::parse(&core32(243, &[note(0, 0)]), &riscv).err(),
+        Some(HeaderError::ClassNotAccepted(1))
+    );
     assert_eq!(
         CoreHeader::parse(&core64(EM_AARCH64, &[note(0, 0)]), &riscv).err(),
         Some(HeaderError::Machine { found: 183, expected: 243 })
@@ -189,6 +194,7 @@ fn errors_name_their_field() {
         HeaderError::Truncated { needed: 1, have: 0 },
         HeaderError::Magic,
         HeaderError::Class(0),
+        HeaderError::ClassNotAccepted(1),
         HeaderError::Data(2),
         HeaderError::IdentVersion(0),
         HeaderError::Type(1),
@@ -642,7 +648,7 @@ fn c_vmcore_header_is_reproduced() {
 
     // The architecture the C kernel ran on, one the runner captures.
     let machine = u16::from_le_bytes([head[18], head[19]]);
-    assert!([EM_X86_64, EM_AARCH64].contains(&machine), "e_machine {machine}");
+    assert!([EM_X86_64, EM_AARCH64, EM_RISCV].contains(&machine), "e_machine {machine}");
     let expect = Expect { machine, ..X86 };
     let h = CoreHeader::parse(&head, &expect).unwrap();
     assert_eq!(h.class(), Class::Elf64);

@@ -76,6 +76,10 @@ class ArchConfig:
     indirect_call: str
     call_relocs: tuple
     arch_callees: frozenset
+    # The ELF classes (32, 64) of a core header the capture kernel's
+    # elf_check_arch() takes: riscv's checks the class, x86_64's and
+    # arm64's only e_machine.
+    core_classes: tuple = (32, 64)
     # Whether calls are instruction pairs whose target llvm-objdump does
     # not print (riscv's auipc/jalr): kdump_disasm resolves them.
     call_pairs: bool = False

@@ -111,7 +111,9 @@ def cases(arch):
         "bad-note": (core_header(m, **kw),
                      struct.pack("<III", 0x7fffffff, 4, 0), None),
         "elf64": (core_header(m, **kw), NOTE, None),
-        "elf32": (core_header(m, cls=32, **kw), NOTE, None),
+        "elf32": (core_header(m, cls=32, **kw), NOTE,
+                  None if 32 in arch.core_classes else
+                  "e_ident[EI_CLASS]: not this machine's ELF class"),
     }
     out = {name: (*c, None) for name, c in planted.items()}
     if not arch.elfcorehdr_in_dt:

@@ -37,6 +37,7 @@ ARCH = Riscv64(
     console="ttyS0",
     cmd_tty="hvc0",
     elf_machine=243,                   # EM_RISCV
+    core_classes=(64,),                # elf_check_arch() checks EI_CLASS
     debian_arch="riscv64",
     multiarch="riscv64-linux-gnu",
     guest_cc="riscv64-linux-gnu-gcc",

@@ -15,15 +15,17 @@
 
 #![no_main]
 
-use kdump::vmcore::{header_len, scan_notes, CoreHeader, Expect, Layout, Load, Region, PAGE_SIZE, PT_LOAD};
+use kdump::vmcore::{header_len, scan_notes, Class, CoreHeader, Expect, Layout, Load, Region, EM_RISCV, PAGE_SIZE, PT_LOAD};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = scan_notes(data);
     // Accept the input's own e_machine: that check is tested elsewhere, and
-    // the fuzzer's time is better spent past it.
+    // the fuzzer's time is better spent past it. The class rule is riscv64's
+    // when the input says EM_RISCV.
     let machine = data.get(18..20).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
-    let expect = Expect { machine, max_size: 1 << 16 };
+    let class = (machine == EM_RISCV).then_some(Class::Elf64);
+    let expect = Expect { machine, class, max_size: 1 << 16 };
     let len = header_len(data, &expect);
     let Ok(h) = CoreHeader::parse(data, &expect) else { return };
     assert_eq!(len, Ok(h.as_bytes().len()));
