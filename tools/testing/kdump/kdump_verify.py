@@ -14,6 +14,7 @@ from kdump_ktap import tap_block
 from kdump_setup import ensure_drgn
 
 DRGN_SCRIPT = HERE / "drgn/crashed_thread.py"
+GDB_TRAP_SCRIPT = HERE / "gdb/trap_frames.py"
 PT_LOAD, PT_NOTE = 1, 4
 
 
@@ -68,22 +69,43 @@ def gdb_frames(vmcore, vmlinux, workdir, tid):
     """The backtrace of the crashed thread (`tid`, which drgn found) as
     gdb-multiarch unwinds it from the core's NT_PRSTATUS notes, where drgn
     cannot: (function names, text). gdb makes a thread of every CPU's
-    note; the first need not be the crashed one."""
-    r = subprocess.run(["gdb-multiarch", "-batch", "-nx", "-ex",
-                        "set pagination off", "-ex", "thread apply all bt 40",
+    note; the first need not be the crashed one. gdb stops at an exception
+    entry; the functions the trap frames on the stack name (their saved pc
+    and return address, gdb/trap_frames.py) follow the unwound frames."""
+    r = subprocess.run(["gdb-multiarch", "-batch", "-nx", "-x",
+                        str(GDB_TRAP_SCRIPT), "-ex", "set pagination off",
+                        "-ex", "thread apply all bt 40",
+                        "-ex", f"kdump-trap-frames {tid}",
                         str(vmlinux), str(vmcore)], capture_output=True,
                        text=True, timeout=600)
     (workdir / "gdb.log").write_text(r.stdout + r.stderr)
+    return parse_gdb_frames(r.returncode, r.stdout, tid, workdir / "gdb.log")
+
+
+# One line of gdb/trap_frames.py: handler, field, address, function.
+GDB_TRAP = re.compile(r"^kdump-trap (\S+) (\w+) (0x[0-9a-f]+) (\S+)$", re.M)
+
+
+def parse_gdb_frames(status, out, tid, log):
+    """gdb_frames() on gdb's output: the unwound frames of LWP tid, then
+    the functions its trap frames name."""
+    trap_at = out.find("\nkdump-trap ")
+    bt, traps = (out, "") if trap_at < 0 else (out[:trap_at], out[trap_at:])
     parts = re.split(r"^Thread \d+ \((?:LWP|process) (\d+)\):$",
-                     r.stdout, flags=re.M)
+                     bt, flags=re.M)
     text = next((t for p, t in zip(parts[1::2], parts[2::2])
                  if int(p) == tid), "")
     frames = [m.group(1) for m in map(GDB_FRAME.match, text.splitlines())
               if m]
-    if r.returncode != 0 or not frames:
+    if status != 0 or not frames:
         raise StageError("verify", f"gdb-multiarch could not unwind the "
-                         f"crashed thread (LWP {tid})", log=workdir / "gdb.log")
-    return frames, text.strip()
+                         f"crashed thread (LWP {tid})", log=log)
+    trapped = [m.groups() for m in GDB_TRAP.finditer(traps)]
+    frames += [fn for _, _, _, fn in trapped if fn != "?"]
+    text = text.strip() + "".join(
+        f"\n(trap frame of {h}: {field} {addr} in {fn})"
+        for h, field, addr, fn in trapped)
+    return frames, text
 
 
 # A Rust v0 symbol (rustc's mangling in the kernel), as drgn prints it.
