@@ -82,28 +82,41 @@ def say(msg):
     print(f"[kdump] {msg}", flush=True)
 
 
-# Child processes (builds, guests) that are running: a step that runs out of
-# time has them killed, so that its thread ends and the next step can run.
-_children = set()
+# Child processes (builds, guests) that are running, by the suite's lane
+# that started them: a step that runs out of time has its lane's killed, so
+# that its thread ends and the lane's next step can run.
+_children = {}
 _children_lock = threading.Lock()
+_lane = threading.local()
+
+# Held while a step reads or rewrites the one source tree (build/src): the
+# build lane's kernel builds, and a step that breaks it on purpose.
+SOURCE_LOCK = threading.Lock()
+
+
+def set_lane(name):
+    """Name the calling thread's lane: the children it starts from now on
+    are that lane's (default "main")."""
+    _lane.name = name
 
 
 def track(proc):
     """Register a child started with start_new_session=True."""
     with _children_lock:
-        _children.add(proc)
+        _children[proc] = getattr(_lane, "name", "main")
     return proc
 
 
 def untrack(proc):
     with _children_lock:
-        _children.discard(proc)
+        _children.pop(proc, None)
 
 
-def kill_children():
-    """Kill every tracked child's process group; returns how many."""
+def kill_children(lane=None):
+    """Kill every tracked child's process group, or only those of `lane`;
+    returns how many."""
     with _children_lock:
-        procs = list(_children)
+        procs = [p for p, l in _children.items() if lane in (None, l)]
     for p in procs:
         if p.poll() is None:
             try:

@@ -10,7 +10,8 @@ import tempfile
 from pathlib import Path
 
 from kdump_build import build_kernel
-from kdump_common import BUILD, HERE, StageError, last_run, run_logged
+from kdump_common import (BUILD, HERE, SOURCE_LOCK, StageError, last_run,
+                          run_logged)
 from kdump_cycle import TRIGGERS, refusal_cycle, run_cycle
 from kdump_devdump import check_sample
 from kdump_headers import header_boots, outcome, side_by_side
@@ -105,7 +106,7 @@ def host_fuzz(ctx):
 
 
 for impl in IMPLS:
-    @step(f"build-{impl}", timeout=3600)
+    @step(f"build-{impl}", timeout=3600, lane="build")
     def build(ctx, impl=impl):
         """Build the kernel (tinyconfig plus the fragments). A new Rust
         build folder starts as a copy of the C one when that exists: the
@@ -117,7 +118,7 @@ for impl in IMPLS:
         k = ctx.kernels[impl] = build_kernel(ctx.tools, impl, seed=seed)
         return f"{k['release']}, {k['seconds']}s"
 
-@step("lint-clippy", needs=["build-rust"], timeout=3600)
+@step("lint-clippy", needs=["build-rust"], timeout=3600, lane="build")
 def rust_clippy(ctx):
     """CLIPPY=1 over every Rust object of the Rust kernel (a copy of its
     build folder): no warning or error in our files."""
@@ -203,7 +204,7 @@ for impl in IMPLS:
 # the provider code is the same on every one, and each one's Rust captures
 # check the sample's note already (CI time).
 @step("build-rust-cvmcore", needs=["build-rust"], timeout=3600,
-      scope="first")
+      scope="first", lane="build")
 def build_cvmcore(ctx):
     """The Rust kernel with the C /proc/vmcore (configs/cvmcore.config),
     built from a copy of the Rust build folder."""
@@ -446,7 +447,15 @@ def runner_offline(ctx):
 @step("runner-failures", needs=["build-rust"], timeout=3600, scope="first")
 def runner_failures(ctx):
     """A broken build fails at stage 'build' and a capture kernel that never
-    comes up at stage 'capture', each with its log path."""
+    comes up at stage 'capture', each with its log path. It breaks the
+    source tree and builds and runs through `kdump.py`, which copies the
+    overlay back: it holds SOURCE_LOCK, so the build lane waits."""
+    with SOURCE_LOCK:
+        return check_runner_failures(ctx)
+
+
+def check_runner_failures(ctx):
+    """runner_failures(), the source tree held."""
     me = [sys.executable, str(HERE / "kdump.py")]
     arch = ["--arch", ctx.arch.name]
     checks = []
@@ -538,7 +547,7 @@ def mutant_riscv_reloc(ctx):
 
 
 @step("build-rust-mutant", needs=["build-rust"], timeout=3600,
-      scope="first")
+      scope="first", lane="build")
 def build_mutant(ctx):
     """The Rust kernel with the kernel mutants (mutants/*.patch named in
     kdump_mutants.KERNEL_MUTANTS) in its own build folder."""

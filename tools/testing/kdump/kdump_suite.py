@@ -8,14 +8,28 @@ A step is a function of the suite's context returning a one-line detail.
 It fails by raising (StageError, or anything else: the exception becomes
 the failure), is skipped by raising Skip, and is skipped when a step it
 needs did not pass. It runs in a thread; at its time limit the child
-processes it started are killed, which ends it."""
+processes it started are killed, which ends it.
+
+Steps run in two lanes at once. The build lane takes the kernel builds
+(steps registered with lane="build"), one after the other in plan order, at
+the lowest CPU priority and holding SOURCE_LOCK (they read, and the mutant
+build rewrites, the one source tree); the main lane runs every other step
+in plan order, each once the steps it needs have ended. So the builds of
+the next architectures use what CPU the guests of this one leave idle,
+and a guest hardly feels them."""
 
 import fnmatch
 import json
 import threading
 import traceback
 
-from kdump_common import Clock, StageError, fail_report, kill_children, say
+import os
+
+from kdump_common import (SOURCE_LOCK, Clock, StageError, fail_report,
+                          kill_children, say, set_lane)
+
+# The build lane's nice value: its compilers yield the CPU to the guests.
+BUILD_NICE = 19
 
 
 class Skip(Exception):
@@ -23,10 +37,10 @@ class Skip(Exception):
 
 
 class Step:
-    def __init__(self, name, fn, needs, timeout, doc, scope, when):
+    def __init__(self, name, fn, needs, timeout, doc, scope, when, lane):
         self.name, self.fn, self.needs = name, fn, tuple(needs)
         self.timeout, self.doc = timeout, doc
-        self.scope, self.when = scope, when
+        self.scope, self.when, self.lane = scope, when, lane
 
 
 class Task:
@@ -36,7 +50,7 @@ class Task:
     def __init__(self, step, steps, arch=None):
         self.step, self.arch = step, arch
         self.name = f"{arch}/{step.name}" if arch else step.name
-        self.fn, self.timeout = step.fn, step.timeout
+        self.fn, self.timeout, self.lane = step.fn, step.timeout, step.lane
         # What it needs on its own architecture, or a host step.
         self.needs = tuple(n if steps[n].scope == "host" else f"{arch}/{n}"
                            for n in step.needs)
@@ -47,11 +61,14 @@ class Suite:
     def __init__(self):
         self.steps = {}
 
-    def step(self, name, needs=(), timeout=1800, scope="arch", when=None):
+    def step(self, name, needs=(), timeout=1800, scope="arch", when=None,
+             lane="main"):
         """Decorator: register fn as step `name`. scope: "arch" runs it on
         every architecture, "first" on the first one only (checks of the
         runner itself), "host" once with no architecture; `when(arch)`
-        false leaves an architecture out (it lacks what the step checks)."""
+        false leaves an architecture out (it lacks what the step checks);
+        lane "build" runs it in the build lane (a kernel build: it may need
+        only build-lane steps)."""
         def add(fn):
             if name in self.steps:
                 raise ValueError(f"step {name} twice")
@@ -62,9 +79,12 @@ class Suite:
                 if scope == "host" and self.steps[n].scope != "host":
                     raise ValueError(f"host step {name} needs {n}, which "
                                      f"runs per architecture")
+                if lane == "build" and self.steps[n].lane != "build":
+                    raise ValueError(f"build step {name} needs {n}, which "
+                                     f"is not in the build lane")
             doc = (fn.__doc__ or "").strip().split("\n\n")[0]
             self.steps[name] = Step(name, fn, needs, timeout,
-                                    " ".join(doc.split()), scope, when)
+                                    " ".join(doc.split()), scope, when, lane)
             return fn
         return add
 
@@ -94,25 +114,55 @@ class Suite:
         return [t for t in tasks if t.name in want]
 
     def run(self, contexts, tasks, report_path):
-        """Run tasks in order, each with its architecture's context
-        (contexts: {arch name: context}; host tasks get the first one);
-        returns the results and writes the report."""
+        """Run tasks, each with its architecture's context (contexts:
+        {arch name: context}; host tasks get the first one), the build
+        lane's beside the others; returns the results and writes the
+        report, in plan order."""
         results = {}
+        done = threading.Condition()
         clock = Clock()
         first = next(iter(contexts.values()))
-        for t in tasks:
-            results[t.name] = self._run_one(contexts.get(t.arch, first), t,
-                                            results)
+
+        def lane(todo, name):
+            set_lane(name)
+            if name == "build":
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                               BUILD_NICE)
+            for t in todo:
+                with done:
+                    done.wait_for(lambda: all(n in results or n not in names
+                                              for n in t.needs))
+                ctx = contexts.get(t.arch, first)
+                try:
+                    if name == "build":
+                        with SOURCE_LOCK:
+                            r = self._run_one(ctx, t, results, name)
+                    else:
+                        r = self._run_one(ctx, t, results, name)
+                except Exception as e:  # the lane must go on, and report
+                    r = {"status": "failed", "seconds": 0.0,
+                         "reason": f"suite: {type(e).__name__}: {e}"}
+                with done:
+                    results[t.name] = r
+                    done.notify_all()
+
+        names = {t.name for t in tasks}
+        builds = [t for t in tasks if t.lane == "build"]
+        builder = threading.Thread(target=lane, args=(builds, "build"),
+                                   daemon=True)
+        builder.start()
+        lane([t for t in tasks if t.lane != "build"], "main")
+        builder.join()
         total = clock.seconds()
         report = {"seconds": total, "steps": [
-            dict(name=n, **r) for n, r in results.items()]}
+            dict(name=t.name, **results[t.name]) for t in tasks]}
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(json.dumps(report, indent=2) + "\n")
         print_summary(report)
         print(f"report: {report_path}")
         return report
 
-    def _run_one(self, ctx, s, results):
+    def _run_one(self, ctx, s, results, lane="main"):
         blocked = [n for n in s.needs if results.get(n, {}).get("status")
                    != "passed"]
         if blocked:
@@ -120,10 +170,12 @@ class Suite:
                     "reason": "needs " + ", ".join(
                         f"{n} ({results.get(n, {}).get('status', 'not run')})"
                         for n in blocked)}
-        say(f"=== {s.name} ===")
+        say(f"=== {s.name} ===" + (f" ({lane} lane)" if lane != "main"
+                                    else ""))
         box, clock = {}, Clock()
 
         def body():
+            set_lane(lane)
             try:
                 box["detail"] = s.fn(ctx) or ""
             except Skip as e:
@@ -142,7 +194,7 @@ class Suite:
             # Kill what it started until it gives up; a step stuck in Python
             # itself is left behind (its thread is a daemon).
             for _ in range(10):
-                kill_children()
+                kill_children(lane)
                 t.join(1)
                 if not t.is_alive():
                     break

@@ -7,11 +7,13 @@ guards the kernel tests is fed the defect it exists to catch."""
 import contextlib
 import io
 import json
+import os
 import re
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
 import unittest
@@ -498,6 +500,54 @@ class SuiteMachinery(unittest.TestCase):
         self.assertIn("ran out of its 1 s", steps["slow"]["reason"])
         for x in steps.values():
             self.assertEqual(set(x), {"name", "status", "seconds", "reason"})
+
+    def test_build_lane_runs_beside_the_main_lane(self):
+        """A build-lane step runs while main-lane steps do, at the lowest
+        priority; a main step that needs it waits for it; a main step's
+        time limit kills the main lane's children only."""
+        s = kdump_suite.Suite()
+        started, seen = threading.Event(), {}
+
+        @s.step("build", timeout=20, lane="build")
+        def build(ctx):
+            seen["nice"] = os.getpriority(os.PRIO_PROCESS,
+                                          threading.get_native_id())
+            # A main step must run meanwhile: sequential lanes time out here.
+            if not started.wait(10):
+                raise AssertionError("the main lane did not run meanwhile")
+            # Outlives the main lane's slow step, which must not kill it.
+            status = kdump_common.track(subprocess.Popen(
+                ["sleep", "3"], start_new_session=True)).wait()
+            return f"built, status {status}"
+
+        @s.step("meanwhile")
+        def meanwhile(ctx):
+            started.set()
+            return "ran"
+
+        @s.step("slow", timeout=1)
+        def slow(ctx):
+            kdump_common.track(subprocess.Popen(
+                ["sleep", "30"], start_new_session=True)).wait()
+
+        @s.step("use", needs=["build"])
+        def use(ctx):
+            return f"after {seen.get('nice')}"
+
+        with self.assertRaises(ValueError):
+            s.step("build-2", needs=["meanwhile"], lane="build")(
+                lambda ctx: "")
+        with tempfile.TemporaryDirectory() as tmp:
+            with contextlib.redirect_stdout(io.StringIO()):
+                report = s.run({"one": None}, s.plan(self.ARCHES[:1]),
+                               Path(tmp) / "report.json")
+        got = {x["name"]: (x["status"], x["reason"]) for x in report["steps"]}
+        self.assertEqual([x["name"] for x in report["steps"]],
+                         ["one/build", "one/meanwhile", "one/slow", "one/use"])
+        self.assertEqual(got["one/build"], ("passed", "built, status 0"))
+        self.assertEqual(seen["nice"], kdump_suite.BUILD_NICE)
+        self.assertEqual(got["one/slow"][0], "failed")
+        self.assertEqual(got["one/use"], ("passed", "after 19"))
 
 
 if __name__ == "__main__":
