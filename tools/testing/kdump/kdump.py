@@ -72,9 +72,11 @@ def parser():
                    help="seconds before the guest is killed")
     r = command("run", cmd.cmd_run, "full kdump cycle: boot, load, crash, "
                 "capture, verify with drgn and makedumpfile")
-    r.add_argument("--loader", choices=("load", "file"), default="load",
+    r.add_argument("--loader", choices=("load", "file", "syscall"),
+                   default="load",
                    help="load: kexec -p (kexec_load); file: kexec -s -p "
-                   "(kexec_file_load)")
+                   "(kexec_file_load); syscall: kexec_file_load(2) without "
+                   "kexec-tools (guest/kexec_file_load.c)")
     r.add_argument("--out", help="output folder (default "
                    "build/run-IMPL-LOADER-ARCH)")
     r.add_argument("--mem", default="1G", help="guest memory (default 1G)")

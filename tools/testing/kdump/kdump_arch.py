@@ -80,6 +80,10 @@ class ArchConfig:
     # elf_check_arch() takes: riscv's checks the class, x86_64's and
     # arm64's only e_machine.
     core_classes: tuple = (32, 64)
+    # How that check loads the crash kernel through kexec_file_load: "file"
+    # (kexec -s -p) or "syscall" (guest/kexec_file_load.c, where
+    # kexec-tools refuses two "Crash kernel" ranges).
+    high_low_loader: str = "file"
     # Whether calls are instruction pairs whose target llvm-objdump does
     # not print (riscv's auipc/jalr): kdump_disasm resolves them.
     call_pairs: bool = False

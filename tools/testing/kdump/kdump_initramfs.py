@@ -122,9 +122,13 @@ def boot_initramfs(arch, path, cmd, kernel=None):
     c.file("/etc/kdump/cmd", cmd.encode() + b"\n")
     if kernel:
         with_kexec(arch, c, kernel)
-        c.file("/bin/kexec_file_load", guest_program(
-            arch, HERE / "guest/kexec_file_load.c").read_bytes(), 0o755)
+        with_kexec_file_load(arch, c)
     Path(path).write_bytes(c.bytes())
+
+
+def with_kexec_file_load(arch, c):
+    c.file("/bin/kexec_file_load", guest_program(
+        arch, HERE / "guest/kexec_file_load.c").read_bytes(), 0o755)
 
 
 def reboot_initramfs(arch, path, kernel, next_append):
@@ -140,13 +144,16 @@ def run_initramfs(arch, path, kernel, loader, capture_append, trigger_script,
                   guest_checks=False, bench_mib=None, fill_mib=None,
                   await_go=False):
     """mode run: load the capture kernel (loader load: kexec -p, file:
-    kexec -s -p), optionally fill fill_mib MiB of memory with random
-    pages and wait for the host's go, then crash with trigger_script."""
+    kexec -s -p, syscall: kexec_file_load(2) from guest/kexec_file_load.c),
+    optionally fill fill_mib MiB of memory with random pages and wait for
+    the host's go, then crash with trigger_script."""
     c = busybox_cpio(arch, "run")
     with_kexec(arch, c, kernel)
+    if loader == "syscall":
+        with_kexec_file_load(arch, c)
     c.file("/boot/capture.cpio",
            capture_cpio(arch, guest_checks, bench_mib).bytes())
-    flags = {"load": "-p", "file": "-s -p"}[loader]
+    flags = {"load": "-p", "file": "-s -p", "syscall": "syscall"}[loader]
     c.file("/etc/kdump/kexec-flags", flags.encode() + b"\n")
     c.file("/etc/kdump/capture-append", capture_append.encode() + b"\n")
     c.file("/etc/kdump/trigger", trigger_script.encode())

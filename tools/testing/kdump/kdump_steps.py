@@ -253,14 +253,15 @@ def elfcorehdr_c_vs_rust(ctx):
       when=lambda arch: arch.high_low is not None)
 def elfcorehdr_high_low(ctx):
     """crashkernel=,high and ,low on a guest with memory above 4 GiB, then
-    kexec -s -p: both crash ranges are left out of the C and the Rust ELF
+    kexec -s -p (riscv64: kexec_file_load(2) itself): both crash ranges are left out of the C and the Rust ELF
     core header alike (identical program headers), each vmcore verified."""
     mem, crashkernel = ctx.arch.high_low
     outs = [ctx.out(f"run-{impl}-high-low") for impl in IMPLS]
     try:
         for impl, out in zip(IMPLS, outs):
             r = run_cycle(ctx.tools, ctx.kernels[impl], out, mem=mem,
-                          crashkernel=crashkernel, loader="file",
+                          crashkernel=crashkernel,
+                          loader=ctx.arch.high_low_loader,
                           append_extra="nokaslr", makedumpfile=False)
             if not r["verified"]:
                 raise StageError("verify", "; ".join(r["problems"]))
