@@ -325,6 +325,40 @@ class OldMemory(unittest.TestCase):
                          [(0x2f000000, 0x3f000000)])
 
 
+class GdbFrames(unittest.TestCase):
+    """gdb-multiarch's backtrace of a riscv64 panic_on_warn crash (saved
+    from handoff-trigger-warning): gdb stops at check_panic_on_warn(), and
+    the trap frame gdb/trap_frames.py found names the function that
+    trapped."""
+
+    OUT = (DATA / "gdb_riscv64_warning.txt").read_text()
+
+    def test_trap_frame_follows_the_unwound_frames(self):
+        frames, text = kdump_verify.parse_gdb_frames(0, self.OUT, 297, "log")
+        self.assertEqual(frames, ["riscv_crash_save_regs", "crash_setup_regs",
+                                  "__crash_kexec", "panic",
+                                  "check_panic_on_warn", "lkdtm_WARNING",
+                                  "lkdtm_do_action"])
+        self.assertIn("(trap frame at 0xff60000001d8bc50: epc "
+                      "0xffffffff8020f756 in lkdtm_WARNING)", text)
+
+    def test_without_the_trap_frame_the_trigger_is_missing(self):
+        cut = self.OUT[:self.OUT.index("kdump-trap ")]
+        frames, _ = kdump_verify.parse_gdb_frames(0, cut, 297, "log")
+        self.assertNotIn("lkdtm_WARNING", frames)
+        self.assertEqual(frames[-1], "check_panic_on_warn")
+
+    def test_unknown_address_and_other_thread(self):
+        out = self.OUT.replace("0xffffffff8020f6ee lkdtm_do_action",
+                               "0x3fffff0000 ?")
+        frames, _ = kdump_verify.parse_gdb_frames(0, out, 297, "log")
+        self.assertEqual(frames[-1], "lkdtm_WARNING")
+        with self.assertRaisesRegex(StageError, "LWP 1"):
+            kdump_verify.parse_gdb_frames(0, self.OUT, 1, "log")
+        with self.assertRaisesRegex(StageError, "could not unwind"):
+            kdump_verify.parse_gdb_frames(1, self.OUT, 297, "log")
+
+
 class Demangle(unittest.TestCase):
     def test_rust_frames_are_demangled(self):
         sym = "_RINvNtCs1234_5kdump7handoff18crash_kexec_lockedNtB2_3FooE"

@@ -69,9 +69,10 @@ def gdb_frames(vmcore, vmlinux, workdir, tid):
     """The backtrace of the crashed thread (`tid`, which drgn found) as
     gdb-multiarch unwinds it from the core's NT_PRSTATUS notes, where drgn
     cannot: (function names, text). gdb makes a thread of every CPU's
-    note; the first need not be the crashed one. gdb stops at an exception
-    entry; the functions the trap frames on the stack name (their saved pc
-    and return address, gdb/trap_frames.py) follow the unwound frames."""
+    note; the first need not be the crashed one. Where gdb stops short of
+    a kernel-mode trap (riscv64), the functions its trap frame names (the
+    saved pc and return address, gdb/trap_frames.py) follow the unwound
+    frames."""
     r = subprocess.run(["gdb-multiarch", "-batch", "-nx", "-x",
                         str(GDB_TRAP_SCRIPT), "-ex", "set pagination off",
                         "-ex", "thread apply all bt 40",
@@ -82,7 +83,7 @@ def gdb_frames(vmcore, vmlinux, workdir, tid):
     return parse_gdb_frames(r.returncode, r.stdout, tid, workdir / "gdb.log")
 
 
-# One line of gdb/trap_frames.py: handler, field, address, function.
+# One line of gdb/trap_frames.py: frame address, field, address, function.
 GDB_TRAP = re.compile(r"^kdump-trap (\S+) (\w+) (0x[0-9a-f]+) (\S+)$", re.M)
 
 
@@ -103,8 +104,8 @@ def parse_gdb_frames(status, out, tid, log):
     trapped = [m.groups() for m in GDB_TRAP.finditer(traps)]
     frames += [fn for _, _, _, fn in trapped if fn != "?"]
     text = text.strip() + "".join(
-        f"\n(trap frame of {h}: {field} {addr} in {fn})"
-        for h, field, addr, fn in trapped)
+        f"\n(trap frame at {at}: {field} {addr} in {fn})"
+        for at, field, addr, fn in trapped)
     return frames, text
 
 
