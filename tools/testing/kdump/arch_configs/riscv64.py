@@ -103,7 +103,4 @@ ARCH = Riscv64(
     guest_package_suites={"kexec-tools": "forky"},
     firmware_packages=("opensbi",),
     kexec_image="elf",
-    # Not in `test` yet: only the C kernel's kexec_file_load cycle has
-    # passed, and the steps do not fit CI's time yet (issue 15).
-    in_test=False,
 )
