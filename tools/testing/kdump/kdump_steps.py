@@ -537,6 +537,15 @@ def mutant_riscv_reloc(ctx):
                             "riscv relocation diff test")
 
 
+@step("runner-mutant-kexec-elf", timeout=900, scope="host")
+def mutant_kexec_elf(ctx):
+    """Mutant kexec-elf-shdr-size (the ELF image check measures section
+    headers in 56-byte entries): the differential test against the
+    upstream kexec_build_elf_info() fails."""
+    return host_diff_mutant("kexec-elf-shdr-size", "kexec_elf_diff",
+                            "kexec ELF image diff test")
+
+
 @step("build-rust-mutant", needs=["build-rust"], timeout=3600,
       scope="first")
 def build_mutant(ctx):
