@@ -118,6 +118,7 @@ static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// riscv's `elf_find_pbase()` after `kexec_build_elf_info()` on `buf`.
 pub fn c_riscv_find_pbase(buf: &[u8], pbase: u64) -> Result<CPbase, i32> {
     let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    // `unsigned long` is 64 bits on the hosts this runs on, as on riscv64.
     let (mut old_pbase, mut start, mut buf_min, mut memsz): (c_ulong, c_ulong, c_ulong, c_ulong) = (0, 0, 0, 0);
     // SAFETY: `buf` is valid for reads of its length, which C is told; the
     // outputs are valid locals.
@@ -125,7 +126,7 @@ pub fn c_riscv_find_pbase(buf: &[u8], pbase: u64) -> Result<CPbase, i32> {
         cref_riscv_elf_find_pbase(
             buf.as_ptr().cast(),
             buf.len(),
-            pbase as c_ulong,
+            pbase,
             &mut old_pbase,
             &mut start,
             &mut buf_min,
@@ -135,5 +136,5 @@ pub fn c_riscv_find_pbase(buf: &[u8], pbase: u64) -> Result<CPbase, i32> {
     if ret != 0 {
         return Err(ret);
     }
-    Ok(CPbase { old_pbase: old_pbase as u64, start: start as u64, buf_min: buf_min as u64, memsz: memsz as u64 })
+    Ok(CPbase { old_pbase, start, buf_min, memsz })
 }
