@@ -31,7 +31,8 @@ from kdump_suite import Suite
 from kdump_verify import compare_core_layouts
 
 IMPLS = ("c", "rust")
-# Our KUnit suites, by kernel: the crashkernel= table runs on both.
+# Our KUnit suites, by kernel: the crashkernel= table runs on both, and
+# where kexec_file_load loads ELF (arch.kexec_image "elf"), kdump_kexec_elf.
 KUNIT_SUITES = {"c": ["kdump_crashkernel"],
                 "rust": ["kdump_rust_memparse", "kdump_crashkernel",
                          "kdump_rust_purgatory", "rust_doctests_kernel"]}
@@ -140,8 +141,11 @@ for impl in IMPLS:
         rc, output, g = boot_guest(k, "crashkernel=128M",
                                    "grep -i 'crash kernel' /proc/iomem",
                                    "1G", 1, 300, ctx.out(f"test-kunit-{impl}"))
+        suites = KUNIT_SUITES[impl] + (["kdump_kexec_elf"]
+                                       if ctx.arch.kexec_image == "elf"
+                                       else [])
         res = kunit_outcomes(Path(g.log_path).read_text(errors="replace"),
-                             KUNIT_SUITES[impl])
+                             suites)
         if any(v != "ok" for v in res.values()):
             raise StageError("kunit", f"KUnit suites of the {impl} kernel: "
                              f"{res}", log=g.log_path)
