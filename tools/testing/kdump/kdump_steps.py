@@ -171,9 +171,10 @@ def crashkernel_table_step(ctx):
       when=lambda arch: bool(arch.image_cases))
 def kexec_image_checks(ctx):
     """kexec -s -l of broken kernel images (arm64: an Image header with no
-    image_size, or a page size the CPU lacks): refused with the same error
-    on C and Rust, the Rust kernel naming the field once; the intact image
-    loads."""
+    image_size, or a page size the CPU lacks; riscv64: an ELF vmlinux that
+    is not ET_EXEC, wants an interpreter or has a segment past the end of
+    the file): refused with the same error on C and Rust, the Rust kernel
+    naming the field once; the intact image loads."""
     rows = image_checks({i: ctx.kernels[i] for i in IMPLS},
                         ctx.out("kexec-image"))
     return "; ".join(rows)
