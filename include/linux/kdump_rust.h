@@ -335,6 +335,53 @@ int kdump_rust_image_probe(const char *kernel_buf, unsigned long kernel_len);
 int kdump_rust_image_check(const char *kernel, unsigned long kernel_len);
 #endif /* CONFIG_KEXEC_IMAGE_RUST */
 
+#if defined(CONFIG_KEXEC_IMAGE_RUST) && defined(CONFIG_KEXEC_ELF)
+#include <linux/elf.h>
+
+/**
+ * kdump_rust_kexec_elf_read_ehdr() - read and check an ELF image's header, in Rust
+ * @buf: the kernel given to kexec_file_load(), or NULL
+ * @len: its length
+ * @ehdr: filled in on success
+ *
+ * The Rust twin of elf_read_ehdr() with elf_is_ehdr_sane() in
+ * kernel/kexec_elf.c (kernel/kdump/kexec_elf.rs): a whole ELF64 header with
+ * the ELF magic, either byte order, e_ehsize 64, e_phentsize and
+ * e_shentsize right where there are entries, EV_CURRENT in e_ident and
+ * e_version, and the program and section header tables inside @buf without
+ * wrapping. @ehdr is left as C leaves it: every field in the CPU's byte
+ * order, e_ehsize 0. A refusal is logged once with the field.
+ *
+ * Context: Process context.
+ * Return: 0, or -ENOEXEC if the image is refused.
+ */
+int kdump_rust_kexec_elf_read_ehdr(const char *buf, size_t len,
+				   struct elfhdr *ehdr);
+
+/**
+ * kdump_rust_kexec_elf_check() - check an ELF image for kexec_file_load(), in Rust
+ * @buf: the kernel given to kexec_file_load(), or NULL
+ * @len: its length
+ * @ehdr: filled in on success, as by kdump_rust_kexec_elf_read_ehdr()
+ * @phdrs: zeroed room for @nr program headers, or NULL; filled in on success
+ * @nr: e_phnum if the image has a program header table (e_phoff and e_phnum
+ *	not 0), else 0
+ *
+ * The checks of kexec_build_elf_info() in kernel/kexec_elf.c, in its order:
+ * the ELF header's (again), then each program header's (its file bytes in
+ * @buf and its physical range without wrapping), then e_type ET_EXEC or
+ * ET_DYN, a program header table, and no PT_INTERP. The program headers
+ * are copied in the CPU's byte order. A refusal is logged once with the
+ * field.
+ *
+ * Context: Process context.
+ * Return: 0, or -ENOEXEC if the image is refused.
+ */
+int kdump_rust_kexec_elf_check(const char *buf, size_t len,
+			       struct elfhdr *ehdr, struct elf_phdr *phdrs,
+			       size_t nr);
+#endif /* CONFIG_KEXEC_IMAGE_RUST && CONFIG_KEXEC_ELF */
+
 #ifdef CONFIG_KEXEC_PURGATORY_RUST
 /*
  * arch_kexec_apply_relocations_add(), declared in <asm/kexec.h>, is

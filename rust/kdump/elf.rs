@@ -8,7 +8,9 @@
 //! kernel; purgatory is an ELF object that [`crate::reloc`] relocates. They
 //! share the encoding here, from the System V gABI (`include/uapi/linux/elf.h`
 //! names the same values). Everything is little-endian: every architecture
-//! this crate serves is.
+//! this crate serves is. The one reader of either byte order is
+//! [`crate::kexec_elf`], which checks the kernel image given to
+//! `kexec_file_load()` as the generic C loader does.
 
 use crate::{u32_at, u64_at};
 
@@ -22,8 +24,15 @@ pub const ELFCLASS32: u8 = 1;
 pub const ELFCLASS64: u8 = 2;
 /// `ELFDATA2LSB`: little-endian.
 pub const ELFDATA2LSB: u8 = 1;
+/// `ELFDATA2MSB`: big-endian (read only by [`crate::kexec_elf`]).
+pub const ELFDATA2MSB: u8 = 2;
 /// `EV_CURRENT`, in `e_ident[EI_VERSION]` and `e_version`.
 pub const EV_CURRENT: u8 = 1;
+/// `ET_EXEC`: an executable.
+pub const ET_EXEC: u16 = 2;
+/// `ET_DYN`: a shared object (a position-independent executable, or a
+/// big-endian powerpc vmlinux).
+pub const ET_DYN: u16 = 3;
 /// `ET_CORE`.
 pub const ET_CORE: u16 = 4;
 
@@ -38,6 +47,8 @@ pub const EM_RISCV: u16 = 243;
 
 /// `PT_LOAD`.
 pub const PT_LOAD: u32 = 1;
+/// `PT_INTERP`: the program wants an interpreter.
+pub const PT_INTERP: u32 = 3;
 /// `PT_NOTE`.
 pub const PT_NOTE: u32 = 4;
 /// `PF_R | PF_W | PF_X`.
@@ -49,6 +60,8 @@ pub const PN_XNUM: u16 = 0xffff;
 pub const EHDR64_SIZE: usize = 64;
 /// Size of `Elf64_Phdr`.
 pub const PHDR64_SIZE: usize = 56;
+/// Size of `Elf64_Shdr`.
+pub const SHDR64_SIZE: usize = 64;
 /// Size of `Elf64_Nhdr`, and of `Elf32_Nhdr`, which is the same.
 pub const NHDR_SIZE: usize = 12;
 

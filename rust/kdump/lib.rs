@@ -28,6 +28,7 @@ pub mod cmdline;
 pub mod elf;
 pub mod elfcorehdr;
 pub mod handoff;
+pub mod kexec_elf;
 pub mod memparse;
 pub mod purgatory;
 pub mod reloc;

@@ -12,7 +12,7 @@ from kdump_setup import CARGO, ensure_cargo_tool, host_env
 
 FUZZ_DIR = REPO / "tools/testing/kdump/fuzz"
 FUZZ_TARGETS = ["crashkernel", "purgatory_reloc", "vmcore_header",
-                "arm64_image", "riscv_reloc"]
+                "arm64_image", "riscv_reloc", "kexec_elf"]
 
 
 def cargo(args, log, env=None, cwd=None, manifest=None):
@@ -90,6 +90,20 @@ def vmcore_seed():
     return bytes(out)
 
 
+def kexec_elf_seed(big=False):
+    """A small riscv64 ELF executable as the runner gives kexec_file_load
+    (kdump_build.image_elf()): one PT_LOAD of 256 bytes from the second
+    page, in either byte order, for the kexec_elf target."""
+    e = ">" if big else "<"
+    ehdr = b"\x7fELF" + bytes([2, 2 if big else 1, 1, 0]) + bytes(8) + \
+        struct.pack(e + "HHIQQQIHHHHHH", 2, 243, 1, 0xffffffff80000000, 64,
+                    0, 0, 64, 56, 1, 64, 0, 0)
+    phdr = struct.pack(e + "IIQQQQQQ", 1, 7, 0x1000, 0xffffffff80000000, 0,
+                       0x100, 0x2000, 0x1000)
+    return ehdr + phdr + bytes(0x1000 - len(ehdr) - len(phdr)) + \
+        bytes(range(256))
+
+
 def run_fuzz(seconds, arch=None):
     """Each fuzz target for `seconds` (libFuzzer through cargo-fuzz, no
     sanitizer: Debian's rustc ships no sanitizer runtime; the stable
@@ -110,6 +124,9 @@ def run_fuzz(seconds, arch=None):
             # Real objects make the best seeds, when a kernel was built.
             for ro in BUILD.glob(f"out-*/{arch.purgatory_ro}"):
                 shutil.copyfile(ro, corpus / f"seed-{ro.relative_to(BUILD).parts[0]}.ro")
+        if target == "kexec_elf":
+            (corpus / "seed-riscv-le").write_bytes(kexec_elf_seed())
+            (corpus / "seed-riscv-be").write_bytes(kexec_elf_seed(big=True))
         if target == "vmcore_header":
             (corpus / "seed-synthetic").write_bytes(vmcore_seed())
             # And a captured vmcore's first pages, when there is one.

@@ -32,7 +32,8 @@ from kdump_suite import Suite
 from kdump_verify import compare_core_layouts
 
 IMPLS = ("c", "rust")
-# Our KUnit suites, by kernel: the crashkernel= table runs on both.
+# Our KUnit suites, by kernel: the crashkernel= table runs on both, and
+# where kexec_file_load loads ELF (arch.kexec_image "elf"), kdump_kexec_elf.
 KUNIT_SUITES = {"c": ["kdump_crashkernel"],
                 "rust": ["kdump_rust_memparse", "kdump_crashkernel",
                          "kdump_rust_purgatory", "rust_doctests_kernel"]}
@@ -141,8 +142,11 @@ for impl in IMPLS:
         rc, output, g = boot_guest(k, "crashkernel=128M",
                                    "grep -i 'crash kernel' /proc/iomem",
                                    "1G", 1, 300, ctx.out(f"test-kunit-{impl}"))
+        suites = KUNIT_SUITES[impl] + (["kdump_kexec_elf"]
+                                       if ctx.arch.kexec_image == "elf"
+                                       else [])
         res = kunit_outcomes(Path(g.log_path).read_text(errors="replace"),
-                             KUNIT_SUITES[impl])
+                             suites)
         if any(v != "ok" for v in res.values()):
             raise StageError("kunit", f"KUnit suites of the {impl} kernel: "
                              f"{res}", log=g.log_path)
@@ -168,9 +172,10 @@ def crashkernel_table_step(ctx):
       when=lambda arch: bool(arch.image_cases))
 def kexec_image_checks(ctx):
     """kexec -s -l of broken kernel images (arm64: an Image header with no
-    image_size, or a page size the CPU lacks): refused with the same error
-    on C and Rust, the Rust kernel naming the field once; the intact image
-    loads."""
+    image_size, or a page size the CPU lacks; riscv64: an ELF vmlinux that
+    is not ET_EXEC, wants an interpreter or has a segment past the end of
+    the file): refused with the same error on C and Rust, the Rust kernel
+    naming the field once; the intact image loads."""
     rows = image_checks({i: ctx.kernels[i] for i in IMPLS},
                         ctx.out("kexec-image"))
     return "; ".join(rows)
@@ -545,6 +550,15 @@ def mutant_riscv_reloc(ctx):
     arch_kexec_apply_relocations_add() fails."""
     return host_diff_mutant("riscv-jal-imm", "riscv_reloc_diff",
                             "riscv relocation diff test")
+
+
+@step("runner-mutant-kexec-elf", timeout=900, scope="host")
+def mutant_kexec_elf(ctx):
+    """Mutant kexec-elf-shdr-size (the ELF image check measures section
+    headers in 56-byte entries): the differential test against the
+    upstream kexec_build_elf_info() fails."""
+    return host_diff_mutant("kexec-elf-shdr-size", "kexec_elf_diff",
+                            "kexec ELF image diff test")
 
 
 @step("build-rust-mutant", needs=["build-rust"], timeout=3600,

@@ -64,7 +64,20 @@ ARCH = Riscv64(
     # kexec-tools 2.0.32 on riscv64 says "Memory for crashkernel is not
     # reserved" when /proc/iomem has a high and a low range.
     high_low_loader="syscall",
-    image_cases=(),
+    # The ELF executable the guest loads (kdump_build.image_elf(): the ELF
+    # header, then the one PT_LOAD's program header at byte 64): e_type at
+    # byte 16, p_type at 64, p_filesz at 96 (its top byte at 103). Each is
+    # refused by kexec_build_elf_info() with ENOEXEC.
+    image_cases=(
+        ("e-type-rel", "printf '\\001' | dd of=/tmp/img bs=1 seek=16 count=1 "
+         "conv=notrunc 2>/dev/null", "ENOEXEC", "e_type: not an executable"),
+        ("pt-interp", "printf '\\003' | dd of=/tmp/img bs=1 seek=64 count=1 "
+         "conv=notrunc 2>/dev/null", "ENOEXEC",
+         "p_type: requires an ELF interpreter"),
+        ("segment-past-end", "printf '\\377' | dd of=/tmp/img bs=1 seek=103 "
+         "count=1 conv=notrunc 2>/dev/null", "ENOEXEC",
+         "p_filesz: segment not in the file"),
+    ),
     capture_append="reset_devices",
     capture_reuses=(),
     purgatory_ro="arch/riscv/purgatory/purgatory.ro",

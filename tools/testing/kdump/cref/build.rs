@@ -102,6 +102,24 @@ const SOURCES: &[(&str, &[Cut])] = &[
             Text("#undef arch_kexec_apply_relocations_add\n"),
         ],
     ),
+    (
+        "kernel/kexec_elf.c",
+        &[
+            Func("elf_is_elf_file"),
+            Func("elf64_to_cpu"),
+            Func("elf32_to_cpu"),
+            Func("elf16_to_cpu"),
+            Func("elf_is_ehdr_sane"),
+            Func("elf_read_ehdr"),
+            Func("elf_is_phdr_sane"),
+            Func("elf_read_phdr"),
+            Func("elf_read_phdrs"),
+            Func("elf_read_from_buffer"),
+            Func("kexec_free_elf_info"),
+            Func("kexec_build_elf_info"),
+        ],
+    ),
+    ("arch/riscv/kernel/kexec_elf.c", &[Func("elf_find_pbase")]),
 ];
 
 fn cut_lines(src: &str, first: &str, last: &str, file: &str) -> String {
@@ -273,6 +291,67 @@ long cref_image_load(char *kernel, unsigned long len, const bool *cpu,
 	*kbuf = cref_kbuf;
 	*start = image.start;
 	return 0;
+}
+
+/*
+ * kexec_build_elf_info() as riscv's elf_kexec_load() calls it, with its
+ * kexec_elf_info on the stack: 0 or its negative errno; on success *ehdr
+ * as it left it and a copy of its program headers in *phdrs (for
+ * cref_free()). The kernel does not initialise elf_info, and C reads and
+ * frees elf_info->proghdrs, which it only sets when there is a program
+ * header table: it relies on the zeroed stack of INIT_STACK_ALL_ZERO
+ * (the default with clang and recent gcc), which is what the tests give it.
+ */
+int cref_kexec_build_elf_info(const char *buf, size_t len,
+			      struct elfhdr *ehdr, struct elf_phdr **phdrs)
+{
+	struct kexec_elf_info elf_info;
+	size_t n;
+	int ret;
+
+	memset(&elf_info, 0, sizeof(elf_info));
+	ret = kexec_build_elf_info(buf, len, ehdr, &elf_info);
+	if (ret)
+		return ret;
+	n = (size_t)ehdr->e_phnum * sizeof(struct elf_phdr);
+	*phdrs = malloc(n);
+	memcpy(*phdrs, elf_info.proghdrs, n);
+	kexec_free_elf_info(&elf_info);
+	return 0;
+}
+
+void cref_free(void *p)
+{
+	free(p);
+}
+
+/*
+ * riscv's elf_find_pbase() on an image kexec_build_elf_info() accepted,
+ * with room for the kernel at pbase: the old base it found, the entry
+ * point and the lowest address it asked arch_kexec_locate_mem_hole() for.
+ */
+int cref_riscv_elf_find_pbase(const char *buf, size_t len, unsigned long pbase,
+			      unsigned long *old_pbase, unsigned long *start,
+			      unsigned long *buf_min, unsigned long *memsz)
+{
+	struct kimage image = { .nr_segments = 0 };
+	struct kexec_elf_info elf_info = { 0 };
+	struct elfhdr ehdr;
+	unsigned long new_pbase = 0;
+	int ret;
+
+	ret = kexec_build_elf_info(buf, len, &ehdr, &elf_info);
+	if (ret)
+		return ret;
+	cref_pbase = pbase;
+	*old_pbase = ~0UL;
+	ret = elf_find_pbase(&image, len, &ehdr, &elf_info, old_pbase,
+			     &new_pbase);
+	kexec_free_elf_info(&elf_info);
+	*start = image.start;
+	*buf_min = cref_hole_kbuf.buf_min;
+	*memsz = cref_hole_kbuf.memsz;
+	return ret;
 }
 
 int cref_parse_crashkernel(char *cmdline, unsigned long long system_ram,

@@ -5,6 +5,8 @@
 
 use std::ffi::{c_char, c_int, c_ulonglong, CString};
 
+pub mod kexec_elf;
+
 /// `struct sha256_state` of include/crypto/sha2.h.
 #[repr(C)]
 pub struct CSha256State {
