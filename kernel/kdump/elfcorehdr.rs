@@ -50,7 +50,10 @@ unsafe fn crash_mem<'a>(mem: *mut bindings::crash_mem) -> Result<CrashMem<'a>, E
     // SAFETY: `struct range` is two `u64`s like `Range` (`#[repr(C)]`);
     // the array holds `slots` of them (see above and the safety section).
     let slots = unsafe {
-        core::slice::from_raw_parts_mut(core::ptr::addr_of_mut!((*mem).ranges).cast::<Range>(), slots)
+        core::slice::from_raw_parts_mut(
+            core::ptr::addr_of_mut!((*mem).ranges).cast::<Range>(),
+            slots,
+        )
     };
     CrashMem::with_ranges(slots, len)
 }
@@ -91,7 +94,12 @@ pub unsafe extern "C" fn crash_exclude_mem_range(
         Ok(()) => 0,
         Err(ElfError::NoRoom) => ENOMEM.to_errno(),
         Err(e) => {
-            pr_err!("cannot exclude {:#x}-{:#x} from the crash memory ranges: {:?}\n", mstart, mend, e);
+            pr_err!(
+                "cannot exclude {:#x}-{:#x} from the crash memory ranges: {:?}\n",
+                mstart,
+                mend,
+                e
+            );
             errno(e)
         }
     }
@@ -160,7 +168,11 @@ pub unsafe extern "C" fn crash_prepare_elf64_headers(
         direct_map: m.direct_map,
     };
     let Ok(size) = header_size(got, ranges.len()) else {
-        pr_err!("an ELF core header for {} CPUs and {} ranges is too big\n", got, ranges.len());
+        pr_err!(
+            "an ELF core header for {} CPUs and {} ranges is too big\n",
+            got,
+            ranges.len()
+        );
         return ENOMEM.to_errno();
     };
     // SAFETY: plain allocation; the result is checked for NULL.

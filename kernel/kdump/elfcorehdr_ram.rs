@@ -84,7 +84,9 @@ unsafe extern "C" fn add_range(start: u64, end: u64, arg: *mut c_void) -> c_int 
         if n >= (*mem).max_nr_ranges {
             return ENOMEM.to_errno();
         }
-        let slot = core::ptr::addr_of_mut!((*mem).ranges).cast::<bindings::range>().add(n as usize);
+        let slot = core::ptr::addr_of_mut!((*mem).ranges)
+            .cast::<bindings::range>()
+            .add(n as usize);
         (*slot).start = start;
         (*slot).end = last;
         (*mem).nr_ranges = n + 1;
@@ -98,10 +100,15 @@ unsafe extern "C" fn add_range(start: u64, end: u64, arg: *mut c_void) -> c_int 
 ///
 /// `addr` and `sz` must be valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn kdump_rust_prepare_elf_headers(addr: *mut *mut c_void, sz: *mut c_ulong) -> c_int {
+pub unsafe extern "C" fn kdump_rust_prepare_elf_headers(
+    addr: *mut *mut c_void,
+    sz: *mut c_ulong,
+) -> c_int {
     let mut count: u32 = 0;
     // SAFETY: the callback only increments the counter passed as `arg`.
-    unsafe { bindings::kdump_walk_mem_ranges(Some(count_ranges), core::ptr::addr_of_mut!(count).cast()) };
+    unsafe {
+        bindings::kdump_walk_mem_ranges(Some(count_ranges), core::ptr::addr_of_mut!(count).cast())
+    };
     // Excluding the crash kernel and its low part can split two ranges.
     let slots = count.saturating_add(2);
     let Some(cmem) = CrashMemBox::new(slots) else {
@@ -117,7 +124,10 @@ pub unsafe extern "C" fn kdump_rust_prepare_elf_headers(addr: *mut *mut c_void, 
     // SAFETY: `crashk_res`/`crashk_low_res` are only written at boot and by
     // crash_shrink_memory() under kexec_lock, which our caller holds.
     let (crash, low) = unsafe {
-        let (c, l) = (addr_of!(bindings::crashk_res), addr_of!(bindings::crashk_low_res));
+        let (c, l) = (
+            addr_of!(bindings::crashk_res),
+            addr_of!(bindings::crashk_low_res),
+        );
         (((*c).start, (*c).end), ((*l).start, (*l).end))
     };
     // As in C: the crash kernel always, its low part only if reserved.
@@ -127,7 +137,12 @@ pub unsafe extern "C" fn kdump_rust_prepare_elf_headers(addr: *mut *mut c_void, 
         // SAFETY: `cmem` is a valid crash_mem owned here.
         let ret = unsafe { bindings::crash_exclude_mem_range(cmem.0, start, end) };
         if ret != 0 {
-            pr_err!("cannot exclude {:#x}-{:#x} from the memory ranges: {}\n", start, end, ret);
+            pr_err!(
+                "cannot exclude {:#x}-{:#x} from the memory ranges: {}\n",
+                start,
+                end,
+                ret
+            );
             return ret;
         }
     }

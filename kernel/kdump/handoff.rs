@@ -17,14 +17,18 @@
 //! registers, `crash_save_vmcoreinfo()`, `machine_crash_shutdown()` and
 //! `machine_kexec()`.
 //!
+//! `panic_cpu` and the kexec lock are C `atomic_t`s that C code uses too;
+//! [`CAtomic`] reaches them through the kernel's own accessors (C helpers in
+//! rust/helpers/atomic.c), so every operation has the ordering the kernel
+//! memory model gives the C twin, on every architecture.
+//!
 //! Both run with interrupts off, possibly in NMI context: nothing here
 //! allocates, sleeps, takes a lock other than the tried kexec lock, or can
 //! panic. `kdump.py test` checks the last point on the built vmlinux: no
 //! function reachable from these two faces calls a `core::panicking`
 //! function.
 
-use core::sync::atomic::AtomicI32;
-use kdump::handoff::{crash_kexec_locked, Machine};
+use kdump::handoff::{crash_kexec_locked, AtomicWord, Machine};
 use kernel::bindings;
 use kernel::ffi::c_int;
 
@@ -86,19 +90,53 @@ fn crash_image() -> *mut bindings::kimage {
     unsafe { core::ptr::addr_of!(bindings::kexec_crash_image).read_volatile() }
 }
 
+/// A C `atomic_t` that lives as long as the kernel.
+///
+/// # Invariants
+///
+/// The pointer is that of a static, aligned `atomic_t`.
+struct CAtomic(*mut bindings::atomic_t);
+
+impl AtomicWord for CAtomic {
+    fn try_cmpxchg(&self, old: i32, new: i32) -> Result<(), i32> {
+        let mut found = old;
+        // SAFETY: `self.0` is a valid `atomic_t` (type invariant) and
+        // `found` a valid `int`.
+        if unsafe { bindings::atomic_try_cmpxchg(self.0, &mut found, new) } {
+            Ok(())
+        } else {
+            Err(found)
+        }
+    }
+
+    fn cmpxchg_acquire(&self, old: i32, new: i32) -> i32 {
+        // SAFETY: `self.0` is a valid `atomic_t` (type invariant).
+        unsafe { bindings::atomic_cmpxchg_acquire(self.0, old, new) }
+    }
+
+    fn set(&self, value: i32) {
+        // SAFETY: `self.0` is a valid `atomic_t` (type invariant).
+        unsafe { bindings::atomic_set(self.0, value) }
+    }
+
+    fn set_release(&self, value: i32) {
+        // SAFETY: `self.0` is a valid `atomic_t` (type invariant).
+        unsafe { bindings::atomic_set_release(self.0, value) }
+    }
+}
+
 /// `__kexec_lock`.
-fn kexec_lock() -> &'static AtomicI32 {
-    // SAFETY: kdump_kexec_lock_word() returns the address of a static
-    // `atomic_t`, a single aligned `int` that C only accesses atomically
-    // (kexec_trylock(), kexec_unlock()), as `AtomicI32` does.
-    unsafe { AtomicI32::from_ptr(bindings::kdump_kexec_lock_word().cast::<i32>()) }
+fn kexec_lock() -> CAtomic {
+    // INVARIANT: kdump_kexec_lock_word() returns the address of the static
+    // `__kexec_lock`.
+    // SAFETY: it only returns that address.
+    CAtomic(unsafe { bindings::kdump_kexec_lock_word() })
 }
 
 /// `panic_cpu`.
-fn panic_cpu() -> &'static AtomicI32 {
-    // SAFETY: `panic_cpu` is a static `atomic_t`, a single aligned `int`
-    // that C only accesses atomically, as `AtomicI32` does.
-    unsafe { AtomicI32::from_ptr(core::ptr::addr_of_mut!(bindings::panic_cpu.counter)) }
+fn panic_cpu() -> CAtomic {
+    // INVARIANT: `panic_cpu` is a static `atomic_t`.
+    CAtomic(core::ptr::addr_of_mut!(bindings::panic_cpu))
 }
 
 /// `__crash_kexec()`: enters the loaded crash kernel, if any and if the
@@ -118,7 +156,7 @@ pub unsafe extern "C" fn kdump_rust_crash_kexec_locked(regs: *mut bindings::pt_r
     // SAFETY: `regs` is valid (function safety section), and `Regs` is a
     // transparent wrapper of `struct pt_regs`.
     let regs = unsafe { regs.cast::<Regs>().as_ref() };
-    let _ = crash_kexec_locked(kexec_lock(), &Kernel, regs);
+    let _ = crash_kexec_locked(&kexec_lock(), &Kernel, regs);
 }
 
 /// `crash_kexec()`: enters the crash kernel if `this_cpu` is the first to
@@ -135,5 +173,5 @@ pub unsafe extern "C" fn kdump_rust_crash_kexec_locked(regs: *mut bindings::pt_r
 pub unsafe extern "C" fn kdump_rust_crash_kexec(this_cpu: c_int, regs: *mut bindings::pt_regs) {
     // SAFETY: as in `kdump_rust_crash_kexec_locked`.
     let regs = unsafe { regs.cast::<Regs>().as_ref() };
-    let _ = kdump::handoff::crash_kexec(panic_cpu(), kexec_lock(), this_cpu, &Kernel, regs);
+    let _ = kdump::handoff::crash_kexec(&panic_cpu(), &kexec_lock(), this_cpu, &Kernel, regs);
 }

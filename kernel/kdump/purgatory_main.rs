@@ -48,14 +48,16 @@ impl<T: Copy> LoaderSet<T> {
 /// (`u8 purgatory_sha256_digest[SHA256_DIGEST_SIZE]`).
 #[no_mangle]
 #[link_section = ".kexec-purgatory"]
-pub static purgatory_sha256_digest: LoaderSet<[u8; DIGEST_SIZE]> = LoaderSet(UnsafeCell::new([0; DIGEST_SIZE]));
+pub static purgatory_sha256_digest: LoaderSet<[u8; DIGEST_SIZE]> =
+    LoaderSet(UnsafeCell::new([0; DIGEST_SIZE]));
 
 /// The regions the loader hashed, in order (`struct kexec_sha_region
 /// purgatory_sha_regions[KEXEC_SEGMENT_MAX]`).
 #[no_mangle]
 #[link_section = ".kexec-purgatory"]
-pub static purgatory_sha_regions: LoaderSet<ShaRegions> =
-    LoaderSet(UnsafeCell::new([ShaRegion { start: 0, len: 0 }; SEGMENT_MAX]));
+pub static purgatory_sha_regions: LoaderSet<ShaRegions> = LoaderSet(UnsafeCell::new(
+    [ShaRegion { start: 0, len: 0 }; SEGMENT_MAX],
+));
 
 /// Whether the segments in memory still hash to the loader's digest.
 fn segments_intact() -> bool {

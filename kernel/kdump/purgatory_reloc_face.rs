@@ -61,8 +61,9 @@ pub(crate) unsafe fn parts<'a>(
 ) -> Option<Parts<'a>> {
     // SAFETY: `kexec_purgatory` and `kexec_purgatory_size` are defined by
     // kexec-purgatory.S and never written; the size is the image's.
-    let image: &[u8] =
-        unsafe { core::slice::from_raw_parts(addr_of!(kexec_purgatory).cast::<u8>(), kexec_purgatory_size) };
+    let image: &[u8] = unsafe {
+        core::slice::from_raw_parts(addr_of!(kexec_purgatory).cast::<u8>(), kexec_purgatory_size)
+    };
     // SAFETY: `pi` is valid for reads (see the function's safety section).
     let pi = unsafe { &*pi };
     if pi.ehdr.cast::<u8>() != image.as_ptr() {
@@ -88,8 +89,16 @@ pub(crate) unsafe fn parts<'a>(
     // SAFETY: `purgatory_buf` holds each allocated section at the offset
     // `pi->sechdrs` gives it, so it is at least `buf_len` long, and only the
     // loader uses it during the call (kexec_purgatory_setup_sechdrs()).
-    let buf: &mut [u8] = unsafe { core::slice::from_raw_parts_mut(pi.purgatory_buf.cast::<u8>(), buf_len) };
+    let buf: &mut [u8] =
+        unsafe { core::slice::from_raw_parts_mut(pi.purgatory_buf.cast::<u8>(), buf_len) };
     // SAFETY: the three pointers point to section headers (see above).
     let (section, relsec, symtab) = unsafe { (shdr(section)?, shdr(relsec)?, shdr(symtabsec)?) };
-    Some(Parts { image, loaded, buf, section, relsec, symtab })
+    Some(Parts {
+        image,
+        loaded,
+        buf,
+        section,
+        relsec,
+        symtab,
+    })
 }

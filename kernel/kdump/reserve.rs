@@ -12,7 +12,10 @@
 //! loading, `/sys/kernel/kexec_crash_size`) works unchanged.
 //!
 //! Both functions run from `setup_arch()`, before any initcall: nothing here
-//! allocates or needs more than memblock and printk.
+//! allocates or needs more than memblock and printk. Like their C twins they
+//! are `__init` (in .init.text, freed after boot); the core code they call is
+//! ordinary .text, shared with the KUnit suites and the host builds, and
+//! stays (`kdump.py test` step `reserve-boot-resident` measures it).
 
 use core::ptr::addr_of_mut;
 use kdump::cmdline::{parse_crashkernel as parse, size_word, Arch, CrashKernel, Reason};
@@ -64,12 +67,24 @@ impl PhysAlloc for Memblock {
 /// Logs why `crashkernel=` was rejected: one line naming the word.
 fn report(cmdline: &[u8], e: &kdump::cmdline::ParseError) {
     let word = BStr::from_bytes(e.word(cmdline));
-    let wrapped = if e.overflow { " (a number does not fit in 64 bits)" } else { "" };
+    let wrapped = if e.overflow {
+        " (a number does not fit in 64 bits)"
+    } else {
+        ""
+    };
     match e.reason {
         // No crashkernel= at all: nothing to say, as in C.
         Reason::Missing => {}
-        Reason::ZeroSize => pr_info!("'{}': size resulted in zero bytes, nothing reserved\n", word),
-        reason => pr_warn!("'{}': {}{}, nothing reserved\n", word, reason.as_str(), wrapped),
+        Reason::ZeroSize => pr_info!(
+            "'{}': size resulted in zero bytes, nothing reserved\n",
+            word
+        ),
+        reason => pr_warn!(
+            "'{}': {}{}, nothing reserved\n",
+            word,
+            reason.as_str(),
+            wrapped
+        ),
     }
 }
 
@@ -87,6 +102,9 @@ fn report(cmdline: &[u8], e: &kdump::cmdline::ParseError) {
 /// returned); `low_size` and `high` must both be valid for writes or `high`
 /// must be NULL.
 #[no_mangle]
+// `__init`, as in C: only setup_arch() calls it, and the kernel frees
+// .init.text after boot.
+#[link_section = ".init.text"]
 pub unsafe extern "C" fn parse_crashkernel(
     cmdline: *mut c_char,
     system_ram: u64,
@@ -102,8 +120,19 @@ pub unsafe extern "C" fn parse_crashkernel(
     // SAFETY: The caller passes a valid NUL-terminated command line.
     let s = unsafe { CStr::from_char_ptr(cmdline) }.as_bytes();
     let high_low = !high.is_null() && !low_size.is_null();
-    let default_low_size = if high_low { arch_limits().0.default_low_size } else { 0 };
-    let p = parse(s, system_ram, Arch { high_low, default_low_size });
+    let default_low_size = if high_low {
+        arch_limits().0.default_low_size
+    } else {
+        0
+    };
+    let p = parse(
+        s,
+        system_ram,
+        Arch {
+            high_low,
+            default_low_size,
+        },
+    );
 
     // SAFETY: Checked non-NULL above; the caller guarantees validity.
     unsafe {
@@ -150,6 +179,9 @@ fn publish(res: *mut bindings::resource, base: u64, size: u64, iomem_early: bool
 /// with values from [`parse_crashkernel`]; `cmdline` is the command line they
 /// came from (NUL-terminated) or NULL.
 #[no_mangle]
+// `__init`, as in C: only setup_arch() calls it, and the kernel frees
+// .init.text after boot.
+#[link_section = ".init.text"]
 pub unsafe extern "C" fn reserve_crashkernel_generic(
     cmdline: *mut c_char,
     crash_size: u64,
@@ -158,14 +190,22 @@ pub unsafe extern "C" fn reserve_crashkernel_generic(
     high: bool,
 ) {
     let (limits, iomem_early) = arch_limits();
-    let req = CrashKernel { size: crash_size, base: crash_base, low_size: crash_low_size, high };
+    let req = CrashKernel {
+        size: crash_size,
+        base: crash_base,
+        low_size: crash_low_size,
+        high,
+    };
     let r = match reserve(req, limits, &mut Memblock) {
         Ok(r) => r,
         Err(ReserveError::FixedInUse) => {
             // SAFETY: The caller passes the NUL-terminated boot command line
             // it parsed (or NULL, then there is no word to name).
             let cmd = (!cmdline.is_null()).then(|| unsafe { CStr::from_char_ptr(cmdline) });
-            let word = BStr::from_bytes(cmd.and_then(|c| size_word(c.as_bytes())).unwrap_or(b"crashkernel=@"));
+            let word = BStr::from_bytes(
+                cmd.and_then(|c| size_word(c.as_bytes()))
+                    .unwrap_or(b"crashkernel=@"),
+            );
             if crash_base.checked_rem(limits.align).unwrap_or(0) != 0 {
                 pr_warn!(
                     "'{}': offset {:#x} is not aligned to {:#x}, nothing reserved\n",
@@ -174,7 +214,11 @@ pub unsafe extern "C" fn reserve_crashkernel_generic(
                     limits.align
                 );
             } else {
-                pr_warn!("'{}': memory at {:#x} is in use, nothing reserved\n", word, crash_base);
+                pr_warn!(
+                    "'{}': memory at {:#x} is in use, nothing reserved\n",
+                    word,
+                    crash_base
+                );
             }
             // SAFETY: prints a constant line.
             unsafe { bindings::kdump_crash_log_in_use() };
@@ -194,7 +238,12 @@ pub unsafe extern "C" fn reserve_crashkernel_generic(
     if let Some((low_base, low_size)) = r.low {
         // SAFETY: prints a line with the values.
         unsafe { bindings::kdump_crash_log_reserved(low_base, low_size, true) };
-        publish(addr_of_mut!(bindings::crashk_low_res), low_base, low_size, iomem_early);
+        publish(
+            addr_of_mut!(bindings::crashk_low_res),
+            low_base,
+            low_size,
+            iomem_early,
+        );
     }
     // SAFETY: prints a line with the values.
     unsafe { bindings::kdump_crash_log_reserved(r.base, r.size, false) };
@@ -206,5 +255,10 @@ pub unsafe extern "C" fn reserve_crashkernel_generic(
         // SAFETY: As above.
         unsafe { bindings::kdump_kmemleak_ignore_phys(low_base) };
     }
-    publish(addr_of_mut!(bindings::crashk_res), r.base, r.size, iomem_early);
+    publish(
+        addr_of_mut!(bindings::crashk_res),
+        r.base,
+        r.size,
+        iomem_early,
+    );
 }

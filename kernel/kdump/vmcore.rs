@@ -30,8 +30,8 @@
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kdump::vmcore::{
-    device_dump_size, header_len, write_device_dump_header, Class, CoreHeader, Expect, Extents, HeaderError, Layout, Load,
-    MergeError, Region, DEVICE_DUMP_HEADER, EHDR_MAX,
+    device_dump_size, header_len, write_device_dump_header, Class, CoreHeader, Expect, Extents,
+    HeaderError, Layout, Load, MergeError, Region, DEVICE_DUMP_HEADER, EHDR_MAX,
 };
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec, VVec};
 use kernel::bindings;
@@ -119,31 +119,52 @@ impl File {
     /// number of pages, in order) then the merged `notes` in its
     /// `PT_NOTE` segment.
     fn new(core: CoreHeader<'_>, notes: &[u8], dumps: &[&[u8]]) -> Result<Self, SetupError> {
-        let dumps_size = dumps.iter().try_fold(0usize, |n, d| n.checked_add(d.len())).ok_or(HeaderError::FileSize)?;
-        let mut loads = KVec::from_elem(Load::default(), usize::from(core.load_count()), GFP_KERNEL)?;
+        let dumps_size = dumps
+            .iter()
+            .try_fold(0usize, |n, d| n.checked_add(d.len()))
+            .ok_or(HeaderError::FileSize)?;
+        let mut loads =
+            KVec::from_elem(Load::default(), usize::from(core.load_count()), GFP_KERNEL)?;
         let layout = Layout::with_device_dumps(core, notes.len(), dumps_size, &mut loads)?;
         let extents = layout.extents();
-        let data_offset = usize::try_from(extents.data_offset()).map_err(|_| HeaderError::FileSize)?;
+        let data_offset =
+            usize::try_from(extents.data_offset()).map_err(|_| HeaderError::FileSize)?;
         let mut head = UserMapBuf::new(data_offset)?;
         let mut at = layout.write_header(head.as_mut_slice())?;
         for part in Iterator::chain(dumps.iter(), core::iter::once(&notes)) {
             let end = at.checked_add(part.len()).ok_or(SetupError::NoMemory)?;
-            head.as_mut_slice().get_mut(at..end).ok_or(SetupError::NoMemory)?.copy_from_slice(part);
+            head.as_mut_slice()
+                .get_mut(at..end)
+                .ok_or(SetupError::NoMemory)?
+                .copy_from_slice(part);
             at = end;
         }
-        Ok(File { head, loads, extents })
+        Ok(File {
+            head,
+            loads,
+            extents,
+        })
     }
 
     /// The device dumps in [`File::head`], one after the other.
     fn dumps(&self) -> &[u8] {
         let at = self.extents.header_size();
-        self.head.as_slice().get(at..at.saturating_add(self.extents.device_dumps())).unwrap_or(&[])
+        self.head
+            .as_slice()
+            .get(at..at.saturating_add(self.extents.device_dumps()))
+            .unwrap_or(&[])
     }
 
     /// The merged notes in [`File::head`].
     fn notes(&self, size: usize) -> &[u8] {
-        let at = self.extents.header_size().saturating_add(self.extents.device_dumps());
-        self.head.as_slice().get(at..at.saturating_add(size)).unwrap_or(&[])
+        let at = self
+            .extents
+            .header_size()
+            .saturating_add(self.extents.device_dumps());
+        self.head
+            .as_slice()
+            .get(at..at.saturating_add(size))
+            .unwrap_or(&[])
     }
 }
 
@@ -159,10 +180,14 @@ impl Windows {
     fn find(&mut self, paddr: u64, len: usize) -> Option<Arc<Window>> {
         self.clock = self.clock.wrapping_add(1);
         let now = self.clock;
-        self.slots.iter_mut().flatten().find(|(w, _)| w.get(paddr, len).is_some()).map(|(w, used)| {
-            *used = now;
-            w.clone()
-        })
+        self.slots
+            .iter_mut()
+            .flatten()
+            .find(|(w, _)| w.get(paddr, len).is_some())
+            .map(|(w, used)| {
+                *used = now;
+                w.clone()
+            })
     }
 
     /// Keeps `w` in place of the least recently used window (or an empty
@@ -171,7 +196,10 @@ impl Windows {
     fn insert(&mut self, w: Arc<Window>) -> Option<Arc<Window>> {
         self.clock = self.clock.wrapping_add(1);
         let now = self.clock;
-        let slot = self.slots.iter_mut().min_by_key(|s| s.as_ref().map_or(0, |(_, used)| *used))?;
+        let slot = self
+            .slots
+            .iter_mut()
+            .min_by_key(|s| s.as_ref().map_or(0, |(_, used)| *used))?;
         slot.replace((w, now)).map(|(old, _)| old)
     }
 }
@@ -228,14 +256,20 @@ impl Vmcore {
             Ok(size) if size > 0 => size.min(MAX_HEADER),
             _ => MAX_HEADER,
         };
-        let expect = Expect { machine: MACHINE, class: CLASS, max_size };
+        let expect = Expect {
+            machine: MACHINE,
+            class: CLASS,
+            max_size,
+        };
         let mut ehdr = [0u8; EHDR_MAX];
         refuse_own_ram(hdr.addr(), EHDR_MAX)?;
-        hdr.read(&mut ehdr).map_err(|_| SetupError::ReadHeader(hdr.addr()))?;
+        hdr.read(&mut ehdr)
+            .map_err(|_| SetupError::ReadHeader(hdr.addr()))?;
         let len = header_len(&ehdr, &expect)?;
         refuse_own_ram(hdr.addr(), len)?;
         let mut bytes = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-        hdr.read(&mut bytes).map_err(|_| SetupError::ReadHeader(hdr.addr()))?;
+        hdr.read(&mut bytes)
+            .map_err(|_| SetupError::ReadHeader(hdr.addr()))?;
         let core = CoreHeader::parse(&bytes, &expect)?;
         if core.notes_max() > MAX_NOTES {
             return Err(SetupError::NotesTooBig(core.notes_max()));
@@ -248,10 +282,12 @@ impl Vmcore {
             let range = unsafe { OldMemRange::new(paddr, buf.len()) }.ok_or(EINVAL)?;
             hdr.read_notes(&range, buf)
         };
-        let merged = core.merge_notes(&mut notes, read_segment).map_err(|e| match e {
-            MergeError::NoRoom { .. } => SetupError::NoMemory,
-            MergeError::Read { index, .. } => SetupError::ReadNotes(index),
-        })?;
+        let merged = core
+            .merge_notes(&mut notes, read_segment)
+            .map_err(|e| match e {
+                MergeError::NoRoom { .. } => SetupError::NoMemory,
+                MergeError::Read { index, .. } => SetupError::ReadNotes(index),
+            })?;
         if let Some(drop) = merged.first_drop {
             pr_warn!(
                 "{} PT_NOTE segment(s) cut short; first: program header {}: {}\n",
@@ -317,13 +353,16 @@ impl Vmcore {
         let mut run = 0;
         for i in 0..=pages {
             // SAFETY: a pure query of the vmcore_cb registry.
-            let ram = i < pages && unsafe { bindings::vmcore_rust_pfn_is_ram((first_pfn + i as u64) as _) };
+            let ram = i < pages
+                && unsafe { bindings::vmcore_rust_pfn_is_ram((first_pfn + i as u64) as _) };
             if ram {
                 run += 1;
                 continue;
             }
             if run > 0 {
-                let part = range.sub((i - run) * PAGE_SIZE, run * PAGE_SIZE).ok_or(EINVAL)?;
+                let part = range
+                    .sub((i - run) * PAGE_SIZE, run * PAGE_SIZE)
+                    .ok_or(EINVAL)?;
                 crash_dump::remap_oldmem(vma, addr + (i - run) * PAGE_SIZE, &part)?;
                 run = 0;
             }
@@ -368,7 +407,8 @@ impl ProcFile for Vmcore {
             let n = match file.extents.locate(&file.loads, pos) {
                 Region::End => break,
                 Region::OldMem { paddr, len } => {
-                    let span = (CHUNK - (paddr as usize % CHUNK)).min(usize::try_from(len).unwrap_or(usize::MAX));
+                    let span = (CHUNK - (paddr as usize % CHUNK))
+                        .min(usize::try_from(len).unwrap_or(usize::MAX));
                     let n = span.min(want);
                     self.copy_oldmem(out, &load_range(paddr, span)?, n)?;
                     n
@@ -379,7 +419,12 @@ impl ProcFile for Vmcore {
                 r => {
                     let at = usize::try_from(pos).map_err(|_| EINVAL)?;
                     let n = usize::try_from(r.len()).unwrap_or(usize::MAX).min(want);
-                    out.write_all(file.head.as_slice().get(at..at.saturating_add(n)).ok_or(EIO)?)?;
+                    out.write_all(
+                        file.head
+                            .as_slice()
+                            .get(at..at.saturating_add(n))
+                            .ok_or(EIO)?,
+                    )?;
                     n
                 }
             };
@@ -393,7 +438,9 @@ impl ProcFile for Vmcore {
 
     fn mmap(&self, vma: &VmaNew) -> Result {
         let size = vma.end() - vma.start();
-        let start = (vma.pgoff() as u64).checked_mul(PAGE_SIZE as u64).ok_or(EINVAL)?;
+        let start = (vma.pgoff() as u64)
+            .checked_mul(PAGE_SIZE as u64)
+            .ok_or(EINVAL)?;
         let end = start.checked_add(size as u64).ok_or(EINVAL)?;
         let file = self.file.lock().clone();
         if end > file.extents.size() {
@@ -492,7 +539,15 @@ fn init() -> Result {
     hdr.free(true);
     let reg = Registration::new(c_str!("vmcore"), 0o400, size, vmcore)?;
     let reg = KBox::into_raw(KBox::new(reg, GFP_KERNEL)?);
-    if VMCORE.compare_exchange(core::ptr::null_mut(), reg, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    if VMCORE
+        .compare_exchange(
+            core::ptr::null_mut(),
+            reg,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .is_err()
+    {
         // SAFETY: not published: ours, from `KBox::into_raw` above.
         drop(unsafe { KBox::from_raw(reg) });
         return Err(EINVAL);
@@ -534,7 +589,11 @@ impl Vmcore {
     fn add_device_dump(&self, dump: &[u8]) -> Result<u64, SetupError> {
         let current = self.file.lock().clone();
         let core = CoreHeader::parse(&self.ehdr, &self.expect)?;
-        let file = File::new(core, current.notes(self.notes_size), &[current.dumps(), dump])?;
+        let file = File::new(
+            core,
+            current.notes(self.notes_size),
+            &[current.dumps(), dump],
+        )?;
         let size = file.extents.size();
         let file = Arc::new(file, GFP_KERNEL)?;
         let old = core::mem::replace(&mut *self.file.lock(), file);

@@ -211,7 +211,11 @@ impl Header {
         if !cpu.supports(page_size) {
             return Err(ImageError::PageSize(page_size));
         }
-        Ok(Image { text_offset: self.text_offset, image_size: self.image_size, flags: self.flags })
+        Ok(Image {
+            text_offset: self.text_offset,
+            image_size: self.image_size,
+            flags: self.flags,
+        })
     }
 }
 
@@ -226,7 +230,11 @@ pub fn probe(buf: &[u8]) -> Result<Header, ImageError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -247,7 +255,13 @@ mod tests {
     ];
 
     /// A little-endian, 4K-only machine like QEMU virt's cortex-a57.
-    const LE_4K: Cpu = Cpu { big_endian: false, mixed_endian: false, granule_4k: true, granule_16k: false, granule_64k: true };
+    const LE_4K: Cpu = Cpu {
+        big_endian: false,
+        mixed_endian: false,
+        granule_4k: true,
+        granule_16k: false,
+        granule_64k: true,
+    };
 
     fn header(text_offset: u64, image_size: u64, flags: u64) -> [u8; 64] {
         let mut b = REAL;
@@ -263,7 +277,14 @@ mod tests {
         assert_eq!(h.magic, *b"ARM\x64");
         let img = h.check(&LE_4K).unwrap();
         assert_eq!((img.text_offset, img.image_size), (0, 0x54_0000));
-        assert_eq!((img.flags.big_endian(), img.flags.page_size(), img.flags.phys_base()), (false, PageSize::K4, true));
+        assert_eq!(
+            (
+                img.flags.big_endian(),
+                img.flags.page_size(),
+                img.flags.phys_base()
+            ),
+            (false, PageSize::K4, true)
+        );
         assert_eq!(img.load_size(), Some(0x54_0000));
         // A longer buffer (the whole Image) is the same header.
         let mut long = REAL.to_vec();
@@ -290,23 +311,62 @@ mod tests {
     #[test]
     fn load_checks_in_order() {
         // Pre-3.17 Image: image_size 0, whatever else.
-        assert_eq!(Header::parse(&header(0x8_0000, 0, 0xf)).unwrap().check(&LE_4K), Err(ImageError::NoImageSize));
+        assert_eq!(
+            Header::parse(&header(0x8_0000, 0, 0xf))
+                .unwrap()
+                .check(&LE_4K),
+            Err(ImageError::NoImageSize)
+        );
         // Big-endian Image on a little-endian kernel: refused unless mixed.
         let be = Header::parse(&header(0, 0x1000, 0b011)).unwrap();
-        assert_eq!(be.check(&LE_4K), Err(ImageError::Endianness { image_big_endian: true }));
-        assert!(be.check(&Cpu { mixed_endian: true, ..LE_4K }).is_ok());
-        assert!(be.check(&Cpu { big_endian: true, ..LE_4K }).is_ok());
+        assert_eq!(
+            be.check(&LE_4K),
+            Err(ImageError::Endianness {
+                image_big_endian: true
+            })
+        );
+        assert!(be
+            .check(&Cpu {
+                mixed_endian: true,
+                ..LE_4K
+            })
+            .is_ok());
+        assert!(be
+            .check(&Cpu {
+                big_endian: true,
+                ..LE_4K
+            })
+            .is_ok());
         let le = Header::parse(&header(0, 0x1000, 0b010)).unwrap();
-        assert_eq!(le.check(&Cpu { big_endian: true, ..LE_4K }), Err(ImageError::Endianness { image_big_endian: false }));
+        assert_eq!(
+            le.check(&Cpu {
+                big_endian: true,
+                ..LE_4K
+            }),
+            Err(ImageError::Endianness {
+                image_big_endian: false
+            })
+        );
         // Page sizes: 1 4K, 2 16K, 3 64K, 0 unchecked.
         let ps = |v: u64| Header::parse(&header(0, 1, v << 1)).unwrap();
-        assert_eq!(ps(2).check(&LE_4K), Err(ImageError::PageSize(PageSize::K16)));
+        assert_eq!(
+            ps(2).check(&LE_4K),
+            Err(ImageError::PageSize(PageSize::K16))
+        );
         assert!(ps(1).check(&LE_4K).is_ok() && ps(3).check(&LE_4K).is_ok());
         assert!(ps(0).check(&Cpu::default()).is_ok());
-        assert_eq!(ps(1).check(&Cpu::default()), Err(ImageError::PageSize(PageSize::K4)));
+        assert_eq!(
+            ps(1).check(&Cpu::default()),
+            Err(ImageError::PageSize(PageSize::K4))
+        );
         // Endianness is checked before the page size.
         let both = Header::parse(&header(0, 1, 0b101)).unwrap();
-        assert_eq!(both.check(&LE_4K), Err(ImageError::Endianness { image_big_endian: true }));
+        assert_eq!(
+            both.check(&LE_4K),
+            Err(ImageError::Endianness {
+                image_big_endian: true
+            })
+        );
         // Reserved bits 4-63 and the magic are not looked at.
         let mut b = header(0, 1, !0b111);
         b[56] = 0;
@@ -315,9 +375,15 @@ mod tests {
 
     #[test]
     fn load_size_is_image_size_plus_text_offset() {
-        let img = Header::parse(&header(0x8_0000, 0x100_0000, 2)).unwrap().check(&LE_4K).unwrap();
+        let img = Header::parse(&header(0x8_0000, 0x100_0000, 2))
+            .unwrap()
+            .check(&LE_4K)
+            .unwrap();
         assert_eq!(img.load_size(), Some(0x108_0000));
-        let img = Header::parse(&header(u64::MAX, 1, 2)).unwrap().check(&LE_4K).unwrap();
+        let img = Header::parse(&header(u64::MAX, 1, 2))
+            .unwrap()
+            .check(&LE_4K)
+            .unwrap();
         assert_eq!(img.load_size(), None);
     }
 

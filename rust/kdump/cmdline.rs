@@ -258,7 +258,12 @@ struct Word {
 
 impl Word {
     fn err(&self, reason: Reason, at: usize, overflow: bool) -> ParseError {
-        ParseError { reason, word: (self.start, self.end), at, overflow: overflow || self.wrapped }
+        ParseError {
+            reason,
+            word: (self.start, self.end),
+            at,
+            overflow: overflow || self.wrapped,
+        }
     }
 
     /// Reads a size at the cursor, remembering whether it wrapped.
@@ -290,7 +295,12 @@ fn parse_simple(c: &mut Cur<'_>, w: &mut Word, out: &mut CrashKernel) -> Result<
 }
 
 /// `crashkernel=size,high` / `crashkernel=size,low`.
-fn parse_suffix(c: &mut Cur<'_>, w: &mut Word, suffix: &[u8], size: &mut u64) -> Result<(), ParseError> {
+fn parse_suffix(
+    c: &mut Cur<'_>,
+    w: &mut Word,
+    suffix: &[u8],
+    size: &mut u64,
+) -> Result<(), ParseError> {
     let start = c.pos;
     let m = w.memparse(c);
     *size = m.value;
@@ -397,10 +407,22 @@ fn parse_one(
     *size = 0;
     *base = 0;
     let Some(at) = last_crashkernel(s, suffix) else {
-        return Err(ParseError { reason: Reason::Missing, word: (0, 0), at: 0, overflow: false });
+        return Err(ParseError {
+            reason: Reason::Missing,
+            word: (0, 0),
+            at: 0,
+            overflow: false,
+        });
     };
-    let mut w = Word { start: at, end: word_end(s, at), wrapped: false };
-    let mut c = Cur { s, pos: at.saturating_add(NAME.len()) };
+    let mut w = Word {
+        start: at,
+        end: word_end(s, at),
+        wrapped: false,
+    };
+    let mut c = Cur {
+        s,
+        pos: at.saturating_add(NAME.len()),
+    };
     if let Some(sfx) = suffix {
         let r = parse_suffix(&mut c, &mut w, sfx, size);
         *wrapped |= w.wrapped;
@@ -458,23 +480,59 @@ pub fn parse_crashkernel(cmdline: &[u8], system_ram: u64, arch: Arch) -> Parsed 
     let cmdline = cmdline.get(..c_len(cmdline)).unwrap_or(cmdline);
     let mut req = CrashKernel::default();
     let mut wrapped = false;
-    let mut result = parse_one(cmdline, system_ram, None, &mut req.size, &mut req.base, &mut wrapped);
+    let mut result = parse_one(
+        cmdline,
+        system_ram,
+        None,
+        &mut req.size,
+        &mut req.base,
+        &mut wrapped,
+    );
 
     if arch.high_low && matches!(result, Err(e) if e.reason == Reason::Missing) {
-        let r = parse_one(cmdline, 0, Some(SUFFIX_HIGH), &mut req.size, &mut req.base, &mut wrapped);
+        let r = parse_one(
+            cmdline,
+            0,
+            Some(SUFFIX_HIGH),
+            &mut req.size,
+            &mut req.base,
+            &mut wrapped,
+        );
         if let Err(e) = r {
-            return Parsed { request: req, result: Err(e) };
+            return Parsed {
+                request: req,
+                result: Err(e),
+            };
         }
         if req.size == 0 {
             let at = last_crashkernel(cmdline, Some(SUFFIX_HIGH)).unwrap_or(0);
-            let w = Word { start: at, end: word_end(cmdline, at), wrapped };
-            return Parsed { request: req, result: Err(w.err(Reason::BadHigh, at, false)) };
+            let w = Word {
+                start: at,
+                end: word_end(cmdline, at),
+                wrapped,
+            };
+            return Parsed {
+                request: req,
+                result: Err(w.err(Reason::BadHigh, at, false)),
+            };
         }
         // The base is reset again here, as C passes crash_base along.
-        match parse_one(cmdline, 0, Some(SUFFIX_LOW), &mut req.low_size, &mut req.base, &mut wrapped) {
+        match parse_one(
+            cmdline,
+            0,
+            Some(SUFFIX_LOW),
+            &mut req.low_size,
+            &mut req.base,
+            &mut wrapped,
+        ) {
             Ok(()) => {}
             Err(e) if e.reason == Reason::Missing => req.low_size = arch.default_low_size,
-            Err(e) => return Parsed { request: req, result: Err(e) },
+            Err(e) => {
+                return Parsed {
+                    request: req,
+                    result: Err(e),
+                }
+            }
         }
         result = Ok(());
         req.high = true;
@@ -488,18 +546,37 @@ pub fn parse_crashkernel(cmdline: &[u8], system_ram: u64, arch: Arch) -> Parsed 
             .or_else(|| last_crashkernel(cmdline, Some(SUFFIX_HIGH)))
             .map(|at| (at, word_end(cmdline, at)))
             .unwrap_or((0, 0));
-        let reason = if too_small { Reason::ZeroSize } else { Reason::LargerThanRam };
-        result = Err(ParseError { reason, word, at: word.0, overflow: wrapped });
+        let reason = if too_small {
+            Reason::ZeroSize
+        } else {
+            Reason::LargerThanRam
+        };
+        result = Err(ParseError {
+            reason,
+            word,
+            at: word.0,
+            overflow: wrapped,
+        });
     }
-    Parsed { request: req, result }
+    Parsed {
+        request: req,
+        result,
+    }
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
 
-    const X86: Arch = Arch { high_low: true, default_low_size: 256 << 20 };
+    const X86: Arch = Arch {
+        high_low: true,
+        default_low_size: 256 << 20,
+    };
     const M: u64 = 1 << 20;
     const G: u64 = 1 << 30;
 
@@ -516,8 +593,21 @@ mod tests {
 
     #[test]
     fn simple_forms() {
-        assert_eq!(ok("crashkernel=256M", 4 * G), CrashKernel { size: 256 * M, ..Default::default() });
-        assert_eq!(ok("crashkernel=64M@16M", 4 * G), CrashKernel { size: 64 * M, base: 16 * M, ..Default::default() });
+        assert_eq!(
+            ok("crashkernel=256M", 4 * G),
+            CrashKernel {
+                size: 256 * M,
+                ..Default::default()
+            }
+        );
+        assert_eq!(
+            ok("crashkernel=64M@16M", 4 * G),
+            CrashKernel {
+                size: 64 * M,
+                base: 16 * M,
+                ..Default::default()
+            }
+        );
         assert_eq!(ok("a=b crashkernel=0x4000000 c", G).size, 64 * M);
     }
 
@@ -530,18 +620,36 @@ mod tests {
         assert_eq!(ok(cmd, 2 * G - 1).size, 128 * M);
         // Below every range: size stays 0, which is an error at the end.
         assert_eq!(err(cmd, 256 * M), Reason::ZeroSize);
-        assert_eq!(ok("crashkernel=1G-:128M@32M", 2 * G), CrashKernel { size: 128 * M, base: 32 * M, ..Default::default() });
+        assert_eq!(
+            ok("crashkernel=1G-:128M@32M", 2 * G),
+            CrashKernel {
+                size: 128 * M,
+                base: 32 * M,
+                ..Default::default()
+            }
+        );
     }
 
     #[test]
     fn high_and_low() {
         assert_eq!(
             ok("crashkernel=256M,high crashkernel=64M,low", 8 * G),
-            CrashKernel { size: 256 * M, base: 0, low_size: 64 * M, high: true }
+            CrashKernel {
+                size: 256 * M,
+                base: 0,
+                low_size: 64 * M,
+                high: true
+            }
         );
         assert_eq!(ok("crashkernel=256M,high", 8 * G).low_size, 256 * M);
         // A plain word wins over ,high.
-        assert_eq!(ok("crashkernel=256M,high crashkernel=128M", 8 * G), CrashKernel { size: 128 * M, ..Default::default() });
+        assert_eq!(
+            ok("crashkernel=256M,high crashkernel=128M", 8 * G),
+            CrashKernel {
+                size: 128 * M,
+                ..Default::default()
+            }
+        );
         assert_eq!(err("crashkernel=0,high", 8 * G), Reason::BadHigh);
         assert_eq!(err("crashkernel=64M,low", 8 * G), Reason::Missing);
     }
@@ -549,7 +657,14 @@ mod tests {
     #[test]
     fn last_word_of_each_kind_wins() {
         assert_eq!(ok("crashkernel=64M crashkernel=128M", 4 * G).size, 128 * M);
-        assert_eq!(ok("crashkernel=1G,high crashkernel=2G,high crashkernel=1M,low crashkernel=2M,low", 8 * G).low_size, 2 * M);
+        assert_eq!(
+            ok(
+                "crashkernel=1G,high crashkernel=2G,high crashkernel=1M,low crashkernel=2M,low",
+                8 * G
+            )
+            .low_size,
+            2 * M
+        );
     }
 
     #[test]

@@ -142,7 +142,16 @@ impl Class {
 /// program headers follow it, at the start of `out` (as far as it
 /// reaches): no entry point, no section headers.
 pub fn write_core_ehdr64(out: &mut [u8], machine: u16, osabi: u8, phnum: u16) {
-    let ident = [ELFMAG[0], ELFMAG[1], ELFMAG[2], ELFMAG[3], ELFCLASS64, ELFDATA2LSB, EV_CURRENT, osabi];
+    let ident = [
+        ELFMAG[0],
+        ELFMAG[1],
+        ELFMAG[2],
+        ELFMAG[3],
+        ELFCLASS64,
+        ELFDATA2LSB,
+        EV_CURRENT,
+        osabi,
+    ];
     crate::put_fields(
         out,
         &[
@@ -256,20 +265,51 @@ mod tests {
     /// (`p_flags` moves to after `p_memsz` in ELF32).
     #[test]
     fn phdr_fields_sit_where_the_gabi_puts_them() {
-        let p = Phdr { kind: 1, flags: 2, offset: 3, vaddr: 4, paddr: 5, filesz: 6, memsz: 7, align: 8 };
+        let p = Phdr {
+            kind: 1,
+            flags: 2,
+            offset: 3,
+            vaddr: 4,
+            paddr: 5,
+            filesz: 6,
+            memsz: 7,
+            align: 8,
+        };
         let mut b = [0u8; PHDR64_SIZE];
         p.write(Class::Elf64, &mut b);
-        for (at, v) in [(0, 1u8), (4, 2), (8, 3), (16, 4), (24, 5), (32, 6), (40, 7), (48, 8)] {
+        for (at, v) in [
+            (0, 1u8),
+            (4, 2),
+            (8, 3),
+            (16, 4),
+            (24, 5),
+            (32, 6),
+            (40, 7),
+            (48, 8),
+        ] {
             assert_eq!(b[at], v, "Elf64_Phdr byte {at}");
         }
         assert_eq!(Phdr::parse(Class::Elf64, &b), Some(p));
         let mut b = [0u8; 32];
         p.write(Class::Elf32, &mut b);
-        for (at, v) in [(0, 1u8), (4, 3), (8, 4), (12, 5), (16, 6), (20, 7), (24, 2), (28, 8)] {
+        for (at, v) in [
+            (0, 1u8),
+            (4, 3),
+            (8, 4),
+            (12, 5),
+            (16, 6),
+            (20, 7),
+            (24, 2),
+            (28, 8),
+        ] {
             assert_eq!(b[at], v, "Elf32_Phdr byte {at}");
         }
         assert_eq!(Phdr::parse(Class::Elf32, &b), Some(p));
-        assert_eq!(Phdr::parse(Class::Elf64, &b), None, "32 bytes are no Elf64_Phdr");
+        assert_eq!(
+            Phdr::parse(Class::Elf64, &b),
+            None,
+            "32 bytes are no Elf64_Phdr"
+        );
     }
 
     #[test]
@@ -280,7 +320,11 @@ mod tests {
         assert_eq!(&b[8..16], &[0; 8]);
         assert_eq!(u16::from_le_bytes([b[16], b[17]]), 4, "e_type");
         assert_eq!(u16::from_le_bytes([b[18], b[19]]), 183, "e_machine");
-        assert_eq!(u64::from_le_bytes(b[32..40].try_into().unwrap()), 64, "e_phoff");
+        assert_eq!(
+            u64::from_le_bytes(b[32..40].try_into().unwrap()),
+            64,
+            "e_phoff"
+        );
         assert_eq!(u16::from_le_bytes([b[52], b[53]]), 64, "e_ehsize");
         assert_eq!(u16::from_le_bytes([b[54], b[55]]), 56, "e_phentsize");
         assert_eq!(u16::from_le_bytes([b[56], b[57]]), 9, "e_phnum");

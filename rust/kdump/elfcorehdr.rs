@@ -13,8 +13,8 @@
 //! buffer, with every size computed with checked arithmetic and every
 //! failure returned as an [`ElfError`].
 
-pub use crate::elf::{EM_AARCH64, EM_X86_64, PF_RWX, PT_LOAD, PT_NOTE};
 use crate::elf::{write_core_ehdr64, Class, Phdr, EHDR64_SIZE, PHDR64_SIZE};
+pub use crate::elf::{EM_AARCH64, EM_X86_64, PF_RWX, PT_LOAD, PT_NOTE};
 
 /// `ELF_CORE_HEADER_ALIGN`: the header is allocated in whole pages.
 pub const HEADER_ALIGN: usize = 4096;
@@ -83,7 +83,10 @@ impl<'a> CrashMem<'a> {
         let mut prev: Option<&Range> = None;
         for r in used {
             if r.end < r.start {
-                return Err(ElfError::Inverted { start: r.start, end: r.end });
+                return Err(ElfError::Inverted {
+                    start: r.start,
+                    end: r.end,
+                });
             }
             if prev.is_some_and(|p| r.start <= p.end) {
                 return Err(ElfError::Unsorted { start: r.start });
@@ -116,7 +119,10 @@ impl<'a> CrashMem<'a> {
     /// Appends `r`, which must start after the last range ends.
     pub fn push(&mut self, r: Range) -> Result<(), ElfError> {
         if r.end < r.start {
-            return Err(ElfError::Inverted { start: r.start, end: r.end });
+            return Err(ElfError::Inverted {
+                start: r.start,
+                end: r.end,
+            });
         }
         if let Some(last) = self.ranges().last() {
             if r.start <= last.end {
@@ -139,11 +145,18 @@ impl<'a> CrashMem<'a> {
     /// one of them can be split and it is the last one touched.
     pub fn exclude(&mut self, mstart: u64, mend: u64) -> Result<(), ElfError> {
         if mend < mstart {
-            return Err(ElfError::Inverted { start: mstart, end: mend });
+            return Err(ElfError::Inverted {
+                start: mstart,
+                end: mend,
+            });
         }
         let len = self.len;
         // Ranges wholly before the exclusion stay; find the first that is not.
-        let first = self.ranges().iter().position(|r| r.end >= mstart).unwrap_or(len);
+        let first = self
+            .ranges()
+            .iter()
+            .position(|r| r.end >= mstart)
+            .unwrap_or(len);
         // A split: the first touched range strictly contains the exclusion.
         if let Some(&r) = self.slots.get(first).filter(|_| first < len) {
             if r.start < mstart && mend < r.end {
@@ -153,8 +166,14 @@ impl<'a> CrashMem<'a> {
                 // Shift the tail up by one (within bounds: len < capacity).
                 self.slots.copy_within(first..len, first.saturating_add(1));
                 let (lo, hi) = (
-                    Range { start: r.start, end: mstart.saturating_sub(1) },
-                    Range { start: mend.saturating_add(1), end: r.end },
+                    Range {
+                        start: r.start,
+                        end: mstart.saturating_sub(1),
+                    },
+                    Range {
+                        start: mend.saturating_add(1),
+                        end: r.end,
+                    },
                 );
                 if let Some(pair) = self.slots.get_mut(first..first.saturating_add(2)) {
                     pair.copy_from_slice(&[lo, hi]);
@@ -176,9 +195,15 @@ impl<'a> CrashMem<'a> {
             let kept = if mstart <= r.start && r.end <= mend {
                 None
             } else if r.start < mstart {
-                Some(Range { start: r.start, end: mstart.saturating_sub(1) })
+                Some(Range {
+                    start: r.start,
+                    end: mstart.saturating_sub(1),
+                })
             } else {
-                Some(Range { start: mend.saturating_add(1), end: r.end })
+                Some(Range {
+                    start: mend.saturating_add(1),
+                    end: r.end,
+                })
             };
             if let Some(k) = kept {
                 if let Some(slot) = self.slots.get_mut(w) {
@@ -231,9 +256,18 @@ pub struct KernelMap {
 /// the kernel map slot are always counted, as in C), rounded up to
 /// [`HEADER_ALIGN`].
 pub fn header_size(cpus: usize, ranges: usize) -> Result<usize, ElfError> {
-    let too_big = ElfError::TooBig { needed: usize::MAX, have: usize::MAX };
-    let phdrs = cpus.checked_add(ranges).and_then(|n| n.checked_add(2)).ok_or(too_big)?;
-    let raw = phdrs.checked_mul(PHDR64_SIZE).and_then(|n| n.checked_add(EHDR64_SIZE)).ok_or(too_big)?;
+    let too_big = ElfError::TooBig {
+        needed: usize::MAX,
+        have: usize::MAX,
+    };
+    let phdrs = cpus
+        .checked_add(ranges)
+        .and_then(|n| n.checked_add(2))
+        .ok_or(too_big)?;
+    let raw = phdrs
+        .checked_mul(PHDR64_SIZE)
+        .and_then(|n| n.checked_add(EHDR64_SIZE))
+        .ok_or(too_big)?;
     raw.checked_next_multiple_of(HEADER_ALIGN).ok_or(too_big)
 }
 
@@ -247,22 +281,42 @@ pub fn header_size(cpus: usize, ranges: usize) -> Result<usize, ElfError> {
 pub fn build(buf: &mut [u8], info: &CoreInfo<'_>, ranges: &[Range]) -> Result<usize, ElfError> {
     let size = header_size(info.cpu_notes.len(), ranges.len())?;
     let have = buf.len();
-    let out = buf.get_mut(..size).ok_or(ElfError::TooBig { needed: size, have })?;
+    let out = buf
+        .get_mut(..size)
+        .ok_or(ElfError::TooBig { needed: size, have })?;
     // Check the ranges before writing anything.
     for r in ranges {
         if r.end < r.start {
-            return Err(ElfError::Inverted { start: r.start, end: r.end });
+            return Err(ElfError::Inverted {
+                start: r.start,
+                end: r.end,
+            });
         }
-        r.end.wrapping_sub(r.start).checked_add(1).ok_or(ElfError::Overflow { start: r.start })?;
+        r.end
+            .wrapping_sub(r.start)
+            .checked_add(1)
+            .ok_or(ElfError::Overflow { start: r.start })?;
     }
     out.fill(0);
 
-    let mut phdrs = out.get_mut(EHDR64_SIZE..).unwrap_or(&mut []).chunks_exact_mut(PHDR64_SIZE);
+    let mut phdrs = out
+        .get_mut(EHDR64_SIZE..)
+        .unwrap_or(&mut [])
+        .chunks_exact_mut(PHDR64_SIZE);
     let mut phnum: u16 = 0;
     // Every segment is described as C does: p_filesz == p_memsz, p_align 0.
     let mut emit = |kind, flags, offset, vaddr, paddr, size| {
         if let Some(slot) = phdrs.next() {
-            let p = Phdr { kind, flags, offset, vaddr, paddr, filesz: size, memsz: size, align: 0 };
+            let p = Phdr {
+                kind,
+                flags,
+                offset,
+                vaddr,
+                paddr,
+                filesz: size,
+                memsz: size,
+                align: 0,
+            };
             p.write(Class::Elf64, slot);
             phnum = phnum.wrapping_add(1);
         }
@@ -270,14 +324,28 @@ pub fn build(buf: &mut [u8], info: &CoreInfo<'_>, ranges: &[Range]) -> Result<us
     for &n in info.cpu_notes {
         emit(PT_NOTE, 0, n, 0, n, info.cpu_note_size);
     }
-    emit(PT_NOTE, 0, info.vmcoreinfo, 0, info.vmcoreinfo, info.vmcoreinfo_size);
+    emit(
+        PT_NOTE,
+        0,
+        info.vmcoreinfo,
+        0,
+        info.vmcoreinfo,
+        info.vmcoreinfo_size,
+    );
     if let Some(k) = info.kernel_map {
         emit(PT_LOAD, PF_RWX, k.paddr, k.vaddr, k.paddr, k.size);
     }
     for r in ranges {
         // __va() on the direct map; C computes it in unsigned long.
         let vaddr = r.start.wrapping_add(info.direct_map);
-        emit(PT_LOAD, PF_RWX, r.start, vaddr, r.start, r.end.wrapping_sub(r.start).wrapping_add(1));
+        emit(
+            PT_LOAD,
+            PF_RWX,
+            r.start,
+            vaddr,
+            r.start,
+            r.end.wrapping_sub(r.start).wrapping_add(1),
+        );
     }
 
     write_core_ehdr64(out, info.machine, info.osabi, phnum);
@@ -285,7 +353,11 @@ pub fn build(buf: &mut [u8], info: &CoreInfo<'_>, ranges: &[Range]) -> Result<us
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
     use std::vec::Vec;
@@ -302,7 +374,11 @@ mod tests {
         m.len()
     }
 
-    fn excluded(rs: &[(u64, u64)], extra: usize, ex: (u64, u64)) -> Result<Vec<(u64, u64)>, ElfError> {
+    fn excluded(
+        rs: &[(u64, u64)],
+        extra: usize,
+        ex: (u64, u64),
+    ) -> Result<Vec<(u64, u64)>, ElfError> {
         let mut slots = std::vec![Range::default(); rs.len() + extra];
         let mut m = CrashMem::new(&mut slots);
         for &(s, e) in rs {
@@ -319,34 +395,71 @@ mod tests {
         assert_eq!(excluded(&rs, 0, (0x1000, 0x1fff)), Ok(rs.to_vec()));
         assert_eq!(excluded(&rs, 0, (0x9000, 0x9fff)), Ok(rs.to_vec()));
         // Exactly one range, and a superset of two.
-        assert_eq!(excluded(&rs, 0, (0x2000, 0x2fff)), Ok(std::vec![(0x0, 0xfff), (0x4000, 0x7fff)]));
-        assert_eq!(excluded(&rs, 0, (0x0, 0x3000)), Ok(std::vec![(0x4000, 0x7fff)]));
+        assert_eq!(
+            excluded(&rs, 0, (0x2000, 0x2fff)),
+            Ok(std::vec![(0x0, 0xfff), (0x4000, 0x7fff)])
+        );
+        assert_eq!(
+            excluded(&rs, 0, (0x0, 0x3000)),
+            Ok(std::vec![(0x4000, 0x7fff)])
+        );
         // Trim a tail, a head, and both sides of a gap at once.
-        assert_eq!(excluded(&rs, 0, (0x800, 0x1fff)), Ok(std::vec![(0x0, 0x7ff), (0x2000, 0x2fff), (0x4000, 0x7fff)]));
-        assert_eq!(excluded(&rs, 0, (0x3000, 0x4fff)), Ok(std::vec![(0x0, 0xfff), (0x2000, 0x2fff), (0x5000, 0x7fff)]));
-        assert_eq!(excluded(&rs, 0, (0x2800, 0x4fff)), Ok(std::vec![(0x0, 0xfff), (0x2000, 0x27ff), (0x5000, 0x7fff)]));
+        assert_eq!(
+            excluded(&rs, 0, (0x800, 0x1fff)),
+            Ok(std::vec![(0x0, 0x7ff), (0x2000, 0x2fff), (0x4000, 0x7fff)])
+        );
+        assert_eq!(
+            excluded(&rs, 0, (0x3000, 0x4fff)),
+            Ok(std::vec![(0x0, 0xfff), (0x2000, 0x2fff), (0x5000, 0x7fff)])
+        );
+        assert_eq!(
+            excluded(&rs, 0, (0x2800, 0x4fff)),
+            Ok(std::vec![(0x0, 0xfff), (0x2000, 0x27ff), (0x5000, 0x7fff)])
+        );
         // A split needs a slot.
         assert_eq!(excluded(&rs, 0, (0x5000, 0x5fff)), Err(ElfError::NoRoom));
         assert_eq!(
             excluded(&rs, 1, (0x5000, 0x5fff)),
-            Ok(std::vec![(0x0, 0xfff), (0x2000, 0x2fff), (0x4000, 0x4fff), (0x6000, 0x7fff)])
+            Ok(std::vec![
+                (0x0, 0xfff),
+                (0x2000, 0x2fff),
+                (0x4000, 0x4fff),
+                (0x6000, 0x7fff)
+            ])
         );
         assert_eq!(
             excluded(&rs, 1, (0x100, 0x1ff)),
-            Ok(std::vec![(0x0, 0xff), (0x200, 0xfff), (0x2000, 0x2fff), (0x4000, 0x7fff)])
+            Ok(std::vec![
+                (0x0, 0xff),
+                (0x200, 0xfff),
+                (0x2000, 0x2fff),
+                (0x4000, 0x7fff)
+            ])
         );
         // One byte, at the very edges of the address space.
-        assert_eq!(excluded(&[(0, u64::MAX)], 1, (0, 0)), Ok(std::vec![(1, u64::MAX)]));
-        assert_eq!(excluded(&[(0, u64::MAX)], 1, (u64::MAX, u64::MAX)), Ok(std::vec![(0, u64::MAX - 1)]));
+        assert_eq!(
+            excluded(&[(0, u64::MAX)], 1, (0, 0)),
+            Ok(std::vec![(1, u64::MAX)])
+        );
+        assert_eq!(
+            excluded(&[(0, u64::MAX)], 1, (u64::MAX, u64::MAX)),
+            Ok(std::vec![(0, u64::MAX - 1)])
+        );
         assert_eq!(excluded(&[(5, 5)], 0, (5, 5)), Ok(std::vec![]));
-        assert_eq!(excluded(&rs, 0, (3, 2)), Err(ElfError::Inverted { start: 3, end: 2 }));
+        assert_eq!(
+            excluded(&rs, 0, (3, 2)),
+            Err(ElfError::Inverted { start: 3, end: 2 })
+        );
     }
 
     #[test]
     fn push_keeps_the_list_sorted_and_bounded() {
         let mut slots = [Range::default(); 2];
         let mut m = CrashMem::new(&mut slots);
-        assert_eq!(m.push(r(10, 9)), Err(ElfError::Inverted { start: 10, end: 9 }));
+        assert_eq!(
+            m.push(r(10, 9)),
+            Err(ElfError::Inverted { start: 10, end: 9 })
+        );
         m.push(r(10, 20)).unwrap();
         assert_eq!(m.push(r(20, 30)), Err(ElfError::Unsorted { start: 20 }));
         assert_eq!(m.push(r(5, 6)), Err(ElfError::Unsorted { start: 5 }));
@@ -356,10 +469,19 @@ mod tests {
         let _ = mem(&mut [Range::default(); 1], &[(1, 2)]);
         let mut slots = [r(1, 2), r(3, 4), r(0, 0)];
         assert_eq!(CrashMem::with_ranges(&mut slots, 2).map(|m| m.len()), Ok(2));
-        assert!(matches!(CrashMem::with_ranges(&mut slots, 3), Err(ElfError::Unsorted { start: 0 })));
-        assert!(matches!(CrashMem::with_ranges(&mut slots, 4), Err(ElfError::NoRoom)));
+        assert!(matches!(
+            CrashMem::with_ranges(&mut slots, 3),
+            Err(ElfError::Unsorted { start: 0 })
+        ));
+        assert!(matches!(
+            CrashMem::with_ranges(&mut slots, 4),
+            Err(ElfError::NoRoom)
+        ));
         let mut bad = [r(5, 4)];
-        assert!(matches!(CrashMem::with_ranges(&mut bad, 1), Err(ElfError::Inverted { start: 5, end: 4 })));
+        assert!(matches!(
+            CrashMem::with_ranges(&mut bad, 1),
+            Err(ElfError::Inverted { start: 5, end: 4 })
+        ));
     }
 
     fn le(b: &[u8], at: usize, n: usize) -> u64 {
@@ -378,13 +500,23 @@ mod tests {
             cpu_note_size: 368,
             vmcoreinfo: 0x3000,
             vmcoreinfo_size: 4132,
-            kernel_map: Some(KernelMap { vaddr: 0xffff_ffff_8100_0000, paddr: 0x100_0000, size: 0x20_0000 }),
+            kernel_map: Some(KernelMap {
+                vaddr: 0xffff_ffff_8100_0000,
+                paddr: 0x100_0000,
+                size: 0x20_0000,
+            }),
             direct_map: 0xffff_8880_0000_0000,
         };
         let ranges = [r(0x10_0000, 0x1fff_ffff)];
         assert_eq!(header_size(2, 1).unwrap(), 4096);
         let mut buf = std::vec![0xffu8; 8192];
-        assert_eq!(build(&mut buf[..100], &info, &ranges), Err(ElfError::TooBig { needed: 4096, have: 100 }));
+        assert_eq!(
+            build(&mut buf[..100], &info, &ranges),
+            Err(ElfError::TooBig {
+                needed: 4096,
+                have: 100
+            })
+        );
         assert_eq!(build(&mut buf, &info, &ranges), Ok(4096));
         assert_eq!(&buf[..8], b"\x7fELF\x02\x01\x01\x00");
         assert_eq!(le(&buf, 16, 2), 4); // ET_CORE
@@ -393,12 +525,29 @@ mod tests {
         assert_eq!(le(&buf, 54, 2), 56); // e_phentsize
         assert_eq!(le(&buf, 56, 2), 5); // e_phnum: 2 notes, vmcoreinfo, text, 1 range
         let ph = |i: usize| 64 + 56 * i;
-        assert_eq!((le(&buf, ph(0), 4), le(&buf, ph(0) + 8, 8), le(&buf, ph(0) + 32, 8)), (4, 0x1000, 368));
-        assert_eq!((le(&buf, ph(2), 4), le(&buf, ph(2) + 24, 8), le(&buf, ph(2) + 40, 8)), (4, 0x3000, 4132));
-        assert_eq!((le(&buf, ph(3), 4), le(&buf, ph(3) + 16, 8)), (1, 0xffff_ffff_8100_0000));
+        assert_eq!(
+            (
+                le(&buf, ph(0), 4),
+                le(&buf, ph(0) + 8, 8),
+                le(&buf, ph(0) + 32, 8)
+            ),
+            (4, 0x1000, 368)
+        );
+        assert_eq!(
+            (
+                le(&buf, ph(2), 4),
+                le(&buf, ph(2) + 24, 8),
+                le(&buf, ph(2) + 40, 8)
+            ),
+            (4, 0x3000, 4132)
+        );
+        assert_eq!(
+            (le(&buf, ph(3), 4), le(&buf, ph(3) + 16, 8)),
+            (1, 0xffff_ffff_8100_0000)
+        );
         assert_eq!(le(&buf, ph(4) + 16, 8), 0xffff_8880_0010_0000); // __va
         assert_eq!(le(&buf, ph(4) + 32, 8), 0x1ff0_0000); // inclusive end
-        // The rest of the page is zero; bytes past it are not touched.
+                                                          // The rest of the page is zero; bytes past it are not touched.
         assert!(buf[ph(5)..4096].iter().all(|&b| b == 0));
         assert!(buf[4096..].iter().all(|&b| b == 0xff));
     }
@@ -421,7 +570,13 @@ mod tests {
             direct_map: 0,
         };
         let mut buf = std::vec![0u8; 4096];
-        assert_eq!(build(&mut buf, &info, &[r(2, 1)]), Err(ElfError::Inverted { start: 2, end: 1 }));
-        assert_eq!(build(&mut buf, &info, &[r(0, u64::MAX)]), Err(ElfError::Overflow { start: 0 }));
+        assert_eq!(
+            build(&mut buf, &info, &[r(2, 1)]),
+            Err(ElfError::Inverted { start: 2, end: 1 })
+        );
+        assert_eq!(
+            build(&mut buf, &info, &[r(0, u64::MAX)]),
+            Err(ElfError::Overflow { start: 0 })
+        );
     }
 }

@@ -22,8 +22,62 @@
 //!
 //! Everything here is wait-free: no allocation, no blocking, no loop, and no
 //! operation that can panic.
+//!
+//! Both words are C `atomic_t`s that C code uses too, so the protocol reaches
+//! them only through [`AtomicWord`], whose operations are named after, and in
+//! the kernel implemented by, the kernel's own accessors
+//! (`atomic_try_cmpxchg()`, `atomic_cmpxchg_acquire()`, `atomic_set()`,
+//! `atomic_set_release()`): each then has the ordering the Linux kernel
+//! memory model (tools/memory-model/) gives it, on every architecture, as in
+//! the C functions this replaces. The implementation for [`AtomicI32`] is for
+//! host tests only.
 
 use core::sync::atomic::{AtomicI32, Ordering};
+
+/// An `atomic_t` as the handoff uses it. Each operation has the semantics
+/// and the ordering of the kernel accessor it is named after (see
+/// Documentation/atomic_t.txt); an implementation for the kernel calls that
+/// accessor.
+pub trait AtomicWord {
+    /// `atomic_try_cmpxchg()`: if the value is `old`, replaces it with `new`
+    /// and returns `Ok`, else returns the value found. Fully ordered when it
+    /// succeeds, unordered when it fails.
+    fn try_cmpxchg(&self, old: i32, new: i32) -> Result<(), i32>;
+
+    /// `atomic_cmpxchg_acquire()`: if the value is `old`, replaces it with
+    /// `new`; returns the value found, with ACQUIRE ordering.
+    fn cmpxchg_acquire(&self, old: i32, new: i32) -> i32;
+
+    /// `atomic_set()`: a store with no ordering (`WRITE_ONCE()`).
+    fn set(&self, value: i32);
+
+    /// `atomic_set_release()`: a store with RELEASE ordering.
+    fn set_release(&self, value: i32);
+}
+
+/// Host tests' words. C11 orderings are not the kernel memory model (a
+/// `SeqCst` read-modify-write is not LKMM's fully ordered one on every
+/// architecture), which is why the kernel does not use this: its words call
+/// the kernel's accessors.
+impl AtomicWord for AtomicI32 {
+    fn try_cmpxchg(&self, old: i32, new: i32) -> Result<(), i32> {
+        self.compare_exchange(old, new, Ordering::SeqCst, Ordering::Relaxed)
+            .map(|_| ())
+    }
+
+    fn cmpxchg_acquire(&self, old: i32, new: i32) -> i32 {
+        self.compare_exchange(old, new, Ordering::Acquire, Ordering::Relaxed)
+            .unwrap_or_else(|found| found)
+    }
+
+    fn set(&self, value: i32) {
+        self.store(value, Ordering::Relaxed);
+    }
+
+    fn set_release(&self, value: i32) {
+        self.store(value, Ordering::Release);
+    }
+}
 
 /// `panic_cpu` when no CPU owns the panic path (`PANIC_CPU_INVALID`).
 pub const PANIC_CPU_INVALID: i32 = -1;
@@ -78,23 +132,27 @@ pub enum Handoff {
     OtherCpu(i32),
 }
 
-/// The kexec lock held: released (with release ordering) when dropped.
-struct KexecLock<'a>(&'a AtomicI32);
+/// The kexec lock held: released (`kexec_unlock()`) when dropped.
+struct KexecLock<'a, A: AtomicWord>(&'a A);
 
-impl<'a> KexecLock<'a> {
-    /// `kexec_trylock()`: one compare-and-exchange from 0 to 1 with acquire
-    /// ordering, never a wait.
-    fn try_lock(word: &'a AtomicI32) -> Option<Self> {
-        word.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| KexecLock(word))
+impl<'a, A: AtomicWord> KexecLock<'a, A> {
+    /// `kexec_trylock()`: one `atomic_cmpxchg_acquire()` from 0 to 1, never
+    /// a wait.
+    fn try_lock(word: &'a A) -> Option<Self> {
+        // Not `then_some()`: that would build, and on failure drop, a guard
+        // that unlocks a lock held by someone else.
+        if word.cmpxchg_acquire(0, 1) == 0 {
+            Some(KexecLock(word))
+        } else {
+            None
+        }
     }
 }
 
-impl Drop for KexecLock<'_> {
+impl<A: AtomicWord> Drop for KexecLock<'_, A> {
     fn drop(&mut self) {
         // `kexec_unlock()`.
-        self.0.store(0, Ordering::Release);
+        self.0.set_release(0);
     }
 }
 
@@ -105,8 +163,8 @@ impl Drop for KexecLock<'_> {
 /// the registers (`regs` if given), saves VMCOREINFO, shuts the machine down
 /// and jumps. The lock is released if the jump comes back or nothing was
 /// loaded.
-pub fn crash_kexec_locked<M: Machine>(
-    kexec_lock: &AtomicI32,
+pub fn crash_kexec_locked<M: Machine, A: AtomicWord>(
+    kexec_lock: &A,
     machine: &M,
     regs: Option<&M::Regs>,
 ) -> Handoff {
@@ -129,25 +187,18 @@ pub fn crash_kexec_locked<M: Machine>(
 /// [`PANIC_CPU_INVALID`] to `this_cpu` goes on to [`crash_kexec_locked`];
 /// it gives `panic_cpu` back if the handoff returns, so that a later panic()
 /// can run. Any other caller returns at once.
-pub fn crash_kexec<M: Machine>(
-    panic_cpu: &AtomicI32,
-    kexec_lock: &AtomicI32,
+pub fn crash_kexec<M: Machine, A: AtomicWord>(
+    panic_cpu: &A,
+    kexec_lock: &A,
     this_cpu: i32,
     machine: &M,
     regs: Option<&M::Regs>,
 ) -> Handoff {
-    // Fully ordered, as atomic_try_cmpxchg() is.
-    match panic_cpu.compare_exchange(
-        PANIC_CPU_INVALID,
-        this_cpu,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    ) {
-        Ok(_) => {
+    match panic_cpu.try_cmpxchg(PANIC_CPU_INVALID, this_cpu) {
+        Ok(()) => {
             let out = crash_kexec_locked(kexec_lock, machine, regs);
-            // The base resets with a plain atomic_set(); release ordering
-            // costs nothing more on x86 and publishes what the handoff did.
-            panic_cpu.store(PANIC_CPU_INVALID, Ordering::Release);
+            // As the base gives it back: a plain atomic_set().
+            panic_cpu.set(PANIC_CPU_INVALID);
             out
         }
         Err(owner) if owner == this_cpu => Handoff::PanicInProgress,
@@ -398,7 +449,7 @@ mod tests {
                                 core::hint::spin_loop();
                             }
                         }
-                        let r = crash_kexec(&cpu, &lock, id, &*m, None);
+                        let r = crash_kexec(&*cpu, &*lock, id, &*m, None);
                         if r != Handoff::Returned {
                             gave_up.fetch_add(1, Ordering::SeqCst);
                         }

@@ -33,8 +33,8 @@
 
 use crate::bytes_at;
 use crate::elf::{
-    Phdr, EHDR64_SIZE, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, ELFMAG, EI_NIDENT, ET_DYN, ET_EXEC, EV_CURRENT,
-    PHDR64_SIZE, PT_INTERP, PT_LOAD, SHDR64_SIZE,
+    Phdr, EHDR64_SIZE, EI_NIDENT, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, ELFMAG, ET_DYN, ET_EXEC,
+    EV_CURRENT, PHDR64_SIZE, PT_INTERP, PT_LOAD, SHDR64_SIZE,
 };
 use core::fmt;
 
@@ -224,12 +224,19 @@ impl fmt::Display for ElfError {
         match *self {
             ElfError::TooShort { len } => write!(f, " ({len} bytes, {EHDR64_SIZE} needed)"),
             ElfError::Class(v) | ElfError::Data(v) => write!(f, " ({v})"),
-            ElfError::EhSize(v) | ElfError::PhEntSize(v) | ElfError::ShEntSize(v) | ElfError::Type(v) => {
+            ElfError::EhSize(v)
+            | ElfError::PhEntSize(v)
+            | ElfError::ShEntSize(v)
+            | ElfError::Type(v) => {
                 write!(f, " ({v})")
             }
             ElfError::Version { ident, version } => write!(f, " ({ident}, {version})"),
-            ElfError::PhTableWraps { phoff } | ElfError::PhTableTruncated { phoff } => write!(f, " ({phoff:#x})"),
-            ElfError::ShTableWraps { shoff } | ElfError::ShTableTruncated { shoff } => write!(f, " ({shoff:#x})"),
+            ElfError::PhTableWraps { phoff } | ElfError::PhTableTruncated { phoff } => {
+                write!(f, " ({phoff:#x})")
+            }
+            ElfError::ShTableWraps { shoff } | ElfError::ShTableTruncated { shoff } => {
+                write!(f, " ({shoff:#x})")
+            }
             ElfError::SegmentWraps { index }
             | ElfError::SegmentNotInFile { index }
             | ElfError::AddressWraps { index }
@@ -310,8 +317,11 @@ impl Ehdr {
     /// `elf_read_ehdr()` with `elf_is_ehdr_sane()`: the ELF header at the
     /// start of `buf`, checked against `buf`'s length.
     pub fn read(buf: &[u8]) -> Result<Self, ElfError> {
-        let head = buf.get(..EHDR64_SIZE).ok_or(ElfError::TooShort { len: buf.len() })?;
-        let ident: [u8; EI_NIDENT] = bytes_at(head, 0).ok_or(ElfError::TooShort { len: buf.len() })?;
+        let head = buf
+            .get(..EHDR64_SIZE)
+            .ok_or(ElfError::TooShort { len: buf.len() })?;
+        let ident: [u8; EI_NIDENT] =
+            bytes_at(head, 0).ok_or(ElfError::TooShort { len: buf.len() })?;
         if ident.get(..ELFMAG.len()) != Some(&ELFMAG[..]) {
             return Err(ElfError::Magic);
         }
@@ -361,11 +371,16 @@ impl Ehdr {
         }
         let ident = self.ident.get(EI_VERSION).copied().unwrap_or(0);
         if ident != EV_CURRENT || self.version != u32::from(EV_CURRENT) {
-            return Err(ElfError::Version { ident, version: self.version });
+            return Err(ElfError::Version {
+                ident,
+                version: self.version,
+            });
         }
         match table_outside(self.phoff, self.phnum, PHDR64_SIZE, len) {
             Some(Outside::Wraps) => return Err(ElfError::PhTableWraps { phoff: self.phoff }),
-            Some(Outside::Truncated) => return Err(ElfError::PhTableTruncated { phoff: self.phoff }),
+            Some(Outside::Truncated) => {
+                return Err(ElfError::PhTableTruncated { phoff: self.phoff })
+            }
             None => {}
         }
         match table_outside(self.shoff, self.shnum, SHDR64_SIZE, len) {
@@ -384,18 +399,24 @@ impl Ehdr {
     /// `elf_read_phdr()` with `elf_is_phdr_sane()`: program header `index`
     /// of the image in `buf`, whose header this is.
     pub fn phdr(&self, buf: &[u8], index: u16) -> Result<Phdr, ElfError> {
-        let p = self.phdr_unchecked(buf, index).ok_or(ElfError::PhTableTruncated { phoff: self.phoff })?;
+        let p = self
+            .phdr_unchecked(buf, index)
+            .ok_or(ElfError::PhTableTruncated { phoff: self.phoff })?;
         match p.offset.checked_add(p.filesz) {
             None => Err(ElfError::SegmentWraps { index }),
             Some(end) if end > len64(buf.len()) => Err(ElfError::SegmentNotInFile { index }),
-            Some(_) if p.paddr.checked_add(p.memsz).is_none() => Err(ElfError::AddressWraps { index }),
+            Some(_) if p.paddr.checked_add(p.memsz).is_none() => {
+                Err(ElfError::AddressWraps { index })
+            }
             Some(_) => Ok(p),
         }
     }
 
     /// Program header `index` as it is in `buf`, if it is inside.
     fn phdr_unchecked(&self, buf: &[u8], index: u16) -> Option<Phdr> {
-        let at = usize::try_from(self.phoff).ok()?.checked_add(usize::from(index).checked_mul(PHDR64_SIZE)?)?;
+        let at = usize::try_from(self.phoff)
+            .ok()?
+            .checked_add(usize::from(index).checked_mul(PHDR64_SIZE)?)?;
         let b: [u8; PHDR64_SIZE] = bytes_at(buf, at)?;
         let o = self.order;
         Some(Phdr {
@@ -443,7 +464,11 @@ impl<'a> ElfImage<'a> {
     /// The program headers, in table order: `e_phnum` of them, each
     /// checked.
     pub fn phdrs(&self) -> Phdrs<'a> {
-        Phdrs { buf: self.buf, ehdr: self.ehdr, next: 0 }
+        Phdrs {
+            buf: self.buf,
+            ehdr: self.ehdr,
+            next: 0,
+        }
     }
 
     /// The lowest `p_paddr` and the lowest `p_vaddr` of the `PT_LOAD`
@@ -451,12 +476,20 @@ impl<'a> ElfImage<'a> {
     /// none, where riscv's `elf_find_pbase()` is left with `ULONG_MAX` and
     /// finds no room.
     pub fn lowest_load(&self) -> Option<LowestLoad> {
-        self.phdrs().filter(|p| p.kind == PT_LOAD).fold(None, |low: Option<LowestLoad>, p| {
-            Some(match low {
-                None => LowestLoad { paddr: p.paddr, vaddr: p.vaddr },
-                Some(l) => LowestLoad { paddr: l.paddr.min(p.paddr), vaddr: l.vaddr.min(p.vaddr) },
+        self.phdrs()
+            .filter(|p| p.kind == PT_LOAD)
+            .fold(None, |low: Option<LowestLoad>, p| {
+                Some(match low {
+                    None => LowestLoad {
+                        paddr: p.paddr,
+                        vaddr: p.vaddr,
+                    },
+                    Some(l) => LowestLoad {
+                        paddr: l.paddr.min(p.paddr),
+                        vaddr: l.vaddr.min(p.vaddr),
+                    },
+                })
             })
-        })
     }
 }
 
@@ -503,7 +536,10 @@ pub fn build(buf: &[u8]) -> Result<ElfImage<'_>, ElfError> {
         return Err(ElfError::Type(ehdr.kind));
     }
     if !ehdr.has_phdrs() {
-        return Err(ElfError::NoProgramHeaders { phoff: ehdr.phoff, phnum: ehdr.phnum });
+        return Err(ElfError::NoProgramHeaders {
+            phoff: ehdr.phoff,
+            phnum: ehdr.phnum,
+        });
     }
     let image = ElfImage { buf, ehdr };
     if let Some(index) = image.phdrs().position(|p| p.kind == PT_INTERP) {

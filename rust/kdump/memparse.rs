@@ -115,7 +115,11 @@ pub fn memparse(s: &[u8]) -> MemSize {
         pos = pos.wrapping_add(1);
     }
 
-    MemSize { value, len: pos, overflow }
+    MemSize {
+        value,
+        len: pos,
+        overflow,
+    }
 }
 
 #[cfg(test)]

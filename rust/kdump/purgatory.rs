@@ -76,7 +76,10 @@ pub fn verify<'m>(
 ) -> Result<(), VerifyError> {
     let got = digest(table, bytes)?;
     // Every byte is compared: the time does not depend on where they differ.
-    let diff = got.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    let diff = got
+        .iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
     if diff == 0 {
         Ok(())
     } else {
@@ -85,7 +88,11 @@ pub fn verify<'m>(
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
     use crate::sha256::sha256;
@@ -95,13 +102,19 @@ mod tests {
     fn table(mem: &[Vec<u8>]) -> ShaRegions {
         let mut t = ShaRegions::default();
         for (i, m) in mem.iter().enumerate() {
-            t[i] = ShaRegion { start: 0x1000 * (i as u64 + 1), len: m.len() as u64 };
+            t[i] = ShaRegion {
+                start: 0x1000 * (i as u64 + 1),
+                len: m.len() as u64,
+            };
         }
         t
     }
 
     fn reader<'m>(mem: &'m [Vec<u8>]) -> impl FnMut(&ShaRegion) -> Option<&'m [u8]> + 'm {
-        move |r| mem.get((r.start / 0x1000).checked_sub(1)? as usize).map(|v| &v[..])
+        move |r| {
+            mem.get((r.start / 0x1000).checked_sub(1)? as usize)
+                .map(|v| &v[..])
+        }
     }
 
     fn concat(mem: &[Vec<u8>]) -> Vec<u8> {
@@ -110,7 +123,9 @@ mod tests {
 
     #[test]
     fn matching_segments_pass() {
-        let mem: Vec<Vec<u8>> = (0..5u8).map(|i| (0..1000 + 77 * i as usize).map(|b| b as u8 ^ i).collect()).collect();
+        let mem: Vec<Vec<u8>> = (0..5u8)
+            .map(|i| (0..1000 + 77 * i as usize).map(|b| b as u8 ^ i).collect())
+            .collect();
         let t = table(&mem);
         let want = sha256(&concat(&mem));
         assert_eq!(digest(&t, reader(&mem)), Ok(want));
@@ -128,7 +143,11 @@ mod tests {
             for pos in [0, 1, 63, 64, 150, 299] {
                 let mut bad = mem.clone();
                 bad[seg][pos] ^= 0x01;
-                assert_eq!(verify(&t, &want, reader(&bad)), Err(VerifyError::Mismatch), "segment {seg} byte {pos}");
+                assert_eq!(
+                    verify(&t, &want, reader(&bad)),
+                    Err(VerifyError::Mismatch),
+                    "segment {seg} byte {pos}"
+                );
             }
         }
         // A flipped digest byte as well.
@@ -154,14 +173,32 @@ mod tests {
         let mem = std::vec![std::vec![7u8; 5]];
         let mut t = ShaRegions::default();
         // Entry 0 empty with a start no reader knows, entry 3 the data.
-        t[0] = ShaRegion { start: 0xdead_0000, len: 0 };
-        t[3] = ShaRegion { start: 0x1000, len: 5 };
+        t[0] = ShaRegion {
+            start: 0xdead_0000,
+            len: 0,
+        };
+        t[3] = ShaRegion {
+            start: 0x1000,
+            len: 5,
+        };
         assert_eq!(verify(&t, &sha256(&[7; 5]), reader(&mem)), Ok(()));
-        t[5] = ShaRegion { start: 0x9000, len: 1 };
-        assert_eq!(verify(&t, &sha256(&[7; 5]), reader(&mem)), Err(VerifyError::Unreachable { index: 5 }));
+        t[5] = ShaRegion {
+            start: 0x9000,
+            len: 1,
+        };
+        assert_eq!(
+            verify(&t, &sha256(&[7; 5]), reader(&mem)),
+            Err(VerifyError::Unreachable { index: 5 })
+        );
         // A reader returning the wrong length is refused too.
-        let t = [ShaRegion { start: 0x1000, len: 6 }];
-        assert_eq!(digest(&t, reader(&mem)), Err(VerifyError::Unreachable { index: 0 }));
+        let t = [ShaRegion {
+            start: 0x1000,
+            len: 6,
+        }];
+        assert_eq!(
+            digest(&t, reader(&mem)),
+            Err(VerifyError::Unreachable { index: 0 })
+        );
     }
 
     #[test]

@@ -201,7 +201,10 @@ impl<'a, 'b> Purgatory<'a, 'b> {
     /// and `loaded`, the loader's modified copy of it, both hold `e_shnum`
     /// headers.
     pub fn new(image: &'a [u8], loaded: &'b [u8]) -> Result<Self, RelocError<'a>> {
-        if image.get(..4) != Some(b"\x7fELF".as_slice()) || image.get(4) != Some(&2) || image.get(5) != Some(&1) {
+        if image.get(..4) != Some(b"\x7fELF".as_slice())
+            || image.get(4) != Some(&2)
+            || image.get(5) != Some(&1)
+        {
             return Err(RelocError::Image("ELF header (not ELF64 little-endian)"));
         }
         let bad = RelocError::Image("ELF header");
@@ -212,14 +215,24 @@ impl<'a, 'b> Purgatory<'a, 'b> {
         if usize::from(shentsize) != SHDR_SIZE {
             return Err(RelocError::Image("section header size"));
         }
-        let end = entry(shoff, shnum.into(), SHDR_SIZE).ok_or(RelocError::Image("section headers"))?;
+        let end =
+            entry(shoff, shnum.into(), SHDR_SIZE).ok_or(RelocError::Image("section headers"))?;
         if end > image.len() {
             return Err(RelocError::Image("section headers"));
         }
-        if usize::from(shnum).checked_mul(SHDR_SIZE).map_or(true, |n| n > loaded.len()) {
+        if usize::from(shnum)
+            .checked_mul(SHDR_SIZE)
+            .map_or(true, |n| n > loaded.len())
+        {
             return Err(RelocError::Image("loaded section headers"));
         }
-        Ok(Purgatory { image, shoff, shnum, shstrndx, loaded })
+        Ok(Purgatory {
+            image,
+            shoff,
+            shnum,
+            shstrndx,
+            loaded,
+        })
     }
 
     /// Section header `i` of the image.
@@ -262,15 +275,20 @@ impl<'a, 'b> Purgatory<'a, 'b> {
     pub(crate) fn tables(&self, relsec: &Shdr, symtab: &Shdr) -> Result<Tables, RelocError<'a>> {
         let strtab = self.shdr(symtab.link.into());
         if strtab.is_none() {
-            return Err(RelocError::SectionIndex { what: "string table", index: symtab.link.into() });
+            return Err(RelocError::SectionIndex {
+                what: "string table",
+                index: symtab.link.into(),
+            });
         }
         let rels = entries(relsec.size, RELA_SIZE);
-        let table_end = entry(relsec.offset, rels, RELA_SIZE).ok_or(RelocError::Image("relocations"))?;
+        let table_end =
+            entry(relsec.offset, rels, RELA_SIZE).ok_or(RelocError::Image("relocations"))?;
         if table_end > self.image.len() {
             return Err(RelocError::Image("relocations"));
         }
         let nsyms = entries(symtab.size, SYM_SIZE);
-        let sym_end = entry(symtab.offset, nsyms, SYM_SIZE).ok_or(RelocError::Image("symbol table"))?;
+        let sym_end =
+            entry(symtab.offset, nsyms, SYM_SIZE).ok_or(RelocError::Image("symbol table"))?;
         if sym_end > self.image.len() {
             return Err(RelocError::Image("symbol table"));
         }
@@ -282,7 +300,13 @@ impl<'a, 'b> Purgatory<'a, 'b> {
     ///
     /// Refuses a symbol index past the table, and undefined, common and
     /// unknown-section symbols.
-    pub(crate) fn rela(&self, t: &Tables, relsec: &Shdr, symtab: &Shdr, i: u64) -> Result<Rela, RelocError<'a>> {
+    pub(crate) fn rela(
+        &self,
+        t: &Tables,
+        relsec: &Shdr,
+        symtab: &Shdr,
+        i: u64,
+    ) -> Result<Rela, RelocError<'a>> {
         self.rela_with(t, relsec, symtab, i, |_| false)
     }
 
@@ -300,18 +324,26 @@ impl<'a, 'b> Purgatory<'a, 'b> {
         let rel = usize::try_from(i).unwrap_or(usize::MAX);
         let at = entry(relsec.offset, i, RELA_SIZE).ok_or(RelocError::Image("relocations"))?;
         let r_offset = u64_at(self.image, at).ok_or(RelocError::Image("relocations"))?;
-        let r_info = u64_at(self.image, at.saturating_add(8)).ok_or(RelocError::Image("relocations"))?;
-        let r_addend = u64_at(self.image, at.saturating_add(16)).ok_or(RelocError::Image("relocations"))?;
+        let r_info =
+            u64_at(self.image, at.saturating_add(8)).ok_or(RelocError::Image("relocations"))?;
+        let r_addend =
+            u64_at(self.image, at.saturating_add(16)).ok_or(RelocError::Image("relocations"))?;
         let sym_index = r_info >> 32;
         let rtype = (r_info & 0xffff_ffff) as u32;
 
         if sym_index >= entries(symtab.size, SYM_SIZE) {
-            return Err(RelocError::SymbolIndex { rel, index: sym_index });
+            return Err(RelocError::SymbolIndex {
+                rel,
+                index: sym_index,
+            });
         }
-        let s = entry(symtab.offset, sym_index, SYM_SIZE).ok_or(RelocError::Image("symbol table"))?;
+        let s =
+            entry(symtab.offset, sym_index, SYM_SIZE).ok_or(RelocError::Image("symbol table"))?;
         let st_name = u32_at(self.image, s).ok_or(RelocError::Image("symbol table"))?;
-        let st_shndx = u16_at(self.image, s.saturating_add(6)).ok_or(RelocError::Image("symbol table"))?;
-        let st_value = u64_at(self.image, s.saturating_add(8)).ok_or(RelocError::Image("symbol table"))?;
+        let st_shndx =
+            u16_at(self.image, s.saturating_add(6)).ok_or(RelocError::Image("symbol table"))?;
+        let st_value =
+            u64_at(self.image, s.saturating_add(8)).ok_or(RelocError::Image("symbol table"))?;
         let name = || {
             if st_name != 0 {
                 self.string(t.strtab, st_name)
@@ -328,11 +360,22 @@ impl<'a, 'b> Purgatory<'a, 'b> {
             SHN_ABS => 0,
             n => match self.loaded_shdr(n.into()) {
                 Some(h) => h.addr,
-                None => return Err(RelocError::SymbolSection { rel, shndx: n, name: name() }),
+                None => {
+                    return Err(RelocError::SymbolSection {
+                        rel,
+                        shndx: n,
+                        name: name(),
+                    })
+                }
             },
         };
         let sa = st_value.wrapping_add(sec_base).wrapping_add(r_addend);
-        Ok(Rela { rel, offset: r_offset, rtype, sa })
+        Ok(Rela {
+            rel,
+            offset: r_offset,
+            rtype,
+            sa,
+        })
     }
 }
 
@@ -368,11 +411,22 @@ pub(crate) fn place<'a>(
     r_offset: u64,
     width: usize,
 ) -> Result<usize, RelocError<'a>> {
-    let place_err = RelocError::Place { rel, offset: r_offset };
-    if section.kind == SHT_NOBITS || r_offset.checked_add(width as u64).map_or(true, |e| e > section.size) {
+    let place_err = RelocError::Place {
+        rel,
+        offset: r_offset,
+    };
+    if section.kind == SHT_NOBITS
+        || r_offset
+            .checked_add(width as u64)
+            .map_or(true, |e| e > section.size)
+    {
         return Err(place_err);
     }
-    let off = section.offset.checked_add(r_offset).and_then(|o| usize::try_from(o).ok()).ok_or(place_err)?;
+    let off = section
+        .offset
+        .checked_add(r_offset)
+        .and_then(|o| usize::try_from(o).ok())
+        .ok_or(place_err)?;
     if off.checked_add(width).map_or(true, |e| e > buf_len) {
         return Err(place_err);
     }
@@ -403,7 +457,11 @@ pub fn buffer_len(loaded: &[u8], shnum: u16) -> Option<usize> {
 
 /// Relocatable objects for the unit tests of every architecture.
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 pub(crate) mod testobj {
     use super::Shdr;
     use std::vec::Vec;
@@ -425,7 +483,11 @@ pub(crate) mod testobj {
     }
 
     /// [`obj`] with the given bytes of .text.
-    pub(crate) fn obj_with_text(text: &[u8; 64], syms: &[(u32, u16, u64)], relas: &[(u64, u64, u64)]) -> Obj {
+    pub(crate) fn obj_with_text(
+        text: &[u8; 64],
+        syms: &[(u32, u16, u64)],
+        relas: &[(u64, u64, u64)],
+    ) -> Obj {
         let mut img = std::vec![0u8; 64];
         img[..4].copy_from_slice(b"\x7fELF");
         img[4] = 2;
@@ -451,10 +513,22 @@ pub(crate) mod testobj {
         let shstr_off = img.len() as u64;
         img.extend(b"\0.text\0");
         let shoff = img.len() as u64;
-        let sh = |kind, off, size, link, info| Shdr { kind, offset: off, size, link, info, flags: 6, ..Default::default() };
+        let sh = |kind, off, size, link, info| Shdr {
+            kind,
+            offset: off,
+            size,
+            link,
+            info,
+            flags: 6,
+            ..Default::default()
+        };
         let hdrs = [
             Shdr::default(),
-            Shdr { name: 1, addr: 0, ..sh(1, text_off, 64, 0, 0) },
+            Shdr {
+                name: 1,
+                addr: 0,
+                ..sh(1, text_off, 64, 0, 0)
+            },
             sh(2, sym_off, 24 * syms.len() as u64, 3, 0),
             sh(3, str_off, 12, 0, 0),
             sh(4, rela_off, 24 * relas.len() as u64, 2, 1),
@@ -470,7 +544,15 @@ pub(crate) mod testobj {
         // The loader put .text at buffer offset 0, address 0x10000.
         let mut loaded = Vec::new();
         for (i, h) in hdrs.iter().enumerate() {
-            let h = if i == 1 { Shdr { addr: 0x10000, offset: 0, ..*h } } else { *h };
+            let h = if i == 1 {
+                Shdr {
+                    addr: 0x10000,
+                    offset: 0,
+                    ..*h
+                }
+            } else {
+                *h
+            };
             loaded.extend(h.to_bytes());
         }
         Obj { image: img, loaded }

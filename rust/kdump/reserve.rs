@@ -91,7 +91,11 @@ pub enum ReserveError {
 /// let r = reserve(req, limits, &mut Free).unwrap();
 /// assert_eq!(r, Reservation { base: (4 << 30) - (256 << 20), size: 256 << 20, low: None });
 /// ```
-pub fn reserve(req: CrashKernel, limits: Limits, mem: &mut impl PhysAlloc) -> Result<Reservation, ReserveError> {
+pub fn reserve(
+    req: CrashKernel,
+    limits: Limits,
+    mem: &mut impl PhysAlloc,
+) -> Result<Reservation, ReserveError> {
     let size = req.size;
     let mut low_size = req.low_size;
     let fixed = req.base != 0;
@@ -143,14 +147,23 @@ pub fn reserve(req: CrashKernel, limits: Limits, mem: &mut impl PhysAlloc) -> Re
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
     use std::{vec, vec::Vec};
 
     const M: u64 = 1 << 20;
     const G: u64 = 1 << 30;
-    const X86: Limits = Limits { align: 2 * M, low_max: 4 * G, high_max: 64 << 40, default_low_size: 256 * M };
+    const X86: Limits = Limits {
+        align: 2 * M,
+        low_max: 4 * G,
+        high_max: 64 << 40,
+        default_low_size: 256 * M,
+    };
 
     /// Free memory as sorted, disjoint [start, end) ranges; allocation is
     /// top-down within the window like memblock's default.
@@ -162,7 +175,10 @@ mod tests {
 
     impl Model {
         fn new(free: &[(u64, u64)]) -> Self {
-            Model { free: free.to_vec(), calls: Vec::new() }
+            Model {
+                free: free.to_vec(),
+                calls: Vec::new(),
+            }
         }
     }
 
@@ -197,14 +213,26 @@ mod tests {
     }
 
     fn req(size: u64, base: u64, low_size: u64, high: bool) -> CrashKernel {
-        CrashKernel { size, base, low_size, high }
+        CrashKernel {
+            size,
+            base,
+            low_size,
+            high,
+        }
     }
 
     #[test]
     fn plain_request_goes_to_the_top_of_low_memory() {
         let mut m = Model::new(&[(M, 3 * G), (4 * G, 6 * G)]);
         let r = reserve(req(256 * M, 0, 0, false), X86, &mut m).unwrap();
-        assert_eq!(r, Reservation { base: 3 * G - 256 * M, size: 256 * M, low: None });
+        assert_eq!(
+            r,
+            Reservation {
+                base: 3 * G - 256 * M,
+                size: 256 * M,
+                low: None
+            }
+        );
     }
 
     #[test]
@@ -221,14 +249,28 @@ mod tests {
     fn high_request_goes_high_with_its_low_size() {
         let mut m = Model::new(&[(M, 3 * G), (4 * G, 6 * G)]);
         let r = reserve(req(256 * M, 0, 64 * M, true), X86, &mut m).unwrap();
-        assert_eq!(r, Reservation { base: 6 * G - 256 * M, size: 256 * M, low: Some((3 * G - 64 * M, 64 * M)) });
+        assert_eq!(
+            r,
+            Reservation {
+                base: 6 * G - 256 * M,
+                size: 256 * M,
+                low: Some((3 * G - 64 * M, 64 * M))
+            }
+        );
     }
 
     #[test]
     fn high_request_falls_back_low_without_companion() {
         let mut m = Model::new(&[(M, 3 * G)]);
         let r = reserve(req(256 * M, 0, 64 * M, true), X86, &mut m).unwrap();
-        assert_eq!(r, Reservation { base: 3 * G - 256 * M, size: 256 * M, low: None });
+        assert_eq!(
+            r,
+            Reservation {
+                base: 3 * G - 256 * M,
+                size: 256 * M,
+                low: None
+            }
+        );
     }
 
     #[test]
@@ -238,7 +280,10 @@ mod tests {
         assert_eq!(r.base, 16 * M);
         assert_eq!(m.calls, vec![(64 * M, 16 * M, 80 * M)]);
         let mut m = Model::new(&[(100 * M, 3 * G)]);
-        assert_eq!(reserve(req(64 * M, 16 * M, 0, false), X86, &mut m), Err(ReserveError::FixedInUse));
+        assert_eq!(
+            reserve(req(64 * M, 16 * M, 0, false), X86, &mut m),
+            Err(ReserveError::FixedInUse)
+        );
         assert_eq!(m.calls.len(), 1);
     }
 
@@ -258,10 +303,16 @@ mod tests {
     #[test]
     fn nothing_fits_anywhere() {
         let mut m = Model::new(&[(M, 100 * M)]);
-        assert_eq!(reserve(req(256 * M, 0, 0, false), X86, &mut m), Err(ReserveError::NoRoom));
+        assert_eq!(
+            reserve(req(256 * M, 0, 0, false), X86, &mut m),
+            Err(ReserveError::NoRoom)
+        );
         assert_eq!(m.calls.len(), 2);
         let mut m = Model::new(&[(M, 100 * M)]);
-        assert_eq!(reserve(req(256 * M, 0, 0, true), X86, &mut m), Err(ReserveError::NoRoom));
+        assert_eq!(
+            reserve(req(256 * M, 0, 0, true), X86, &mut m),
+            Err(ReserveError::NoRoom)
+        );
         assert_eq!(m.calls.len(), 2);
     }
 

@@ -22,20 +22,24 @@ const H0: [u32; 8] = [
 /// Round constants (FIPS 180-4, 4.2.2), sixteen rounds a row.
 const K: [[u32; 16]; 4] = [
     [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174,
     ],
     [
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc,
+        0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+        0x06ca6351, 0x14292967,
     ],
     [
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e,
+        0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624,
+        0xf40e3585, 0x106aa070,
     ],
     [
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
+        0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb,
+        0xbef9a3f7, 0xc67178f2,
     ],
 ];
 
@@ -66,7 +70,11 @@ fn compress(state: &mut [u32; 8], block: &[u8; BLOCK_SIZE]) {
         ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $k:expr, $w:expr) => {
             let s1 = $e.rotate_right(6) ^ $e.rotate_right(11) ^ $e.rotate_right(25);
             let ch = $g ^ ($e & ($f ^ $g));
-            let t1 = $h.wrapping_add(s1).wrapping_add(ch).wrapping_add($k).wrapping_add($w);
+            let t1 = $h
+                .wrapping_add(s1)
+                .wrapping_add(ch)
+                .wrapping_add($k)
+                .wrapping_add($w);
             let s0 = $a.rotate_right(2) ^ $a.rotate_right(13) ^ $a.rotate_right(22);
             // Maj(a, b, c) = b ^ ((a ^ b) & (b ^ c)); this round's b ^ c
             // is the previous round's a ^ b, so one XOR is saved a round.
@@ -173,7 +181,11 @@ impl Default for Sha256 {
 impl Sha256 {
     /// A hash of nothing yet.
     pub const fn new() -> Self {
-        Sha256 { state: H0, count: 0, buf: [0; BLOCK_SIZE] }
+        Sha256 {
+            state: H0,
+            count: 0,
+            buf: [0; BLOCK_SIZE],
+        }
     }
 
     /// Bytes of the current block already buffered.
@@ -190,7 +202,10 @@ impl Sha256 {
         if partial != 0 {
             let room = BLOCK_SIZE.saturating_sub(partial);
             let (head, rest) = data.split_at(room.min(data.len()));
-            if let Some(dst) = self.buf.get_mut(partial..partial.saturating_add(head.len())) {
+            if let Some(dst) = self
+                .buf
+                .get_mut(partial..partial.saturating_add(head.len()))
+            {
                 dst.copy_from_slice(head);
             }
             if head.len() < room {
@@ -212,8 +227,12 @@ impl Sha256 {
         let partial = self.partial();
         // 0x80, zeros, then the length in bits: one or two blocks.
         let mut pad = [0u8; 2 * BLOCK_SIZE];
-        let pad_len = if partial < BLOCK_SIZE - 8 { BLOCK_SIZE } else { 2 * BLOCK_SIZE }
-            .saturating_sub(partial);
+        let pad_len = if partial < BLOCK_SIZE - 8 {
+            BLOCK_SIZE
+        } else {
+            2 * BLOCK_SIZE
+        }
+        .saturating_sub(partial);
         if let Some(first) = pad.first_mut() {
             *first = 0x80;
         }
@@ -248,7 +267,10 @@ pub fn digest_regions<'a>(regions: impl IntoIterator<Item = &'a [u8]>) -> [u8; D
 
 /// Whether `regions` hash to `expected`. Purgatory must not enter the new
 /// kernel when this is false.
-pub fn verify_regions<'a>(regions: impl IntoIterator<Item = &'a [u8]>, expected: &[u8; DIGEST_SIZE]) -> bool {
+pub fn verify_regions<'a>(
+    regions: impl IntoIterator<Item = &'a [u8]>,
+    expected: &[u8; DIGEST_SIZE],
+) -> bool {
     // Compare every byte (no early exit): the time does not depend on where
     // a mismatch is.
     digest_regions(regions)
@@ -259,7 +281,11 @@ pub fn verify_regions<'a>(regions: impl IntoIterator<Item = &'a [u8]>, expected:
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
     use std::vec::Vec;
@@ -275,8 +301,14 @@ mod tests {
     /// FIPS 180-4 examples (NIST CSRC "SHA256.pdf", "SHA2 additional").
     #[test]
     fn fips_180_4_vectors() {
-        assert_eq!(sha256(b""), hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
-        assert_eq!(sha256(b"abc"), hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        assert_eq!(
+            sha256(b""),
+            hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        );
+        assert_eq!(
+            sha256(b"abc"),
+            hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
         assert_eq!(
             sha256(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             hex("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
@@ -286,7 +318,10 @@ mod tests {
             hex("cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")
         );
         let million_a: Vec<u8> = std::vec![b'a'; 1_000_000];
-        assert_eq!(sha256(&million_a), hex("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
+        assert_eq!(
+            sha256(&million_a),
+            hex("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        );
     }
 
     #[test]
@@ -310,7 +345,10 @@ mod tests {
         for at in [0, 1, 4999] {
             let mut bad = seg_a.clone();
             bad[at] ^= 1;
-            assert!(!verify_regions([&bad[..], &seg_b[..]], &digest), "flip at {at}");
+            assert!(
+                !verify_regions([&bad[..], &seg_b[..]], &digest),
+                "flip at {at}"
+            );
         }
         let mut bad = seg_b.clone();
         bad[776] ^= 0x80;

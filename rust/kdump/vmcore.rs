@@ -62,13 +62,18 @@ mod notes;
 #[cfg(test)]
 mod tests;
 
-pub use crate::elf::{Class, Phdr, EM_386, EM_AARCH64, EM_RISCV, EM_X86_64, NHDR_SIZE, PN_XNUM, PT_LOAD, PT_NOTE};
+pub use crate::elf::{
+    Class, Phdr, EM_386, EM_AARCH64, EM_RISCV, EM_X86_64, NHDR_SIZE, PN_XNUM, PT_LOAD, PT_NOTE,
+};
 pub use device_dump::{
-    device_dump_size, write_device_dump_header, DeviceDumpError, DEVICE_DUMP_HEADER, DEVICE_DUMP_NAME_MAX, NT_VMCOREDD,
+    device_dump_size, write_device_dump_header, DeviceDumpError, DEVICE_DUMP_HEADER,
+    DEVICE_DUMP_NAME_MAX, NT_VMCOREDD,
 };
 pub use header::{header_len, CoreHeader, Expect, HeaderError};
 pub use layout::{Extents, Layout, Load, Region};
-pub use notes::{find_note, scan_notes, MergeError, MergedNotes, Note, NoteDrop, NoteError, NoteScan, Notes};
+pub use notes::{
+    find_note, scan_notes, MergeError, MergedNotes, Note, NoteDrop, NoteError, NoteScan, Notes,
+};
 
 /// Pages the file is laid out in.
 pub const PAGE_SIZE: u64 = 4096;

@@ -91,7 +91,10 @@ pub fn elfcorehdr() -> Result<Option<ElfCoreHdr>> {
             return Ok(None);
         }
         // INVARIANT: just returned by elfcorehdr_alloc().
-        Ok(Some(ElfCoreHdr { addr: bindings::elfcorehdr_addr, size: bindings::elfcorehdr_size }))
+        Ok(Some(ElfCoreHdr {
+            addr: bindings::elfcorehdr_addr,
+            size: bindings::elfcorehdr_size,
+        }))
     }
 }
 
@@ -218,7 +221,10 @@ impl OldMemRange {
             return None;
         }
         // INVARIANT: a part of old memory is old memory.
-        Some(Self { paddr: self.paddr.checked_add(offset as u64)?, len })
+        Some(Self {
+            paddr: self.paddr.checked_add(offset as u64)?,
+            len,
+        })
     }
 }
 
@@ -306,7 +312,10 @@ impl OldMem {
         // nothing writes (`OldMemRange` invariant).
         let ptr = unsafe { bindings::memremap(paddr, len, bindings::MEMREMAP_WB as _) };
         // INVARIANT: just mapped, `len` bytes of old memory.
-        Ok(Self { ptr: NonNull::new(ptr).ok_or(ENOMEM)?, len })
+        Ok(Self {
+            ptr: NonNull::new(ptr).ok_or(ENOMEM)?,
+            len,
+        })
     }
 
     /// The mapped bytes.

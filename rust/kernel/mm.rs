@@ -54,7 +54,10 @@ unsafe impl Sync for UserMapBuf {}
 impl UserMapBuf {
     /// Allocates `len` bytes rounded up to a page (at least one), zeroed.
     pub fn new(len: usize) -> Result<Self> {
-        let len = len.checked_next_multiple_of(PAGE_SIZE).ok_or(ENOMEM)?.max(PAGE_SIZE);
+        let len = len
+            .checked_next_multiple_of(PAGE_SIZE)
+            .ok_or(ENOMEM)?
+            .max(PAGE_SIZE);
         // SAFETY: any size may be asked for; null means no memory.
         let ptr = NonNull::new(unsafe { bindings::vmalloc_user(len as _) }).ok_or(ENOMEM)?;
         // INVARIANT: just allocated, `len` bytes, a multiple of the page.

@@ -122,9 +122,10 @@ impl<T: ProcFile> Registration<T> {
         };
         // SAFETY: `pde` was just created.
         unsafe { bindings::proc_set_size(pde.as_ptr(), size) };
-        // INVARIANT: `pde` was created for `data`, leaked above.
         // SAFETY: `KBox::into_raw` never returns null.
-        Ok(Self { pde, data: unsafe { NonNull::new_unchecked(data) } })
+        let data = unsafe { NonNull::new_unchecked(data) };
+        // INVARIANT: `pde` was created for `data`, leaked above.
+        Ok(Self { pde, data })
     }
 }
 
@@ -200,14 +201,21 @@ impl<T: ProcFile> Adapter<T> {
     ///
     /// `iocb` is the I/O control block of a read of an open file of a live
     /// [`Registration`] of `T`, and `to` its destination iterator.
-    unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::iov_iter) -> isize {
+    unsafe extern "C" fn read_iter(
+        iocb: *mut bindings::kiocb,
+        to: *mut bindings::iov_iter,
+    ) -> isize {
         from_result(|| {
             // SAFETY: procfs passes a kiocb of an open file of the
             // registration, whose position we may update, and the
             // destination iterator of this read, ours for the call.
             let (data, pos, out) = unsafe {
                 let file = (*iocb).ki_filp;
-                (Self::data(bindings::file_inode(file)), (*iocb).ki_pos, IovIterDest::from_raw(to))
+                (
+                    Self::data(bindings::file_inode(file)),
+                    (*iocb).ki_pos,
+                    IovIterDest::from_raw(to),
+                )
             };
             let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
             let n = data.read(out, pos)?;
@@ -226,10 +234,18 @@ impl<T: ProcFile> Adapter<T> {
     ///
     /// `file` is an open file of a live [`Registration`] of `T`, and `vma`
     /// the area being set up for it, with the mmap lock held for writing.
-    unsafe extern "C" fn mmap(file: *mut bindings::file, vma: *mut bindings::vm_area_struct) -> c_int {
+    unsafe extern "C" fn mmap(
+        file: *mut bindings::file,
+        vma: *mut bindings::vm_area_struct,
+    ) -> c_int {
         // SAFETY: procfs passes an open file of the registration and the
         // area being set up for it, under the mmap lock.
-        let (data, vma) = unsafe { (Self::data(bindings::file_inode(file)), VmaNew::from_raw(vma)) };
+        let (data, vma) = unsafe {
+            (
+                Self::data(bindings::file_inode(file)),
+                VmaNew::from_raw(vma),
+            )
+        };
         from_result(|| data.mmap(vma).map(|()| 0))
     }
 }

@@ -129,7 +129,10 @@ struct Request<F> {
 /// `data` is the `data` field of a live `Request<F>` that nothing else
 /// uses during the call, and `buf` points to at least `data->size`
 /// writable bytes that nothing else uses during the call.
-unsafe extern "C" fn collect_trampoline<F>(data: *mut bindings::vmcoredd_data, buf: *mut c_void) -> c_int
+unsafe extern "C" fn collect_trampoline<F>(
+    data: *mut bindings::vmcoredd_data,
+    buf: *mut c_void,
+) -> c_int
 where
     F: FnOnce(&mut [u8]) -> Result,
 {
@@ -141,7 +144,8 @@ where
     };
     // SAFETY: `buf` holds `data->size` bytes that are ours for the call
     // (function contract); the provider zeroed them.
-    let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), request.data.size as usize) };
+    let buf =
+        unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), request.data.size as usize) };
     match collect(buf) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),

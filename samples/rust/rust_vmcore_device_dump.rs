@@ -51,7 +51,10 @@ impl kernel::Module for RustVmcoreDeviceDump {
         match vmcore::add_device_dump(c_str!("rust_sample"), SIZE, collect) {
             Ok(()) => pr_info!("added device dump rust_sample, {} bytes\n", SIZE),
             // Nothing to undo: the dump is simply not there.
-            Err(e) => pr_err!("cannot add device dump rust_sample: error {}\n", e.to_errno()),
+            Err(e) => pr_err!(
+                "cannot add device dump rust_sample: error {}\n",
+                e.to_errno()
+            ),
         }
         Ok(RustVmcoreDeviceDump)
     }

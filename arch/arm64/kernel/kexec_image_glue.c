@@ -4,9 +4,9 @@
  * (arch/arm64/kernel/kexec_image_rust.rs) need from C: the CPU feature
  * tests of image_load(), which are static inlines.
  */
+#include <linux/cpufeature.h>
 #include <linux/kconfig.h>
 #include <linux/kdump_rust.h>
-#include <asm/cpufeature.h>
 
 void kdump_arm64_image_cpu(struct kdump_arm64_image_cpu *cpu)
 {

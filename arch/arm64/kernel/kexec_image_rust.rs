@@ -64,7 +64,10 @@ fn refuse(what: &str, e: ImageError) -> c_int {
 ///
 /// `kernel_buf` must be NULL or valid for reads of `kernel_len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn kdump_rust_image_probe(kernel_buf: *const c_char, kernel_len: c_ulong) -> c_int {
+pub unsafe extern "C" fn kdump_rust_image_probe(
+    kernel_buf: *const c_char,
+    kernel_len: c_ulong,
+) -> c_int {
     // SAFETY: forwarded from this function's safety section.
     match probe(unsafe { head(kernel_buf, kernel_len) }) {
         Ok(_) => 0,
@@ -78,7 +81,10 @@ pub unsafe extern "C" fn kdump_rust_image_probe(kernel_buf: *const c_char, kerne
 ///
 /// `kernel` must be NULL or valid for reads of `kernel_len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn kdump_rust_image_check(kernel: *const c_char, kernel_len: c_ulong) -> c_int {
+pub unsafe extern "C" fn kdump_rust_image_check(
+    kernel: *const c_char,
+    kernel_len: c_ulong,
+) -> c_int {
     // SAFETY: forwarded from this function's safety section.
     match Header::parse(unsafe { head(kernel, kernel_len) }).and_then(|h| h.check(&cpu())) {
         Ok(_) => 0,

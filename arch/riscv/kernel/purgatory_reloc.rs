@@ -31,34 +31,69 @@ mod face;
 fn report(e: &RiscvError<'_>) {
     let e = match *e {
         RiscvError::LoneHi20 { rel, offset } => {
-            pr_err!("purgatory: relocation {}: PCREL_HI20 at {:#x} without its PCREL_LO12_I after it\n", rel, offset);
+            pr_err!(
+                "purgatory: relocation {}: PCREL_HI20 at {:#x} without its PCREL_LO12_I after it\n",
+                rel,
+                offset
+            );
             return;
         }
         RiscvError::LoneLo12 { rel, offset } => {
-            pr_err!("purgatory: relocation {}: PCREL_LO12_I at {:#x} not right after its PCREL_HI20\n", rel, offset);
+            pr_err!(
+                "purgatory: relocation {}: PCREL_LO12_I at {:#x} not right after its PCREL_HI20\n",
+                rel,
+                offset
+            );
             return;
         }
         RiscvError::Reloc(e) => e,
     };
     match e {
         RelocError::Image(what) => pr_err!("purgatory: malformed {}\n", what),
-        RelocError::SectionIndex { what, index } => pr_err!("purgatory: {} index {} out of range\n", what, index),
-        RelocError::SymbolIndex { rel, index } => {
-            pr_err!("purgatory: relocation {}: symbol index {} past the symbol table\n", rel, index)
+        RelocError::SectionIndex { what, index } => {
+            pr_err!("purgatory: {} index {} out of range\n", what, index)
         }
-        RelocError::Undefined { name, .. } => pr_err!("Undefined symbol: {}\n", BStr::from_bytes(name)),
-        RelocError::Common { name, .. } => pr_err!("symbol '{}' in common section\n", BStr::from_bytes(name)),
+        RelocError::SymbolIndex { rel, index } => {
+            pr_err!(
+                "purgatory: relocation {}: symbol index {} past the symbol table\n",
+                rel,
+                index
+            )
+        }
+        RelocError::Undefined { name, .. } => {
+            pr_err!("Undefined symbol: {}\n", BStr::from_bytes(name))
+        }
+        RelocError::Common { name, .. } => {
+            pr_err!("symbol '{}' in common section\n", BStr::from_bytes(name))
+        }
         RelocError::SymbolSection { shndx, name, .. } => {
-            pr_err!("Invalid section {} for symbol {}\n", shndx, BStr::from_bytes(name))
+            pr_err!(
+                "Invalid section {} for symbol {}\n",
+                shndx,
+                BStr::from_bytes(name)
+            )
         }
         RelocError::UnknownType { rel, rtype } => {
-            pr_err!("purgatory: relocation {}: Unknown rela relocation: {}\n", rel, rtype)
+            pr_err!(
+                "purgatory: relocation {}: Unknown rela relocation: {}\n",
+                rel,
+                rtype
+            )
         }
         RelocError::Place { rel, offset } => {
-            pr_err!("purgatory: relocation {}: offset {:#x} is outside its section\n", rel, offset)
+            pr_err!(
+                "purgatory: relocation {}: offset {:#x} is outside its section\n",
+                rel,
+                offset
+            )
         }
         RelocError::Overflow { rel, rtype, value } => {
-            pr_err!("purgatory: relocation {}: type {} value {:#x} does not fit its field\n", rel, rtype, value)
+            pr_err!(
+                "purgatory: relocation {}: type {} value {:#x} does not fit its field\n",
+                rel,
+                rtype,
+                value
+            )
         }
     }
 }

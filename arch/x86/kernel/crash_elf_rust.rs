@@ -74,7 +74,9 @@ unsafe extern "C" fn add_range(res: *mut bindings::resource, arg: *mut c_void) -
         if n >= (*mem).max_nr_ranges {
             return ENOMEM.to_errno();
         }
-        let slot = core::ptr::addr_of_mut!((*mem).ranges).cast::<bindings::range>().add(n as usize);
+        let slot = core::ptr::addr_of_mut!((*mem).ranges)
+            .cast::<bindings::range>()
+            .add(n as usize);
         (*slot).start = (*res).start;
         (*slot).end = (*res).end;
         (*mem).nr_ranges = n + 1;
@@ -96,7 +98,12 @@ pub unsafe extern "C" fn kdump_rust_prepare_elf_headers(
     let mut count: u32 = 0;
     // SAFETY: the callback only increments the counter passed as `arg`.
     unsafe {
-        bindings::walk_system_ram_res(0, u64::MAX, core::ptr::addr_of_mut!(count).cast(), Some(count_ranges))
+        bindings::walk_system_ram_res(
+            0,
+            u64::MAX,
+            core::ptr::addr_of_mut!(count).cast(),
+            Some(count_ranges),
+        )
     };
     if count == 0 {
         pr_err!("no System RAM in the iomem resource tree\n");
@@ -104,7 +111,10 @@ pub unsafe extern "C" fn kdump_rust_prepare_elf_headers(
     }
     // Excluding the crash kernel and its low part can split two ranges.
     let Some(cmem) = CrashMemBox::new(count.saturating_add(2)) else {
-        pr_err!("cannot allocate {} memory ranges\n", count.saturating_add(2));
+        pr_err!(
+            "cannot allocate {} memory ranges\n",
+            count.saturating_add(2)
+        );
         return ENOMEM.to_errno();
     };
     // SAFETY: the callback writes within the crash_mem's slots only.
@@ -116,7 +126,10 @@ pub unsafe extern "C" fn kdump_rust_prepare_elf_headers(
     // SAFETY: `crashk_res`/`crashk_low_res` are only written at boot and by
     // crash_shrink_memory() under kexec_lock, which our caller holds.
     let (crash, low) = unsafe {
-        let (c, l) = (addr_of!(bindings::crashk_res), addr_of!(bindings::crashk_low_res));
+        let (c, l) = (
+            addr_of!(bindings::crashk_res),
+            addr_of!(bindings::crashk_low_res),
+        );
         (((*c).start, (*c).end), ((*l).start, (*l).end))
     };
     // The low 1 MiB is always reserved; the low reservation only if any.
@@ -126,7 +139,12 @@ pub unsafe extern "C" fn kdump_rust_prepare_elf_headers(
         // SAFETY: `cmem` is a valid crash_mem owned here.
         let ret = unsafe { bindings::crash_exclude_mem_range(cmem.0, start, end) };
         if ret != 0 {
-            pr_err!("cannot exclude {:#x}-{:#x} from System RAM: {}\n", start, end, ret);
+            pr_err!(
+                "cannot exclude {:#x}-{:#x} from System RAM: {}\n",
+                start,
+                end,
+                ret
+            );
             return ret;
         }
     }

@@ -27,23 +27,50 @@ mod face;
 fn report(e: &RelocError<'_>) {
     match *e {
         RelocError::Image(what) => pr_err!("purgatory: malformed {}\n", what),
-        RelocError::SectionIndex { what, index } => pr_err!("purgatory: {} index {} out of range\n", what, index),
-        RelocError::SymbolIndex { rel, index } => {
-            pr_err!("purgatory: relocation {}: symbol index {} past the symbol table\n", rel, index)
+        RelocError::SectionIndex { what, index } => {
+            pr_err!("purgatory: {} index {} out of range\n", what, index)
         }
-        RelocError::Undefined { name, .. } => pr_err!("Undefined symbol: {}\n", BStr::from_bytes(name)),
-        RelocError::Common { name, .. } => pr_err!("symbol '{}' in common section\n", BStr::from_bytes(name)),
+        RelocError::SymbolIndex { rel, index } => {
+            pr_err!(
+                "purgatory: relocation {}: symbol index {} past the symbol table\n",
+                rel,
+                index
+            )
+        }
+        RelocError::Undefined { name, .. } => {
+            pr_err!("Undefined symbol: {}\n", BStr::from_bytes(name))
+        }
+        RelocError::Common { name, .. } => {
+            pr_err!("symbol '{}' in common section\n", BStr::from_bytes(name))
+        }
         RelocError::SymbolSection { shndx, name, .. } => {
-            pr_err!("Invalid section {} for symbol {}\n", shndx, BStr::from_bytes(name))
+            pr_err!(
+                "Invalid section {} for symbol {}\n",
+                shndx,
+                BStr::from_bytes(name)
+            )
         }
         RelocError::UnknownType { rel, rtype } => {
-            pr_err!("purgatory: relocation {}: unknown rela relocation: {}\n", rel, rtype)
+            pr_err!(
+                "purgatory: relocation {}: unknown rela relocation: {}\n",
+                rel,
+                rtype
+            )
         }
         RelocError::Place { rel, offset } => {
-            pr_err!("purgatory: relocation {}: offset {:#x} is outside its section\n", rel, offset)
+            pr_err!(
+                "purgatory: relocation {}: offset {:#x} is outside its section\n",
+                rel,
+                offset
+            )
         }
         RelocError::Overflow { rel, rtype, value } => {
-            pr_err!("purgatory: relocation {}: overflow in relocation type {} value {:#x}\n", rel, rtype, value)
+            pr_err!(
+                "purgatory: relocation {}: overflow in relocation type {} value {:#x}\n",
+                rel,
+                rtype,
+                value
+            )
         }
     }
 }
@@ -72,7 +99,9 @@ pub unsafe extern "C" fn arch_kexec_apply_relocations_add(
     let Some(p) = (unsafe { face::parts(pi, section, relsec, symtabsec) }) else {
         return ENOEXEC.to_errno();
     };
-    match Purgatory::new(p.image, p.loaded).and_then(|q| q.apply_rela_x86_64(p.buf, &p.section, &p.relsec, &p.symtab)) {
+    match Purgatory::new(p.image, p.loaded)
+        .and_then(|q| q.apply_rela_x86_64(p.buf, &p.section, &p.relsec, &p.symtab))
+    {
         Ok(_) => 0,
         Err(e) => {
             report(&e);

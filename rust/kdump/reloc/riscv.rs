@@ -129,7 +129,10 @@ impl RiscvType {
 /// Whether relocations of type `t` name no symbol: assemblers give
 /// `R_RISCV_ALIGN` and `R_RISCV_RELAX` the null one, which is undefined.
 fn names_no_symbol(t: u32) -> bool {
-    matches!(RiscvType::from_raw(t), Some(RiscvType::Align | RiscvType::Relax))
+    matches!(
+        RiscvType::from_raw(t),
+        Some(RiscvType::Align | RiscvType::Relax)
+    )
 }
 
 /// `R_RISCV_PCREL_HI20`.
@@ -145,7 +148,9 @@ fn bit(x: u64, from: u32, to: u32) -> u32 {
 
 /// Bits `from..from + n` of `x`, moved to `to..to + n`.
 fn field(x: u64, from: u32, n: u32, to: u32) -> u32 {
-    (0..n).fold(0, |acc, i| acc | bit(x, from.saturating_add(i), to.saturating_add(i)))
+    (0..n).fold(0, |acc, i| {
+        acc | bit(x, from.saturating_add(i), to.saturating_add(i))
+    })
 }
 
 /// Whether `off` is even and in `-2^(bits-1)..2^(bits-1)`.
@@ -194,7 +199,8 @@ pub fn cb_imm(off: i64) -> Option<u16> {
         return None;
     }
     let x = off as u64;
-    let v = field(x, 1, 2, 3) | field(x, 3, 2, 10) | bit(x, 5, 2) | field(x, 6, 2, 5) | bit(x, 8, 12);
+    let v =
+        field(x, 1, 2, 3) | field(x, 3, 2, 10) | bit(x, 5, 2) | field(x, 6, 2, 5) | bit(x, 8, 12);
     u16::try_from(v).ok()
 }
 
@@ -287,7 +293,11 @@ impl Patch {
     /// Does nothing if the place is not in `buf`, which the check that
     /// made the patch rules out.
     fn apply(&self, buf: &mut [u8]) {
-        let Some(dst) = self.at.checked_add(self.width).and_then(|end| buf.get_mut(self.at..end)) else {
+        let Some(dst) = self
+            .at
+            .checked_add(self.width)
+            .and_then(|end| buf.get_mut(self.at..end))
+        else {
             return;
         };
         // Byte loops rather than copy_from_slice(): no length check that
@@ -354,7 +364,12 @@ impl<'a> Purgatory<'a, '_> {
         i: u64,
     ) -> Result<Option<Patch>, RiscvError<'a>> {
         let r = self.rela_with(t, relsec, symtab, i, names_no_symbol)?;
-        let Rela { rel, offset, rtype, sa } = r;
+        let Rela {
+            rel,
+            offset,
+            rtype,
+            sa,
+        } = r;
         let ty = RiscvType::from_raw(rtype).ok_or(RelocError::UnknownType { rel, rtype })?;
         match ty {
             RiscvType::Align | RiscvType::Relax => return Ok(None),
@@ -367,20 +382,39 @@ impl<'a> Purgatory<'a, '_> {
         let width = ty.width();
         let at = place(section, buf_len, rel, offset, width)?;
         let pc = sa.wrapping_sub(section.addr.wrapping_add(offset));
-        let overflow = RelocError::Overflow { rel, rtype, value: pc };
+        let overflow = RelocError::Overflow {
+            rel,
+            rtype,
+            value: pc,
+        };
         let off = pc as i64;
         let op = match ty {
-            RiscvType::Branch => Op::Field { mask: B_MASK.into(), bits: b_imm(off).ok_or(overflow)?.into() },
-            RiscvType::Jal => Op::Field { mask: J_MASK.into(), bits: j_imm(off).ok_or(overflow)?.into() },
-            RiscvType::RvcBranch => Op::Field { mask: CB_MASK.into(), bits: cb_imm(off).ok_or(overflow)?.into() },
-            RiscvType::RvcJump => Op::Field { mask: CJ_MASK.into(), bits: cj_imm(off).ok_or(overflow)?.into() },
+            RiscvType::Branch => Op::Field {
+                mask: B_MASK.into(),
+                bits: b_imm(off).ok_or(overflow)?.into(),
+            },
+            RiscvType::Jal => Op::Field {
+                mask: J_MASK.into(),
+                bits: j_imm(off).ok_or(overflow)?.into(),
+            },
+            RiscvType::RvcBranch => Op::Field {
+                mask: CB_MASK.into(),
+                bits: cb_imm(off).ok_or(overflow)?.into(),
+            },
+            RiscvType::RvcJump => Op::Field {
+                mask: CJ_MASK.into(),
+                bits: cj_imm(off).ok_or(overflow)?.into(),
+            },
             RiscvType::Call | RiscvType::CallPlt | RiscvType::PcrelHi20 => {
                 let (hi, lo) = hi_lo(off).ok_or(overflow)?;
                 if ty == RiscvType::PcrelHi20 {
                     self.check_hi20(section, relsec, symtab, t, &r)?;
                 }
                 let mask = u64::from(U_MASK) | (u64::from(I_MASK) << 32);
-                Op::Field { mask, bits: u64::from(hi) | (u64::from(lo) << 32) }
+                Op::Field {
+                    mask,
+                    bits: u64::from(hi) | (u64::from(lo) << 32),
+                }
             }
             RiscvType::Add16 | RiscvType::Add32 => Op::Add(sa),
             RiscvType::Sub16 | RiscvType::Sub32 => Op::Sub(sa),
@@ -393,17 +427,36 @@ impl<'a> Purgatory<'a, '_> {
     /// Whether the section has a relocation of type `rtype` at `offset`
     /// that resolves (to `sa`, if given). Relocations that do not resolve
     /// are not partners; they are refused on their own turn.
-    fn has_rela(&self, relsec: &Shdr, symtab: &Shdr, t: &Tables, rtype: u32, offset: u64, sa: Option<u64>) -> bool {
+    fn has_rela(
+        &self,
+        relsec: &Shdr,
+        symtab: &Shdr,
+        t: &Tables,
+        rtype: u32,
+        offset: u64,
+        sa: Option<u64>,
+    ) -> bool {
         (0..t.rels).any(|j| {
-            self.rela(t, relsec, symtab, j)
-                .is_ok_and(|o| o.rtype == rtype && o.offset == offset && sa.map_or(true, |v| v == o.sa))
+            self.rela(t, relsec, symtab, j).is_ok_and(|o| {
+                o.rtype == rtype && o.offset == offset && sa.map_or(true, |v| v == o.sa)
+            })
         })
     }
 
     /// A `PCREL_HI20` needs a `PCREL_LO12_I` 4 bytes after it whose label is
     /// its place: the instruction C writes the low part into.
-    fn check_hi20(&self, section: &Shdr, relsec: &Shdr, symtab: &Shdr, t: &Tables, r: &Rela) -> Result<(), RiscvError<'a>> {
-        let lone = RiscvError::LoneHi20 { rel: r.rel, offset: r.offset };
+    fn check_hi20(
+        &self,
+        section: &Shdr,
+        relsec: &Shdr,
+        symtab: &Shdr,
+        t: &Tables,
+        r: &Rela,
+    ) -> Result<(), RiscvError<'a>> {
+        let lone = RiscvError::LoneHi20 {
+            rel: r.rel,
+            offset: r.offset,
+        };
         let next = r.offset.checked_add(4).ok_or(lone)?;
         let label = section.addr.wrapping_add(r.offset);
         if self.has_rela(relsec, symtab, t, PCREL_LO12_I, next, Some(label)) {
@@ -415,10 +468,22 @@ impl<'a> Purgatory<'a, '_> {
 
     /// A `PCREL_LO12_I` must name, by its label, a `PCREL_HI20` 4 bytes
     /// before it: the only partner C writes.
-    fn check_lo12(&self, section: &Shdr, relsec: &Shdr, symtab: &Shdr, t: &Tables, r: &Rela) -> Result<(), RiscvError<'a>> {
-        let lone = RiscvError::LoneLo12 { rel: r.rel, offset: r.offset };
+    fn check_lo12(
+        &self,
+        section: &Shdr,
+        relsec: &Shdr,
+        symtab: &Shdr,
+        t: &Tables,
+        r: &Rela,
+    ) -> Result<(), RiscvError<'a>> {
+        let lone = RiscvError::LoneLo12 {
+            rel: r.rel,
+            offset: r.offset,
+        };
         let prev = r.offset.checked_sub(4).ok_or(lone)?;
-        if r.sa != section.addr.wrapping_add(prev) || !self.has_rela(relsec, symtab, t, PCREL_HI20, prev, None) {
+        if r.sa != section.addr.wrapping_add(prev)
+            || !self.has_rela(relsec, symtab, t, PCREL_HI20, prev, None)
+        {
             return Err(lone);
         }
         Ok(())
@@ -426,7 +491,11 @@ impl<'a> Purgatory<'a, '_> {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
     use crate::reloc::testobj::{info, obj_with_text, Obj, RELA, SYMTAB, TEXT};
@@ -441,18 +510,28 @@ mod tests {
     }
 
     fn b_dec(i: u32) -> i64 {
-        let v = ((i >> 31) & 1) << 12 | ((i >> 7) & 1) << 11 | ((i >> 25) & 0x3f) << 5 | ((i >> 8) & 0xf) << 1;
+        let v = ((i >> 31) & 1) << 12
+            | ((i >> 7) & 1) << 11
+            | ((i >> 25) & 0x3f) << 5
+            | ((i >> 8) & 0xf) << 1;
         sext(v, 13)
     }
 
     fn j_dec(i: u32) -> i64 {
-        let v = ((i >> 31) & 1) << 20 | ((i >> 12) & 0xff) << 12 | ((i >> 20) & 1) << 11 | ((i >> 21) & 0x3ff) << 1;
+        let v = ((i >> 31) & 1) << 20
+            | ((i >> 12) & 0xff) << 12
+            | ((i >> 20) & 1) << 11
+            | ((i >> 21) & 0x3ff) << 1;
         sext(v, 21)
     }
 
     fn cb_dec(i: u16) -> i64 {
         let i = u32::from(i);
-        let v = ((i >> 12) & 1) << 8 | ((i >> 5) & 3) << 6 | ((i >> 2) & 1) << 5 | ((i >> 10) & 3) << 3 | ((i >> 3) & 3) << 1;
+        let v = ((i >> 12) & 1) << 8
+            | ((i >> 5) & 3) << 6
+            | ((i >> 2) & 1) << 5
+            | ((i >> 10) & 3) << 3
+            | ((i >> 3) & 3) << 1;
         sext(v, 9)
     }
 
@@ -495,14 +574,28 @@ mod tests {
         assert!(b_imm(4094).is_some() && b_imm(-4096).is_some());
         assert_eq!((b_imm(4096), b_imm(-4098), b_imm(3)), (None, None, None));
         assert!(j_imm((1 << 20) - 2).is_some() && j_imm(-(1 << 20)).is_some());
-        assert_eq!((j_imm(1 << 20), j_imm(-(1 << 20) - 2), j_imm(1)), (None, None, None));
+        assert_eq!(
+            (j_imm(1 << 20), j_imm(-(1 << 20) - 2), j_imm(1)),
+            (None, None, None)
+        );
         assert!(cb_imm(254).is_some() && cb_imm(-256).is_some());
         assert_eq!((cb_imm(256), cb_imm(-258), cb_imm(7)), (None, None, None));
         assert!(cj_imm(2046).is_some() && cj_imm(-2048).is_some());
-        assert_eq!((cj_imm(2048), cj_imm(-2050), cj_imm(-1)), (None, None, None));
+        assert_eq!(
+            (cj_imm(2048), cj_imm(-2050), cj_imm(-1)),
+            (None, None, None)
+        );
         let (max, min) = ((1i64 << 31) - 0x801, -(1i64 << 31) - 0x800);
         assert!(hi_lo(max).is_some() && hi_lo(min).is_some());
-        assert_eq!((hi_lo(max + 1), hi_lo(min - 1), hi_lo(i64::MAX), hi_lo(i64::MIN)), (None, None, None, None));
+        assert_eq!(
+            (
+                hi_lo(max + 1),
+                hi_lo(min - 1),
+                hi_lo(i64::MAX),
+                hi_lo(i64::MIN)
+            ),
+            (None, None, None, None)
+        );
         // Odd distances are fine for a pair: the sum is exact.
         assert_eq!(hi_lo(1), Some((0, 0x0010_0000)));
     }
@@ -615,7 +708,7 @@ mod tests {
             0x0005_0513, // 0x14 addi a0, a0, 0          (PCREL_LO12_I)
             0xc101_a001, // 0x18 c.j entry; c.beqz a0, entry (RVC_JUMP, RVC_BRANCH)
             0x0000_0010, // 0x1c ADD32/SUB32 word
-            0, // 0x20 R_RISCV_64
+            0,           // 0x20 R_RISCV_64
             0,
             0x0000_0000, // 0x28 ADD16 low half, SUB16 high half
             0,
@@ -647,10 +740,19 @@ mod tests {
         assert_eq!(word(&buf, 0x14), 0x8005_0513); // addi a0, a0, -2048
         assert_eq!(u16::from_le_bytes([buf[0x18], buf[0x19]]), 0xa021); // c.j .+8
         assert_eq!(u16::from_le_bytes([buf[0x1a], buf[0x1b]]), 0xc119); // c.beqz a0, .+6
-        assert_eq!(word(&buf, 0x1c), 0x10u32.wrapping_add(0x1235).wrapping_sub(BASE as u32));
-        assert_eq!(u64::from_le_bytes(buf[0x20..0x28].try_into().unwrap()), BASE + 0x28);
+        assert_eq!(
+            word(&buf, 0x1c),
+            0x10u32.wrapping_add(0x1235).wrapping_sub(BASE as u32)
+        );
+        assert_eq!(
+            u64::from_le_bytes(buf[0x20..0x28].try_into().unwrap()),
+            BASE + 0x28
+        );
         assert_eq!(u16::from_le_bytes([buf[0x28], buf[0x29]]), 0x1234);
-        assert_eq!(u16::from_le_bytes([buf[0x2a], buf[0x2b]]), 0u16.wrapping_sub(0x1268));
+        assert_eq!(
+            u16::from_le_bytes([buf[0x2a], buf[0x2b]]),
+            0u16.wrapping_sub(0x1268)
+        );
         assert_eq!(&buf[0x2c..], &[0u8; 20][..]);
     }
 
@@ -664,26 +766,92 @@ mod tests {
             matches!(e, RiscvError::Reloc(RelocError::UnknownType { rel: 1, rtype }) if *rtype == t)
         }
         let cases: [Case; 20] = [
-            (std::vec![(0, info(2, 0), 0)], |e| unknown(e, 0)),   // NONE: C knows no such case
-            (std::vec![(0, info(2, 1), 0)], |e| unknown(e, 1)),   // 32
+            (std::vec![(0, info(2, 0), 0)], |e| unknown(e, 0)), // NONE: C knows no such case
+            (std::vec![(0, info(2, 1), 0)], |e| unknown(e, 1)), // 32
             (std::vec![(0, info(2, 25), 0)], |e| unknown(e, 25)), // PCREL_LO12_S
             (std::vec![(0, info(2, 26), 0)], |e| unknown(e, 26)), // HI20
             (std::vec![(0, info(2, 36), 0)], |e| unknown(e, 36)), // ADD64
             (std::vec![(0, info(2, 40), 0)], |e| unknown(e, 40)), // SUB64
             (std::vec![(0, info(2, 57), 0)], |e| unknown(e, 57)), // 32_PCREL
-            (std::vec![(0, info(2, 16), 4096 - 0x20)], |e| matches!(e, RiscvError::Reloc(RelocError::Overflow { rel: 1, rtype: 16, value: 4096 }))),
-            (std::vec![(0, info(2, 16), 1)], |e| matches!(e, RiscvError::Reloc(RelocError::Overflow { rtype: 16, value: 0x21, .. }))),
-            (std::vec![(0, info(2, 17), 1 << 20)], |e| matches!(e, RiscvError::Reloc(RelocError::Overflow { rtype: 17, .. }))),
-            (std::vec![(0, info(2, 44), 256 - 0x20)], |e| matches!(e, RiscvError::Reloc(RelocError::Overflow { rtype: 44, .. }))),
-            (std::vec![(0, info(2, 45), 2048 - 0x20)], |e| matches!(e, RiscvError::Reloc(RelocError::Overflow { rtype: 45, .. }))),
-            (std::vec![(0, info(3, 18), 0)], |e| matches!(e, RiscvError::Reloc(RelocError::Overflow { rtype: 18, .. }))),
-            (std::vec![(0x10, info(2, 23), 0)], |e| matches!(e, RiscvError::LoneHi20 { rel: 1, offset: 0x10 })),
-            (std::vec![(0x10, info(2, 23), 0), (0x18, info(7, 24), 0)], |e| matches!(e, RiscvError::LoneHi20 { rel: 1, .. })),
-            (std::vec![(0x14, info(7, 24), 0)], |e| matches!(e, RiscvError::LoneLo12 { rel: 1, offset: 0x14 })),
-            (std::vec![(0x10, info(2, 23), 0), (0x14, info(2, 24), 0)], |e| matches!(e, RiscvError::LoneHi20 { rel: 1, .. })),
-            (std::vec![(0x3c, info(2, 18), 0)], |e| matches!(e, RiscvError::Reloc(RelocError::Place { rel: 1, offset: 0x3c }))),
-            (std::vec![(0, info(4, 2), 0)], |e| matches!(e, RiscvError::Reloc(RelocError::Undefined { rel: 1, name: b"entry" }))),
-            (std::vec![(0, info(5, 2), 0)], |e| matches!(e, RiscvError::Reloc(RelocError::Common { rel: 1, .. }))),
+            (std::vec![(0, info(2, 16), 4096 - 0x20)], |e| {
+                matches!(
+                    e,
+                    RiscvError::Reloc(RelocError::Overflow {
+                        rel: 1,
+                        rtype: 16,
+                        value: 4096
+                    })
+                )
+            }),
+            (std::vec![(0, info(2, 16), 1)], |e| {
+                matches!(
+                    e,
+                    RiscvError::Reloc(RelocError::Overflow {
+                        rtype: 16,
+                        value: 0x21,
+                        ..
+                    })
+                )
+            }),
+            (std::vec![(0, info(2, 17), 1 << 20)], |e| {
+                matches!(e, RiscvError::Reloc(RelocError::Overflow { rtype: 17, .. }))
+            }),
+            (std::vec![(0, info(2, 44), 256 - 0x20)], |e| {
+                matches!(e, RiscvError::Reloc(RelocError::Overflow { rtype: 44, .. }))
+            }),
+            (std::vec![(0, info(2, 45), 2048 - 0x20)], |e| {
+                matches!(e, RiscvError::Reloc(RelocError::Overflow { rtype: 45, .. }))
+            }),
+            (std::vec![(0, info(3, 18), 0)], |e| {
+                matches!(e, RiscvError::Reloc(RelocError::Overflow { rtype: 18, .. }))
+            }),
+            (std::vec![(0x10, info(2, 23), 0)], |e| {
+                matches!(
+                    e,
+                    RiscvError::LoneHi20 {
+                        rel: 1,
+                        offset: 0x10
+                    }
+                )
+            }),
+            (
+                std::vec![(0x10, info(2, 23), 0), (0x18, info(7, 24), 0)],
+                |e| matches!(e, RiscvError::LoneHi20 { rel: 1, .. }),
+            ),
+            (std::vec![(0x14, info(7, 24), 0)], |e| {
+                matches!(
+                    e,
+                    RiscvError::LoneLo12 {
+                        rel: 1,
+                        offset: 0x14
+                    }
+                )
+            }),
+            (
+                std::vec![(0x10, info(2, 23), 0), (0x14, info(2, 24), 0)],
+                |e| matches!(e, RiscvError::LoneHi20 { rel: 1, .. }),
+            ),
+            (std::vec![(0x3c, info(2, 18), 0)], |e| {
+                matches!(
+                    e,
+                    RiscvError::Reloc(RelocError::Place {
+                        rel: 1,
+                        offset: 0x3c
+                    })
+                )
+            }),
+            (std::vec![(0, info(4, 2), 0)], |e| {
+                matches!(
+                    e,
+                    RiscvError::Reloc(RelocError::Undefined {
+                        rel: 1,
+                        name: b"entry"
+                    })
+                )
+            }),
+            (std::vec![(0, info(5, 2), 0)], |e| {
+                matches!(e, RiscvError::Reloc(RelocError::Common { rel: 1, .. }))
+            }),
         ];
         for (bad, want) in cases {
             let mut relas = std::vec![good];
@@ -695,21 +863,46 @@ mod tests {
             assert_eq!(buf, std::vec![0xaau8; 64], "{bad:x?} wrote to the buffer");
         }
         let o = riscv_obj(&[(0, info(6, 2), 0)], core::iter::empty());
-        assert!(matches!(apply(&o, &mut [0; 64]), Err(RiscvError::Reloc(RelocError::SymbolSection { shndx: 99, .. }))));
+        assert!(matches!(
+            apply(&o, &mut [0; 64]),
+            Err(RiscvError::Reloc(RelocError::SymbolSection {
+                shndx: 99,
+                ..
+            }))
+        ));
         let o = riscv_obj(&[(0, info(8, 2), 0)], core::iter::empty());
-        assert_eq!(apply(&o, &mut [0; 64]), Err(RiscvError::Reloc(RelocError::SymbolIndex { rel: 0, index: 8 })));
+        assert_eq!(
+            apply(&o, &mut [0; 64]),
+            Err(RiscvError::Reloc(RelocError::SymbolIndex {
+                rel: 0,
+                index: 8
+            }))
+        );
         // A 2-byte RVC place fits in the last 2 bytes; a 4-byte one does not.
-        let o = riscv_obj(&[(0x3e, info(2, 45), 0), (0x3e, info(2, 34), 0)], core::iter::empty());
+        let o = riscv_obj(
+            &[(0x3e, info(2, 45), 0), (0x3e, info(2, 34), 0)],
+            core::iter::empty(),
+        );
         assert_eq!(apply(&o, &mut [0; 64]), Ok(2));
         let o = riscv_obj(&[(0x3e, info(2, 35), 0)], core::iter::empty());
-        assert_eq!(apply(&o, &mut [0; 64]), Err(RiscvError::Reloc(RelocError::Place { rel: 0, offset: 0x3e })));
+        assert_eq!(
+            apply(&o, &mut [0; 64]),
+            Err(RiscvError::Reloc(RelocError::Place {
+                rel: 0,
+                offset: 0x3e
+            }))
+        );
     }
 
     #[test]
     fn types_round_trip_their_numbers() {
         for t in 0..64 {
             let known = [2, 16, 17, 18, 19, 23, 24, 34, 35, 38, 39, 43, 44, 45, 51];
-            assert_eq!(RiscvType::from_raw(t).is_some(), known.contains(&t), "type {t}");
+            assert_eq!(
+                RiscvType::from_raw(t).is_some(),
+                known.contains(&t),
+                "type {t}"
+            );
         }
     }
 }

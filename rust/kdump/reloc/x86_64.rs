@@ -58,7 +58,9 @@ impl RelocType {
             RelocType::Abs64 => sa,
             RelocType::Abs32 => u32::try_from(sa).ok()?.into(),
             RelocType::Abs32S => i32::try_from(sa as i64).ok()? as u32 as u64,
-            RelocType::Pc32 | RelocType::Plt32 => i32::try_from(sa.wrapping_sub(place) as i64).ok()? as u32 as u64,
+            RelocType::Pc32 | RelocType::Plt32 => {
+                i32::try_from(sa.wrapping_sub(place) as i64).ok()? as u32 as u64
+            }
         };
         Some(v.to_le_bytes())
     }
@@ -87,8 +89,12 @@ impl<'a> Purgatory<'a, '_> {
         }
         let mut applied = 0usize;
         for i in 0..t.rels {
-            if let Some((at, bytes, width)) = self.one_x86_64(buf.len(), section, relsec, symtab, &t, i)? {
-                let dst = buf.get_mut(at..at.saturating_add(width)).ok_or(RelocError::Image("buffer"))?;
+            if let Some((at, bytes, width)) =
+                self.one_x86_64(buf.len(), section, relsec, symtab, &t, i)?
+            {
+                let dst = buf
+                    .get_mut(at..at.saturating_add(width))
+                    .ok_or(RelocError::Image("buffer"))?;
                 // Not copy_from_slice(): its length check could panic.
                 for (d, b) in dst.iter_mut().zip(bytes) {
                     *d = b;
@@ -110,7 +116,12 @@ impl<'a> Purgatory<'a, '_> {
         t: &Tables,
         i: u64,
     ) -> Result<Option<(usize, [u8; 8], usize)>, RelocError<'a>> {
-        let Rela { rel, offset, rtype, sa } = self.rela(t, relsec, symtab, i)?;
+        let Rela {
+            rel,
+            offset,
+            rtype,
+            sa,
+        } = self.rela(t, relsec, symtab, i)?;
         let ty = RelocType::from_raw(rtype).ok_or(RelocError::UnknownType { rel, rtype })?;
         if ty == RelocType::None {
             return Ok(None);
@@ -122,13 +133,19 @@ impl<'a> Purgatory<'a, '_> {
             RelocType::Pc32 | RelocType::Plt32 => sa.wrapping_sub(at),
             _ => sa,
         };
-        let bytes = ty.encode(sa, at).ok_or(RelocError::Overflow { rel, rtype, value })?;
+        let bytes = ty
+            .encode(sa, at)
+            .ok_or(RelocError::Overflow { rel, rtype, value })?;
         Ok(Some((off, bytes, width)))
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
     use crate::reloc::testobj::{info, obj, Obj, RELA, SYMTAB, TEXT};
@@ -137,19 +154,40 @@ mod tests {
     #[test]
     fn encode_follows_the_psabi() {
         use RelocType::{Abs32, Abs32S, Abs64, Pc32, Plt32};
-        assert_eq!(Abs64.encode(0x1122_3344_5566_7788, 0), Some(0x1122_3344_5566_7788u64.to_le_bytes()));
-        assert_eq!(Abs32.encode(0xffff_ffff, 0), Some(0xffff_ffffu64.to_le_bytes()));
+        assert_eq!(
+            Abs64.encode(0x1122_3344_5566_7788, 0),
+            Some(0x1122_3344_5566_7788u64.to_le_bytes())
+        );
+        assert_eq!(
+            Abs32.encode(0xffff_ffff, 0),
+            Some(0xffff_ffffu64.to_le_bytes())
+        );
         assert_eq!(Abs32.encode(0x1_0000_0000, 0), Option::None);
-        assert_eq!(Abs32S.encode(0x7fff_ffff, 0), Some(0x7fff_ffffu64.to_le_bytes()));
-        assert_eq!(Abs32S.encode(0xffff_ffff_8000_0000, 0), Some(0x8000_0000u64.to_le_bytes()));
+        assert_eq!(
+            Abs32S.encode(0x7fff_ffff, 0),
+            Some(0x7fff_ffffu64.to_le_bytes())
+        );
+        assert_eq!(
+            Abs32S.encode(0xffff_ffff_8000_0000, 0),
+            Some(0x8000_0000u64.to_le_bytes())
+        );
         assert_eq!(Abs32S.encode(0x8000_0000, 0), Option::None);
         assert_eq!(Abs32S.encode(0xffff_ffff_7fff_ffff, 0), Option::None);
         // S + A - P, backwards and forwards, and the signed 32-bit edges.
-        assert_eq!(Pc32.encode(0x1000, 0x1010), Some(0xffff_fff0u64.to_le_bytes()));
+        assert_eq!(
+            Pc32.encode(0x1000, 0x1010),
+            Some(0xffff_fff0u64.to_le_bytes())
+        );
         assert_eq!(Plt32.encode(0x2000, 0x1000), Some(0x1000u64.to_le_bytes()));
-        assert_eq!(Pc32.encode(0x8000_0000 + 0x7fff_ffff, 0x8000_0000), Some(0x7fff_ffffu64.to_le_bytes()));
+        assert_eq!(
+            Pc32.encode(0x8000_0000 + 0x7fff_ffff, 0x8000_0000),
+            Some(0x7fff_ffffu64.to_le_bytes())
+        );
         assert_eq!(Pc32.encode(0x1_0000_0000, 0x8000_0000), Option::None);
-        assert_eq!(Pc32.encode(0, 0x8000_0000), Some(0x8000_0000u64.to_le_bytes()));
+        assert_eq!(
+            Pc32.encode(0, 0x8000_0000),
+            Some(0x8000_0000u64.to_le_bytes())
+        );
         assert_eq!(Pc32.encode(0, 0x8000_0001), Option::None);
         assert_eq!(RelocType::None.width(), 0);
         assert_eq!(RelocType::from_raw(9), Option::None); // GOTPCREL
@@ -158,7 +196,18 @@ mod tests {
 
     #[test]
     fn shdr_round_trips() {
-        let h = Shdr { name: 1, kind: 2, flags: 3, addr: 4, offset: 5, size: 6, link: 7, info: 8, addralign: 9, entsize: 10 };
+        let h = Shdr {
+            name: 1,
+            kind: 2,
+            flags: 3,
+            addr: 4,
+            offset: 5,
+            size: 6,
+            link: 7,
+            info: 8,
+            addralign: 9,
+            entsize: 10,
+        };
         assert_eq!(Shdr::parse(&h.to_bytes()), Some(h));
         assert_eq!(Shdr::parse(&h.to_bytes()[..63]), Option::None);
     }
@@ -175,12 +224,12 @@ mod tests {
         let o = obj(
             &[(0, 0, 0), (1, 1, 0x20), (7, SHN_ABS, 0x1234)],
             &[
-                (0x00, info(1, 1), 8),         // 64: 0x10028
-                (0x08, info(2, 10), 1),        // 32: 0x1235
-                (0x0c, info(1, 2), (-4i64) as u64), // PC32: 0x10020 - 4 - 0x1000c = 0x10
+                (0x00, info(1, 1), 8),                    // 64: 0x10028
+                (0x08, info(2, 10), 1),                   // 32: 0x1235
+                (0x0c, info(1, 2), (-4i64) as u64),       // PC32: 0x10020 - 4 - 0x1000c = 0x10
                 (0x10, info(2, 11), (-0x2234i64) as u64), // 32S: -0x1000
-                (0x14, info(1, 4), 0),         // PLT32: 0x10020 - 0x10014 = 0xc
-                (0x18, info(1, 0), 0),         // NONE
+                (0x14, info(1, 4), 0),                    // PLT32: 0x10020 - 0x10014 = 0xc
+                (0x18, info(1, 0), 0),                    // NONE
             ],
         );
         let mut buf = std::vec![0u8; 64];
@@ -197,18 +246,80 @@ mod tests {
     /// relocations of the section were fine.
     #[test]
     fn bad_relocations_are_refused_and_nothing_is_written() {
-        let syms = [(0, 0, 0), (1, 1, 0x20), (7, SHN_ABS, 0x1_0000_0000), (1, SHN_UNDEF, 0), (7, SHN_COMMON, 0), (1, 99, 0)];
+        let syms = [
+            (0, 0, 0),
+            (1, 1, 0x20),
+            (7, SHN_ABS, 0x1_0000_0000),
+            (1, SHN_UNDEF, 0),
+            (7, SHN_COMMON, 0),
+            (1, 99, 0),
+        ];
         let good = (0x00, info(1, 1), 0);
         type Case = ((u64, u64, u64), fn(&RelocError<'_>) -> bool);
         let cases: [Case; 8] = [
-            ((0x08, info(1, 9), 0), |e| matches!(e, RelocError::UnknownType { rel: 1, rtype: 9 })),
-            ((0x08, info(2, 10), 0), |e| matches!(e, RelocError::Overflow { rel: 1, rtype: 10, .. })),
-            ((0x08, info(2, 2), 0), |e| matches!(e, RelocError::Overflow { rel: 1, rtype: 2, .. })),
-            ((0x08, info(3, 1), 0), |e| matches!(e, RelocError::Undefined { rel: 1, name: b"entry" })),
-            ((0x08, info(4, 1), 0), |e| matches!(e, RelocError::Common { rel: 1, name: b"data" })),
-            ((0x08, info(5, 1), 0), |e| matches!(e, RelocError::SymbolSection { rel: 1, shndx: 99, .. })),
-            ((0x08, info(6, 1), 0), |e| matches!(e, RelocError::SymbolIndex { rel: 1, index: 6 })),
-            ((0x3d, info(1, 10), 0), |e| matches!(e, RelocError::Place { rel: 1, offset: 0x3d })),
+            ((0x08, info(1, 9), 0), |e| {
+                matches!(e, RelocError::UnknownType { rel: 1, rtype: 9 })
+            }),
+            ((0x08, info(2, 10), 0), |e| {
+                matches!(
+                    e,
+                    RelocError::Overflow {
+                        rel: 1,
+                        rtype: 10,
+                        ..
+                    }
+                )
+            }),
+            ((0x08, info(2, 2), 0), |e| {
+                matches!(
+                    e,
+                    RelocError::Overflow {
+                        rel: 1,
+                        rtype: 2,
+                        ..
+                    }
+                )
+            }),
+            ((0x08, info(3, 1), 0), |e| {
+                matches!(
+                    e,
+                    RelocError::Undefined {
+                        rel: 1,
+                        name: b"entry"
+                    }
+                )
+            }),
+            ((0x08, info(4, 1), 0), |e| {
+                matches!(
+                    e,
+                    RelocError::Common {
+                        rel: 1,
+                        name: b"data"
+                    }
+                )
+            }),
+            ((0x08, info(5, 1), 0), |e| {
+                matches!(
+                    e,
+                    RelocError::SymbolSection {
+                        rel: 1,
+                        shndx: 99,
+                        ..
+                    }
+                )
+            }),
+            ((0x08, info(6, 1), 0), |e| {
+                matches!(e, RelocError::SymbolIndex { rel: 1, index: 6 })
+            }),
+            ((0x3d, info(1, 10), 0), |e| {
+                matches!(
+                    e,
+                    RelocError::Place {
+                        rel: 1,
+                        offset: 0x3d
+                    }
+                )
+            }),
         ];
         for (bad, want) in cases {
             let o = obj(&syms, &[good, bad]);
@@ -220,31 +331,59 @@ mod tests {
         // A place past the end of the buffer (section bigger than buffer).
         let o = obj(&syms, &[(0x38, info(1, 1), 0)]);
         let mut short = std::vec![0u8; 60];
-        assert_eq!(apply(&o, &mut short), Err(RelocError::Place { rel: 0, offset: 0x38 }));
+        assert_eq!(
+            apply(&o, &mut short),
+            Err(RelocError::Place {
+                rel: 0,
+                offset: 0x38
+            })
+        );
     }
 
     #[test]
     fn corrupt_images_are_refused() {
         let o = obj(&[(0, 0, 0)], &[]);
         for cut in [0, 10, 63, o.image.len() - 1] {
-            assert!(Purgatory::new(&o.image[..cut], &o.loaded).is_err(), "cut at {cut}");
+            assert!(
+                Purgatory::new(&o.image[..cut], &o.loaded).is_err(),
+                "cut at {cut}"
+            );
         }
         assert!(Purgatory::new(&o.image, &o.loaded[..64]).is_err());
         let mut bad = o.image.clone();
         bad[0x3a] = 40;
-        assert_eq!(Purgatory::new(&bad, &o.loaded).err(), Some(RelocError::Image("section header size")));
+        assert_eq!(
+            Purgatory::new(&bad, &o.loaded).err(),
+            Some(RelocError::Image("section header size"))
+        );
         let p = Purgatory::new(&o.image, &o.loaded).unwrap();
         let sec = p.loaded_shdr(TEXT).unwrap();
         let sym = p.shdr(SYMTAB).unwrap();
         let mut buf = [0u8; 64];
-        let huge = Shdr { offset: u64::MAX - 10, size: 48, ..p.shdr(RELA).unwrap() };
-        assert_eq!(p.apply_rela_x86_64(&mut buf, &sec, &huge, &sym), Err(RelocError::Image("relocations")));
-        let far = Shdr { offset: 1 << 40, ..sym };
-        assert_eq!(p.apply_rela_x86_64(&mut buf, &sec, &p.shdr(RELA).unwrap(), &far), Err(RelocError::Image("symbol table")));
+        let huge = Shdr {
+            offset: u64::MAX - 10,
+            size: 48,
+            ..p.shdr(RELA).unwrap()
+        };
+        assert_eq!(
+            p.apply_rela_x86_64(&mut buf, &sec, &huge, &sym),
+            Err(RelocError::Image("relocations"))
+        );
+        let far = Shdr {
+            offset: 1 << 40,
+            ..sym
+        };
+        assert_eq!(
+            p.apply_rela_x86_64(&mut buf, &sec, &p.shdr(RELA).unwrap(), &far),
+            Err(RelocError::Image("symbol table"))
+        );
         let nolink = Shdr { link: 77, ..sym };
         assert_eq!(
             p.apply_rela_x86_64(&mut buf, &sec, &p.shdr(RELA).unwrap(), &nolink),
-            Err(RelocError::SectionIndex { what: "string table", index: 77 })
+            Err(RelocError::SectionIndex {
+                what: "string table",
+                index: 77
+            })
         );
     }
 
@@ -253,7 +392,13 @@ mod tests {
         let o = obj(&[(0, 0, 0)], &[]);
         // Every test section is flagged SHF_ALLOC; the furthest end wins.
         let p = Purgatory::new(&o.image, &o.loaded).unwrap();
-        let want = (1..6).map(|i| { let h = p.loaded_shdr(i).unwrap(); h.offset + h.size }).max().unwrap();
+        let want = (1..6)
+            .map(|i| {
+                let h = p.loaded_shdr(i).unwrap();
+                h.offset + h.size
+            })
+            .max()
+            .unwrap();
         assert_eq!(buffer_len(&o.loaded, 6), Some(want as usize));
         assert_eq!(buffer_len(&o.loaded, 7), Option::None);
     }

@@ -40,9 +40,15 @@ pub fn device_dump_size(data: usize) -> Option<usize> {
     if data == 0 {
         return None;
     }
-    let size = data.checked_add(DEVICE_DUMP_HEADER)?.checked_next_multiple_of(PAGE_SIZE as usize)?;
+    let size = data
+        .checked_add(DEVICE_DUMP_HEADER)?
+        .checked_next_multiple_of(PAGE_SIZE as usize)?;
     // n_descsz is a u32: everything after the header plus the name.
-    u32::try_from(size.checked_sub(DEVICE_DUMP_HEADER)?.checked_add(DEVICE_DUMP_NAME_MAX)?).ok()?;
+    u32::try_from(
+        size.checked_sub(DEVICE_DUMP_HEADER)?
+            .checked_add(DEVICE_DUMP_NAME_MAX)?,
+    )
+    .ok()?;
     Some(size)
 }
 
@@ -65,7 +71,13 @@ pub fn write_device_dump_header(
     out.fill(0);
     put_fields(
         out,
-        &[&(NOTE_NAME.len() as u32).to_le_bytes(), &desc.to_le_bytes(), &NT_VMCOREDD.to_le_bytes(), NOTE_NAME, name],
+        &[
+            &(NOTE_NAME.len() as u32).to_le_bytes(),
+            &desc.to_le_bytes(),
+            &NT_VMCOREDD.to_le_bytes(),
+            NOTE_NAME,
+            name,
+        ],
     );
     Ok(())
 }
@@ -101,11 +113,26 @@ mod tests {
     #[test]
     fn bad_names_and_sizes_are_refused() {
         let mut h = [0u8; DEVICE_DUMP_HEADER];
-        assert_eq!(write_device_dump_header(&mut h, b"", 4096), Err(DeviceDumpError::Name));
-        assert_eq!(write_device_dump_header(&mut h, b"a\0b", 4096), Err(DeviceDumpError::Name));
-        assert_eq!(write_device_dump_header(&mut h, &[b'x'; 44], 4096), Err(DeviceDumpError::Name));
+        assert_eq!(
+            write_device_dump_header(&mut h, b"", 4096),
+            Err(DeviceDumpError::Name)
+        );
+        assert_eq!(
+            write_device_dump_header(&mut h, b"a\0b", 4096),
+            Err(DeviceDumpError::Name)
+        );
+        assert_eq!(
+            write_device_dump_header(&mut h, &[b'x'; 44], 4096),
+            Err(DeviceDumpError::Name)
+        );
         assert!(write_device_dump_header(&mut h, &[b'x'; 43], 4096).is_ok());
-        assert_eq!(write_device_dump_header(&mut h, b"a", 4095), Err(DeviceDumpError::Size));
-        assert_eq!(write_device_dump_header(&mut h, b"a", 0), Err(DeviceDumpError::Size));
+        assert_eq!(
+            write_device_dump_header(&mut h, b"a", 4095),
+            Err(DeviceDumpError::Size)
+        );
+        assert_eq!(
+            write_device_dump_header(&mut h, b"a", 0),
+            Err(DeviceDumpError::Size)
+        );
     }
 }

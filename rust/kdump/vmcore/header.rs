@@ -4,7 +4,10 @@
 
 use super::PAGE_SIZE;
 use crate::bytes_at;
-use crate::elf::{Class, Phdr, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFMAG, EI_NIDENT, ET_CORE, EV_CURRENT, PN_XNUM, PT_LOAD, PT_NOTE};
+use crate::elf::{
+    Class, Phdr, EI_NIDENT, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFMAG, ET_CORE, EV_CURRENT,
+    PN_XNUM, PT_LOAD, PT_NOTE,
+};
 use crate::{u16_at, u32_at};
 use core::fmt;
 
@@ -153,11 +156,19 @@ impl fmt::Display for HeaderError {
             HeaderError::Truncated { needed, have } | HeaderError::NoRoom { needed, have } => {
                 write!(f, " ({have} bytes, {needed} needed)")
             }
-            HeaderError::Class(v) | HeaderError::ClassNotAccepted(v) | HeaderError::Data(v) | HeaderError::IdentVersion(v) => write!(f, " ({v})"),
-            HeaderError::Type(v) | HeaderError::EhSize(v) | HeaderError::PhEntSize(v) | HeaderError::PhNum(v) => {
+            HeaderError::Class(v)
+            | HeaderError::ClassNotAccepted(v)
+            | HeaderError::Data(v)
+            | HeaderError::IdentVersion(v) => write!(f, " ({v})"),
+            HeaderError::Type(v)
+            | HeaderError::EhSize(v)
+            | HeaderError::PhEntSize(v)
+            | HeaderError::PhNum(v) => {
                 write!(f, " ({v})")
             }
-            HeaderError::Machine { found, expected } => write!(f, " ({found}, expected {expected})"),
+            HeaderError::Machine { found, expected } => {
+                write!(f, " ({found}, expected {expected})")
+            }
             HeaderError::Version(v) => write!(f, " ({v})"),
             HeaderError::PhOff(v) => write!(f, " ({v:#x})"),
             HeaderError::TooBig { needed, limit } => write!(f, " ({needed} bytes, limit {limit})"),
@@ -181,7 +192,10 @@ struct Ehdr {
 impl Ehdr {
     fn parse(b: &[u8], expect: &Expect) -> Result<Self, HeaderError> {
         let have = b.len();
-        let ident: [u8; EI_NIDENT] = bytes_at(b, 0).ok_or(HeaderError::Truncated { needed: EI_NIDENT, have })?;
+        let ident: [u8; EI_NIDENT] = bytes_at(b, 0).ok_or(HeaderError::Truncated {
+            needed: EI_NIDENT,
+            have,
+        })?;
         let [m0, m1, m2, m3, raw_class, data, version, ..] = ident;
         if [m0, m1, m2, m3] != *ELFMAG {
             return Err(HeaderError::Magic);
@@ -198,7 +212,9 @@ impl Ehdr {
             return Err(HeaderError::IdentVersion(version));
         }
         let size = class.ehdr_size();
-        let e = b.get(..size).ok_or(HeaderError::Truncated { needed: size, have })?;
+        let e = b
+            .get(..size)
+            .ok_or(HeaderError::Truncated { needed: size, have })?;
         // Every field below lies within `e`; the error is for form only.
         let cut = HeaderError::Truncated { needed: size, have };
         let at = class.ehsize_at();
@@ -214,7 +230,10 @@ impl Ehdr {
             return Err(HeaderError::Type(e_type));
         }
         if machine != expect.machine {
-            return Err(HeaderError::Machine { found: machine, expected: expect.machine });
+            return Err(HeaderError::Machine {
+                found: machine,
+                expected: expect.machine,
+            });
         }
         if expect.class.is_some_and(|c| c != class) {
             return Err(HeaderError::ClassNotAccepted(raw_class));
@@ -235,10 +254,19 @@ impl Ehdr {
             return Err(HeaderError::PhNum(phnum));
         }
         // At most 64 + 65534 * 56 bytes: no overflow, but checked anyway.
-        let too_big = HeaderError::TooBig { needed: usize::MAX, limit: expect.max_size };
-        let len = usize::from(phnum).checked_mul(class.phdr_size()).and_then(|n| n.checked_add(size)).ok_or(too_big)?;
+        let too_big = HeaderError::TooBig {
+            needed: usize::MAX,
+            limit: expect.max_size,
+        };
+        let len = usize::from(phnum)
+            .checked_mul(class.phdr_size())
+            .and_then(|n| n.checked_add(size))
+            .ok_or(too_big)?;
         if len > expect.max_size {
-            return Err(HeaderError::TooBig { needed: len, limit: expect.max_size });
+            return Err(HeaderError::TooBig {
+                needed: len,
+                limit: expect.max_size,
+            });
         }
         Ok(Ehdr { class, phnum, len })
     }
@@ -284,8 +312,18 @@ impl<'a> CoreHeader<'a> {
     pub fn parse(bytes: &'a [u8], expect: &Expect) -> Result<Self, HeaderError> {
         let e = Ehdr::parse(bytes, expect)?;
         let have = bytes.len();
-        let bytes = bytes.get(..e.len).ok_or(HeaderError::Truncated { needed: e.len, have })?;
-        let mut h = CoreHeader { bytes, class: e.class, phnum: e.phnum, notes: 0, loads: 0, notes_max: 0 };
+        let bytes = bytes.get(..e.len).ok_or(HeaderError::Truncated {
+            needed: e.len,
+            have,
+        })?;
+        let mut h = CoreHeader {
+            bytes,
+            class: e.class,
+            phnum: e.phnum,
+            notes: 0,
+            loads: 0,
+            notes_max: 0,
+        };
         for (index, p) in h.indexed() {
             match p.kind {
                 PT_NOTE => {
@@ -358,6 +396,9 @@ impl<'a> CoreHeader<'a> {
 /// Page-rounded old-memory range `[start, end)` of a `PT_LOAD`, if its end
 /// does not wrap.
 pub(super) fn page_range(p: &Phdr) -> Option<(u64, u64)> {
-    let end = p.offset.checked_add(p.memsz)?.checked_next_multiple_of(PAGE_SIZE)?;
+    let end = p
+        .offset
+        .checked_add(p.memsz)?
+        .checked_next_multiple_of(PAGE_SIZE)?;
     Some((p.offset & !(PAGE_SIZE - 1), end))
 }

@@ -111,7 +111,11 @@ impl<'a> Layout<'a> {
     /// follow and are rounded up to a page, then each `PT_LOAD` in turn
     /// takes the pages from `p_offset` rounded down to `p_offset + p_memsz`
     /// rounded up, and its new `p_offset` is where `p_offset` falls in them.
-    pub fn new(hdr: CoreHeader<'a>, notes_size: usize, slots: &'a mut [Load]) -> Result<Self, HeaderError> {
+    pub fn new(
+        hdr: CoreHeader<'a>,
+        notes_size: usize,
+        slots: &'a mut [Load],
+    ) -> Result<Self, HeaderError> {
         Self::with_device_dumps(hdr, notes_size, 0, slots)
     }
 
@@ -131,10 +135,17 @@ impl<'a> Layout<'a> {
         }
         let count = usize::from(hdr.loads);
         let have = slots.len();
-        let slots = slots.get_mut(..count).ok_or(HeaderError::NoRoom { needed: count, have })?;
+        let slots = slots.get_mut(..count).ok_or(HeaderError::NoRoom {
+            needed: count,
+            have,
+        })?;
         let class = hdr.class;
         // One merged PT_NOTE replaces the (at least one) PT_NOTEs.
-        let phnum = hdr.phnum.checked_sub(hdr.notes).and_then(|n| n.checked_add(1)).ok_or(HeaderError::NoNotes)?;
+        let phnum = hdr
+            .phnum
+            .checked_sub(hdr.notes)
+            .and_then(|n| n.checked_add(1))
+            .ok_or(HeaderError::NoNotes)?;
         let header_size = usize::from(phnum)
             .checked_mul(class.phdr_size())
             .and_then(|n| n.checked_add(class.ehdr_size()))
@@ -153,18 +164,34 @@ impl<'a> Layout<'a> {
         let mut next = slots.iter_mut();
         for (index, p) in hdr.indexed().filter(|(_, p)| p.kind == PT_LOAD) {
             let (start, end) = page_range(&p).ok_or(HeaderError::LoadRange { index })?;
-            let load = Load { paddr: start, size: end.saturating_sub(start), offset: off };
+            let load = Load {
+                paddr: start,
+                size: end.saturating_sub(start),
+                offset: off,
+            };
             let new = new_offset(&load, &p).ok_or(HeaderError::FileSize)?;
             if new > class.word_max() {
                 return Err(HeaderError::FileSize);
             }
-            *next.next().ok_or(HeaderError::NoRoom { needed: count, have })? = load;
+            *next.next().ok_or(HeaderError::NoRoom {
+                needed: count,
+                have,
+            })? = load;
             off = off.checked_add(load.size).ok_or(HeaderError::FileSize)?;
         }
         if off > i64::MAX as u64 {
             return Err(HeaderError::FileSize);
         }
-        Ok(Layout { hdr, loads: slots, phnum, header_size, dumps, notes_size, data_offset, size: off })
+        Ok(Layout {
+            hdr,
+            loads: slots,
+            phnum,
+            header_size,
+            dumps,
+            notes_size,
+            data_offset,
+            size: off,
+        })
     }
 
     /// Bytes of the header, a whole number of pages: the notes start here.
@@ -213,11 +240,16 @@ impl<'a> Layout<'a> {
     pub fn write_header(&self, buf: &mut [u8]) -> Result<usize, HeaderError> {
         let size = self.header_size;
         let have = buf.len();
-        let out = buf.get_mut(..size).ok_or(HeaderError::NoRoom { needed: size, have })?;
+        let out = buf
+            .get_mut(..size)
+            .ok_or(HeaderError::NoRoom { needed: size, have })?;
         out.fill(0);
         let class = self.hdr.class;
         let (ehdr, table) = out.split_at_mut(class.ehdr_size().min(size));
-        crate::put_fields(ehdr, &[self.hdr.bytes.get(..class.ehdr_size()).unwrap_or(&[])]);
+        crate::put_fields(
+            ehdr,
+            &[self.hdr.bytes.get(..class.ehdr_size()).unwrap_or(&[])],
+        );
         if let Some(f) = ehdr.get_mut(class.phnum_at()..) {
             crate::put_fields(f, &[&self.phnum.to_le_bytes()]);
         }
@@ -235,7 +267,12 @@ impl<'a> Layout<'a> {
             note.write(class, slot);
         }
         let (field_at, width) = class.p_offset_field();
-        let raw = self.hdr.bytes.get(class.ehdr_size()..).unwrap_or(&[]).chunks_exact(class.phdr_size());
+        let raw = self
+            .hdr
+            .bytes
+            .get(class.ehdr_size()..)
+            .unwrap_or(&[])
+            .chunks_exact(class.phdr_size());
         let mut loads = self.loads.iter();
         for (src, p) in raw.zip(self.hdr.phdrs()) {
             if p.kind == PT_NOTE {
@@ -322,18 +359,29 @@ impl Extents {
         if off < header {
             // Below header_size, hence a usize.
             let at = off as usize;
-            return Region::Header { at, len: self.header_size.saturating_sub(at) };
+            return Region::Header {
+                at,
+                len: self.header_size.saturating_sub(at),
+            };
         }
         if off < notes {
             let at = off.saturating_sub(header) as usize;
-            return Region::DeviceDumps { at, len: self.dumps.saturating_sub(at) };
+            return Region::DeviceDumps {
+                at,
+                len: self.dumps.saturating_sub(at),
+            };
         }
         if off < notes_end {
             let at = off.saturating_sub(notes) as usize;
-            return Region::Notes { at, len: self.notes_size.saturating_sub(at) };
+            return Region::Notes {
+                at,
+                len: self.notes_size.saturating_sub(at),
+            };
         }
         if off < self.data_offset {
-            return Region::Zero { len: self.data_offset.saturating_sub(off) as usize };
+            return Region::Zero {
+                len: self.data_offset.saturating_sub(off) as usize,
+            };
         }
         if off >= self.size {
             return Region::End;
@@ -343,7 +391,10 @@ impl Extents {
         match loads.get(i) {
             Some(l) if l.offset <= off => {
                 let into = off.saturating_sub(l.offset);
-                Region::OldMem { paddr: l.paddr.saturating_add(into), len: l.size.saturating_sub(into) }
+                Region::OldMem {
+                    paddr: l.paddr.saturating_add(into),
+                    len: l.size.saturating_sub(into),
+                }
             }
             _ => Region::End,
         }

@@ -24,7 +24,11 @@ impl CoreHeader<'_> {
     /// its notes go, walked with [`scan_notes`], and the next segment
     /// overwrites whatever followed its last note, so no other buffer is
     /// needed.
-    pub fn merge_notes<E, F>(&self, out: &mut [u8], mut read: F) -> Result<MergedNotes, MergeError<E>>
+    pub fn merge_notes<E, F>(
+        &self,
+        out: &mut [u8],
+        mut read: F,
+    ) -> Result<MergedNotes, MergeError<E>>
     where
         F: FnMut(u64, &mut [u8]) -> Result<(), E>,
     {
@@ -33,7 +37,12 @@ impl CoreHeader<'_> {
         if have < needed {
             return Err(no_room());
         }
-        let mut m = MergedNotes { size: 0, empty: 0, dropped: 0, first_drop: None };
+        let mut m = MergedNotes {
+            size: 0,
+            empty: 0,
+            dropped: 0,
+            first_drop: None,
+        };
         for (index, p) in self.indexed().filter(|(_, p)| p.kind == PT_NOTE) {
             // Fits: parse() summed every p_memsz into notes_max as usize,
             // and size is at most the sum of the segments before this one.
@@ -140,9 +149,19 @@ impl NoteError {
 impl fmt::Display for NoteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            NoteError::Header { at } => write!(f, "{}: note header cut short at {at:#x}", self.field()),
-            NoteError::Name { at, namesz } => write!(f, "{}={namesz:#x} past the segment at {at:#x}", self.field()),
-            NoteError::Desc { at, descsz } => write!(f, "{}={descsz:#x} past the segment at {at:#x}", self.field()),
+            NoteError::Header { at } => {
+                write!(f, "{}: note header cut short at {at:#x}", self.field())
+            }
+            NoteError::Name { at, namesz } => write!(
+                f,
+                "{}={namesz:#x} past the segment at {at:#x}",
+                self.field()
+            ),
+            NoteError::Desc { at, descsz } => write!(
+                f,
+                "{}={descsz:#x} past the segment at {at:#x}",
+                self.field()
+            ),
         }
     }
 }
@@ -174,7 +193,12 @@ pub struct Notes<'a> {
 impl<'a> Notes<'a> {
     /// The notes of `bytes`.
     pub fn new(bytes: &'a [u8]) -> Self {
-        Notes { bytes, at: 0, error: None, done: false }
+        Notes {
+            bytes,
+            at: 0,
+            error: None,
+            done: false,
+        }
     }
 
     /// Bytes of the notes returned so far.
@@ -212,11 +236,15 @@ impl<'a> Notes<'a> {
         let name_end = name_end as usize;
         let name_len = namesz as usize;
         let desc_len = descsz as usize;
-        let mut name = rest.get(NHDR_SIZE..NHDR_SIZE.saturating_add(name_len)).unwrap_or(&[]);
+        let mut name = rest
+            .get(NHDR_SIZE..NHDR_SIZE.saturating_add(name_len))
+            .unwrap_or(&[]);
         while let Some((&0, head)) = name.split_last() {
             name = head;
         }
-        let desc = rest.get(name_end..name_end.saturating_add(desc_len)).unwrap_or(&[]);
+        let desc = rest
+            .get(name_end..name_end.saturating_add(desc_len))
+            .unwrap_or(&[]);
         Ok(Some((Note { name, kind, desc }, end as usize)))
     }
 }
@@ -264,7 +292,11 @@ pub struct NoteScan {
 pub fn scan_notes(seg: &[u8]) -> NoteScan {
     let mut notes = Notes::new(seg);
     let count = notes.by_ref().count();
-    NoteScan { size: notes.offset(), count, error: notes.error() }
+    NoteScan {
+        size: notes.offset(),
+        count,
+        error: notes.error(),
+    }
 }
 
 /// The first note called `name` (without terminating NUL) in `notes`, such

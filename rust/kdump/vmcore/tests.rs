@@ -3,14 +3,23 @@
 //! Host tests of the vmcore module: headers encoded by hand from the ELF
 //! specification, checked against the C arithmetic of fs/proc/vmcore.c.
 
-#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used, clippy::panic)]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::panic
+)]
 
 use super::header::page_range;
 use super::*;
 use proptest::prelude::*;
 use std::vec::Vec;
 
-const X86: Expect = Expect { machine: EM_X86_64, class: None, max_size: 1 << 20 };
+const X86: Expect = Expect {
+    machine: EM_X86_64,
+    class: None,
+    max_size: 1 << 20,
+};
 
 /// One program header for the test's own encoder.
 #[derive(Clone, Copy, Debug)]
@@ -22,11 +31,21 @@ struct P {
 }
 
 fn note(offset: u64, memsz: u64) -> P {
-    P { kind: PT_NOTE, offset, vaddr: 0, memsz }
+    P {
+        kind: PT_NOTE,
+        offset,
+        vaddr: 0,
+        memsz,
+    }
 }
 
 fn load(offset: u64, memsz: u64) -> P {
-    P { kind: PT_LOAD, offset, vaddr: offset | 0xffff_8880_0000_0000, memsz }
+    P {
+        kind: PT_LOAD,
+        offset,
+        vaddr: offset | 0xffff_8880_0000_0000,
+        memsz,
+    }
 }
 
 /// An ELF core header as the crashed kernel writes it, encoded by hand
@@ -76,9 +95,16 @@ fn core32(machine: u16, ps: &[P]) -> Vec<u8> {
     assert_eq!(b.len(), 52);
     for p in ps {
         let flags = if p.kind == PT_LOAD { 7u32 } else { 0 };
-        for f in
-            [p.kind, p.offset as u32, p.vaddr as u32, p.offset as u32, p.memsz as u32, p.memsz as u32, flags, 0]
-        {
+        for f in [
+            p.kind,
+            p.offset as u32,
+            p.vaddr as u32,
+            p.offset as u32,
+            p.memsz as u32,
+            p.memsz as u32,
+            flags,
+            0,
+        ] {
             b.extend_from_slice(&f.to_le_bytes());
         }
     }
@@ -124,30 +150,72 @@ fn every_header_error_is_reachable() {
         put(&mut b, at, v, n);
         parse(&b).err()
     };
-    assert_eq!(parse(&good[..10]).err(), Some(HeaderError::Truncated { needed: 16, have: 10 }));
-    assert_eq!(parse(&good[..40]).err(), Some(HeaderError::Truncated { needed: 64, have: 40 }));
-    assert_eq!(parse(&good[..64 + 56]).err(), Some(HeaderError::Truncated { needed: 64 + 112, have: 120 }));
+    assert_eq!(
+        parse(&good[..10]).err(),
+        Some(HeaderError::Truncated {
+            needed: 16,
+            have: 10
+        })
+    );
+    assert_eq!(
+        parse(&good[..40]).err(),
+        Some(HeaderError::Truncated {
+            needed: 64,
+            have: 40
+        })
+    );
+    assert_eq!(
+        parse(&good[..64 + 56]).err(),
+        Some(HeaderError::Truncated {
+            needed: 64 + 112,
+            have: 120
+        })
+    );
     assert_eq!(bad(1, b'e' as u64, 1), Some(HeaderError::Magic));
     assert_eq!(bad(4, 3, 1), Some(HeaderError::Class(3)));
     assert_eq!(bad(5, 2, 1), Some(HeaderError::Data(2)));
     assert_eq!(bad(6, 0, 1), Some(HeaderError::IdentVersion(0)));
     assert_eq!(bad(16, 2, 2), Some(HeaderError::Type(2)));
-    assert_eq!(bad(18, 3, 2), Some(HeaderError::Machine { found: 3, expected: 62 }));
+    assert_eq!(
+        bad(18, 3, 2),
+        Some(HeaderError::Machine {
+            found: 3,
+            expected: 62
+        })
+    );
     assert_eq!(bad(20, 2, 4), Some(HeaderError::Version(2)));
     assert_eq!(bad(52, 52, 2), Some(HeaderError::EhSize(52)));
     assert_eq!(bad(54, 32, 2), Some(HeaderError::PhEntSize(32)));
     assert_eq!(bad(32, 128, 8), Some(HeaderError::PhOff(128)));
     assert_eq!(bad(56, 0, 2), Some(HeaderError::PhNum(0)));
     assert_eq!(bad(56, 0xffff, 2), Some(HeaderError::PhNum(0xffff)));
-    let small = Expect { max_size: 64 + 56, ..X86 };
-    assert_eq!(CoreHeader::parse(&good, &small).err(), Some(HeaderError::TooBig { needed: 176, limit: 120 }));
+    let small = Expect {
+        max_size: 64 + 56,
+        ..X86
+    };
+    assert_eq!(
+        CoreHeader::parse(&good, &small).err(),
+        Some(HeaderError::TooBig {
+            needed: 176,
+            limit: 120
+        })
+    );
     // p_type of the only PT_NOTE -> PT_NULL.
     assert_eq!(bad(64, 0, 4), Some(HeaderError::NoNotes));
     // PT_NOTE p_offset + p_memsz wraps.
-    assert_eq!(bad(64 + 40, u64::MAX - 0xfff, 8), Some(HeaderError::NoteRange { index: 0 }));
+    assert_eq!(
+        bad(64 + 40, u64::MAX - 0xfff, 8),
+        Some(HeaderError::NoteRange { index: 0 })
+    );
     // PT_LOAD end wraps, or only its page-rounded end does.
-    assert_eq!(bad(120 + 8, u64::MAX, 8), Some(HeaderError::LoadRange { index: 1 }));
-    assert_eq!(bad(120 + 8, u64::MAX - 0x1000, 8), Some(HeaderError::LoadRange { index: 1 }));
+    assert_eq!(
+        bad(120 + 8, u64::MAX, 8),
+        Some(HeaderError::LoadRange { index: 1 })
+    );
+    assert_eq!(
+        bad(120 + 8, u64::MAX - 0x1000, 8),
+        Some(HeaderError::LoadRange { index: 1 })
+    );
     assert_eq!(bad(120 + 8, u64::MAX - 0x1fff, 8), None); // ends on the last page
 
     // The same through ELF32, whose fields sit elsewhere.
@@ -158,25 +226,52 @@ fn every_header_error_is_reachable() {
         put(&mut b, at, v, n);
         parse(&b).err()
     };
-    assert_eq!(parse(&good32[..60]).err(), Some(HeaderError::Truncated { needed: 52 + 64, have: 60 }));
+    assert_eq!(
+        parse(&good32[..60]).err(),
+        Some(HeaderError::Truncated {
+            needed: 52 + 64,
+            have: 60
+        })
+    );
     assert_eq!(bad32(28, 64, 4), Some(HeaderError::PhOff(64)));
     assert_eq!(bad32(40, 64, 2), Some(HeaderError::EhSize(64)));
     assert_eq!(bad32(42, 56, 2), Some(HeaderError::PhEntSize(56)));
     assert_eq!(bad32(44, 0, 2), Some(HeaderError::PhNum(0)));
-    assert_eq!(bad32(18, 3, 2), Some(HeaderError::Machine { found: 3, expected: 62 }));
-    let i386 = Expect { machine: EM_386, class: None, max_size: 4096 };
+    assert_eq!(
+        bad32(18, 3, 2),
+        Some(HeaderError::Machine {
+            found: 3,
+            expected: 62
+        })
+    );
+    let i386 = Expect {
+        machine: EM_386,
+        class: None,
+        max_size: 4096,
+    };
     assert!(CoreHeader::parse(&core32(EM_386, &[note(0, 0)]), &i386).is_ok());
     // arm64: EM_AARCH64 (183) for both classes; an x86_64 core is refused.
-    let arm64 = Expect { machine: EM_AARCH64, class: None, max_size: 4096 };
+    let arm64 = Expect {
+        machine: EM_AARCH64,
+        class: None,
+        max_size: 4096,
+    };
     assert!(CoreHeader::parse(&core64(183, &[note(0, 0)]), &arm64).is_ok());
     assert!(CoreHeader::parse(&core32(183, &[note(0, 0)]), &arm64).is_ok());
     assert_eq!(
         CoreHeader::parse(&core64(EM_X86_64, &[note(0, 0)]), &arm64).err(),
-        Some(HeaderError::Machine { found: 62, expected: 183 })
+        Some(HeaderError::Machine {
+            found: 62,
+            expected: 183
+        })
     );
     // riscv64: EM_RISCV (243), ELF64 only (its elf_check_arch() checks the
     // class too); an arm64 core is refused.
-    let riscv = Expect { machine: EM_RISCV, class: Some(Class::Elf64), max_size: 4096 };
+    let riscv = Expect {
+        machine: EM_RISCV,
+        class: Some(Class::Elf64),
+        max_size: 4096,
+    };
     assert!(CoreHeader::parse(&core64(243, &[note(0, 0)]), &riscv).is_ok());
     assert_eq!(
         CoreHeader::parse(&core32(243, &[note(0, 0)]), &riscv).err(),
@@ -184,7 +279,10 @@ fn every_header_error_is_reachable() {
     );
     assert_eq!(
         CoreHeader::parse(&core64(EM_AARCH64, &[note(0, 0)]), &riscv).err(),
-        Some(HeaderError::Machine { found: 183, expected: 243 })
+        Some(HeaderError::Machine {
+            found: 183,
+            expected: 243
+        })
     );
 }
 
@@ -198,13 +296,19 @@ fn errors_name_their_field() {
         HeaderError::Data(2),
         HeaderError::IdentVersion(0),
         HeaderError::Type(1),
-        HeaderError::Machine { found: 3, expected: 62 },
+        HeaderError::Machine {
+            found: 3,
+            expected: 62,
+        },
         HeaderError::Version(0),
         HeaderError::EhSize(0),
         HeaderError::PhEntSize(0),
         HeaderError::PhOff(0),
         HeaderError::PhNum(0),
-        HeaderError::TooBig { needed: 2, limit: 1 },
+        HeaderError::TooBig {
+            needed: 2,
+            limit: 1,
+        },
         HeaderError::NoNotes,
         HeaderError::NoteRange { index: 0 },
         HeaderError::LoadRange { index: 0 },
@@ -215,12 +319,24 @@ fn errors_name_their_field() {
         let s = std::format!("{e}");
         assert!(s.starts_with(e.field()) && s.contains(e.message()), "{s}");
     }
-    assert_eq!(std::format!("{}", HeaderError::Data(2)), "e_ident[EI_DATA]: not little endian (2)");
     assert_eq!(
-        std::format!("{}", HeaderError::Machine { found: 3, expected: 62 }),
+        std::format!("{}", HeaderError::Data(2)),
+        "e_ident[EI_DATA]: not little endian (2)"
+    );
+    assert_eq!(
+        std::format!(
+            "{}",
+            HeaderError::Machine {
+                found: 3,
+                expected: 62
+            }
+        ),
         "e_machine: wrong machine (3, expected 62)"
     );
-    assert_eq!(std::format!("{}", NoteError::Desc { at: 16, descsz: 9 }), "n_descsz=0x9 past the segment at 0x10");
+    assert_eq!(
+        std::format!("{}", NoteError::Desc { at: 16, descsz: 9 }),
+        "n_descsz=0x9 past the segment at 0x10"
+    );
 }
 
 #[test]
@@ -240,34 +356,93 @@ fn note_walk_stops_where_upstream_does() {
     // Notes, then zeros up to p_memsz: the walk ends at n_namesz == 0.
     let mut seg = [a.clone(), v.clone()].concat();
     seg.resize(1024, 0);
-    assert_eq!(scan_notes(&seg), NoteScan { size: 356 + 56, count: 2, error: None });
-    let names: Vec<_> = Notes::new(&seg).map(|n| (n.name, n.kind, n.desc.len())).collect();
+    assert_eq!(
+        scan_notes(&seg),
+        NoteScan {
+            size: 356 + 56,
+            count: 2,
+            error: None
+        }
+    );
+    let names: Vec<_> = Notes::new(&seg)
+        .map(|n| (n.name, n.kind, n.desc.len()))
+        .collect();
     assert_eq!(names, [(&b"CORE"[..], 1, 336), (&b"VMCOREINFO"[..], 0, 31)]);
     // Exactly full, and nothing at all.
-    assert_eq!(scan_notes(&a), NoteScan { size: 356, count: 1, error: None });
-    assert_eq!(scan_notes(&[]), NoteScan { size: 0, count: 0, error: None });
-    assert_eq!(scan_notes(&[0; 3]), NoteScan { size: 0, count: 0, error: None });
+    assert_eq!(
+        scan_notes(&a),
+        NoteScan {
+            size: 356,
+            count: 1,
+            error: None
+        }
+    );
+    assert_eq!(
+        scan_notes(&[]),
+        NoteScan {
+            size: 0,
+            count: 0,
+            error: None
+        }
+    );
+    assert_eq!(
+        scan_notes(&[0; 3]),
+        NoteScan {
+            size: 0,
+            count: 0,
+            error: None
+        }
+    );
     // A note header cut short after a good note.
     let mut cut = a.clone();
     cut.extend_from_slice(&[5, 0, 0, 0, 0, 0]);
-    assert_eq!(scan_notes(&cut), NoteScan { size: 356, count: 1, error: Some(NoteError::Header { at: 356 }) });
+    assert_eq!(
+        scan_notes(&cut),
+        NoteScan {
+            size: 356,
+            count: 1,
+            error: Some(NoteError::Header { at: 356 })
+        }
+    );
     // The padded name, then the padded descriptor, one byte too long.
     let mut name = v.clone();
     name[0..4].copy_from_slice(&(v.len() as u32 - 12 + 1).to_le_bytes());
-    assert_eq!(scan_notes(&name).error, Some(NoteError::Name { at: 0, namesz: 45 }));
+    assert_eq!(
+        scan_notes(&name).error,
+        Some(NoteError::Name { at: 0, namesz: 45 })
+    );
     let mut desc = v.clone();
     desc[4..8].copy_from_slice(&33u32.to_le_bytes());
     assert_eq!(
         scan_notes(&desc),
-        NoteScan { size: 0, count: 0, error: Some(NoteError::Desc { at: 0, descsz: 33 }) }
+        NoteScan {
+            size: 0,
+            count: 0,
+            error: Some(NoteError::Desc { at: 0, descsz: 33 })
+        }
     );
     // Sizes near 2^32 neither overflow nor read out of bounds.
     let mut huge = v.clone();
     huge[0..8].copy_from_slice(&[0xff; 8]);
-    assert_eq!(scan_notes(&huge).error, Some(NoteError::Name { at: 0, namesz: u32::MAX }));
+    assert_eq!(
+        scan_notes(&huge).error,
+        Some(NoteError::Name {
+            at: 0,
+            namesz: u32::MAX
+        })
+    );
     huge[0..4].copy_from_slice(&4u32.to_le_bytes());
-    assert_eq!(scan_notes(&huge).error, Some(NoteError::Desc { at: 0, descsz: u32::MAX }));
-    assert_eq!(find_note(&seg, b"VMCOREINFO").map(|n| n.desc), Some(&b"OSRELEASE=6.12.0\nPAGESIZE=4096\n"[..]));
+    assert_eq!(
+        scan_notes(&huge).error,
+        Some(NoteError::Desc {
+            at: 0,
+            descsz: u32::MAX
+        })
+    );
+    assert_eq!(
+        find_note(&seg, b"VMCOREINFO").map(|n| n.desc),
+        Some(&b"OSRELEASE=6.12.0\nPAGESIZE=4096\n"[..])
+    );
     assert_eq!(find_note(&seg, b"VMCORE"), None);
 }
 
@@ -296,32 +471,76 @@ fn merge_packs_real_sizes_in_table_order() {
         v
     };
     // CPU 1 was offline: its buffer is all zeros.
-    let mem =
-        [(0x1000, pad(&cpu0, 64)), (0x2000, std::vec![0; 64]), (0x3000, pad(&info, 100)), (0x4000, pad(&cpu1, 64))];
+    let mem = [
+        (0x1000, pad(&cpu0, 64)),
+        (0x2000, std::vec![0; 64]),
+        (0x3000, pad(&info, 100)),
+        (0x4000, pad(&cpu1, 64)),
+    ];
     let b = core64(
         EM_X86_64,
-        &[note(0x1000, 64), load(0x10_0000, 0x1000), note(0x2000, 64), note(0x3000, 100), note(0x4000, 64)],
+        &[
+            note(0x1000, 64),
+            load(0x10_0000, 0x1000),
+            note(0x2000, 64),
+            note(0x3000, 100),
+            note(0x4000, 64),
+        ],
     );
     let h = parse(&b).unwrap();
     assert_eq!((h.note_count(), h.load_count(), h.notes_max()), (4, 1, 292));
     let mut out = std::vec![0xee; 300];
     let m = h.merge_notes(&mut out, reader(&mem)).unwrap();
     let want = [cpu0.clone(), info.clone(), cpu1.clone()].concat();
-    assert_eq!(m, MergedNotes { size: want.len(), empty: 1, dropped: 0, first_drop: None });
+    assert_eq!(
+        m,
+        MergedNotes {
+            size: want.len(),
+            empty: 1,
+            dropped: 0,
+            first_drop: None
+        }
+    );
     assert_eq!(&out[..want.len()], &want[..]);
     assert!(out[want.len()..].iter().all(|&b| b == 0));
-    assert_eq!(find_note(&out[..m.size], b"VMCOREINFO").map(|n| n.desc), Some(&b"OSRELEASE=x\n"[..]));
+    assert_eq!(
+        find_note(&out[..m.size], b"VMCOREINFO").map(|n| n.desc),
+        Some(&b"OSRELEASE=x\n"[..])
+    );
     // Too small a buffer, and a read that fails on the third PT_NOTE.
-    assert_eq!(h.merge_notes(&mut out[..291], reader(&mem)), Err(MergeError::NoRoom { needed: 292, have: 291 }));
-    assert_eq!(h.merge_notes(&mut out, reader(&mem[..2])), Err(MergeError::Read { index: 3, error: 0x3000 }));
+    assert_eq!(
+        h.merge_notes(&mut out[..291], reader(&mem)),
+        Err(MergeError::NoRoom {
+            needed: 292,
+            have: 291
+        })
+    );
+    assert_eq!(
+        h.merge_notes(&mut out, reader(&mem[..2])),
+        Err(MergeError::Read {
+            index: 3,
+            error: 0x3000
+        })
+    );
     // A descriptor too long for its segment: that segment's tail goes.
     let mut broken = pad(&cpu0, 64);
     broken[4..8].copy_from_slice(&200u32.to_le_bytes());
-    let mem = [(0x1000, broken), (0x2000, std::vec![0; 64]), (0x3000, pad(&info, 100)), (0x4000, pad(&cpu1, 64))];
+    let mem = [
+        (0x1000, broken),
+        (0x2000, std::vec![0; 64]),
+        (0x3000, pad(&info, 100)),
+        (0x4000, pad(&cpu1, 64)),
+    ];
     let m = h.merge_notes(&mut out, reader(&mem)).unwrap();
     assert_eq!(m.size, info.len() + cpu1.len());
     assert_eq!((m.empty, m.dropped), (2, 1));
-    assert_eq!(m.first_drop, Some(NoteDrop { index: 0, error: NoteError::Desc { at: 0, descsz: 200 } }));
+    assert_eq!(
+        m.first_drop,
+        Some(NoteDrop {
+            index: 0,
+            error: NoteError::Desc { at: 0, descsz: 200 }
+        })
+    );
 }
 
 #[test]
@@ -333,7 +552,12 @@ fn layout_matches_upstream_arithmetic() {
         // Kernel text, with an unaligned end.
         load(0x100_0000, 0x20_0800),
         // A PT_NULL, kept as it is.
-        P { kind: 0, offset: 0xdead, vaddr: 0, memsz: 0x10 },
+        P {
+            kind: 0,
+            offset: 0xdead,
+            vaddr: 0,
+            memsz: 0x10,
+        },
         // Unaligned start and end.
         load(0x0010_0800, 0x3000),
         note(0x9000, 0x1000),
@@ -347,19 +571,40 @@ fn layout_matches_upstream_arithmetic() {
     let l = Layout::new(h, notes, &mut slots).unwrap();
     // ELF header + (1 note + 4 others) * 56 = 344 -> one page; the notes
     // 5000 -> two pages; data at 3 pages.
-    assert_eq!((l.phnum(), l.header_size(), l.notes_size(), l.data_offset()), (5, 4096, 5000, 0x3000));
+    assert_eq!(
+        (l.phnum(), l.header_size(), l.notes_size(), l.data_offset()),
+        (5, 4096, 5000, 0x3000)
+    );
     let want = [
         // start 0x100_0000, end 0x120_1000.
-        Load { paddr: 0x100_0000, size: 0x20_1000, offset: 0x3000 },
+        Load {
+            paddr: 0x100_0000,
+            size: 0x20_1000,
+            offset: 0x3000,
+        },
         // start 0x10_0000, end 0x10_3800 -> 0x10_4000.
-        Load { paddr: 0x10_0000, size: 0x4000, offset: 0x3000 + 0x20_1000 },
-        Load { paddr: 0, size: 0x4000_0000, offset: 0x3000 + 0x20_1000 + 0x4000 },
+        Load {
+            paddr: 0x10_0000,
+            size: 0x4000,
+            offset: 0x3000 + 0x20_1000,
+        },
+        Load {
+            paddr: 0,
+            size: 0x4000_0000,
+            offset: 0x3000 + 0x20_1000 + 0x4000,
+        },
     ];
     assert_eq!(l.loads(), &want);
     assert_eq!(l.size(), 0x3000 + 0x20_1000 + 0x4000 + 0x4000_0000);
 
     let mut buf = std::vec![0xffu8; 8192];
-    assert_eq!(l.write_header(&mut buf[..4095]), Err(HeaderError::NoRoom { needed: 4096, have: 4095 }));
+    assert_eq!(
+        l.write_header(&mut buf[..4095]),
+        Err(HeaderError::NoRoom {
+            needed: 4096,
+            have: 4095
+        })
+    );
     assert_eq!(l.write_header(&mut buf), Ok(4096));
     assert_eq!(&buf[..56], &b[..56]); // ELF header up to e_phnum unchanged
     assert_eq!(le(&buf, 56, 2), 5);
@@ -368,10 +613,19 @@ fn layout_matches_upstream_arithmetic() {
     // Merged PT_NOTE: type, flags, offset, vaddr, paddr, filesz, memsz, align.
     let fields = |i: usize| -> Vec<u64> {
         let o = ph(i);
-        [(0, 4), (4, 4), (8, 8), (16, 8), (24, 8), (32, 8), (40, 8), (48, 8)]
-            .iter()
-            .map(|&(a, n)| le(&buf, o + a, n))
-            .collect()
+        [
+            (0, 4),
+            (4, 4),
+            (8, 8),
+            (16, 8),
+            (24, 8),
+            (32, 8),
+            (40, 8),
+            (48, 8),
+        ]
+        .iter()
+        .map(|&(a, n)| le(&buf, o + a, n))
+        .collect()
     };
     assert_eq!(fields(0), [4, 0, 4096, 0, 0, 5000, 5000, 4]);
     // The others in order; only the PT_LOADs' p_offset changed.
@@ -392,17 +646,50 @@ fn layout_matches_upstream_arithmetic() {
     assert_eq!(l.locate(4096 + 4999), Region::Notes { at: 4999, len: 1 });
     assert_eq!(l.locate(4096 + 5000), Region::Zero { len: 0x3000 - 9096 });
     assert_eq!(l.locate(0x2fff), Region::Zero { len: 1 });
-    assert_eq!(l.locate(0x3000), Region::OldMem { paddr: 0x100_0000, len: 0x20_1000 });
-    assert_eq!(l.locate(0x3000 + 0x20_0fff), Region::OldMem { paddr: 0x120_0fff, len: 1 });
-    assert_eq!(l.locate(0x3000 + 0x20_1000), Region::OldMem { paddr: 0x10_0000, len: 0x4000 });
-    assert_eq!(l.locate(0x3000 + 0x20_5000 + 0x123), Region::OldMem { paddr: 0x123, len: 0x4000_0000 - 0x123 });
-    assert_eq!(l.locate(l.size() - 1), Region::OldMem { paddr: 0x3fff_ffff, len: 1 });
+    assert_eq!(
+        l.locate(0x3000),
+        Region::OldMem {
+            paddr: 0x100_0000,
+            len: 0x20_1000
+        }
+    );
+    assert_eq!(
+        l.locate(0x3000 + 0x20_0fff),
+        Region::OldMem {
+            paddr: 0x120_0fff,
+            len: 1
+        }
+    );
+    assert_eq!(
+        l.locate(0x3000 + 0x20_1000),
+        Region::OldMem {
+            paddr: 0x10_0000,
+            len: 0x4000
+        }
+    );
+    assert_eq!(
+        l.locate(0x3000 + 0x20_5000 + 0x123),
+        Region::OldMem {
+            paddr: 0x123,
+            len: 0x4000_0000 - 0x123
+        }
+    );
+    assert_eq!(
+        l.locate(l.size() - 1),
+        Region::OldMem {
+            paddr: 0x3fff_ffff,
+            len: 1
+        }
+    );
     assert_eq!(l.locate(l.size()), Region::End);
     assert_eq!(l.locate(u64::MAX), Region::End);
 
     // Too few slots.
     let mut two = [Load::default(); 2];
-    assert_eq!(Layout::new(h, notes, &mut two).err(), Some(HeaderError::NoRoom { needed: 3, have: 2 }));
+    assert_eq!(
+        Layout::new(h, notes, &mut two).err(),
+        Some(HeaderError::NoRoom { needed: 3, have: 2 })
+    );
 }
 
 #[test]
@@ -410,27 +697,62 @@ fn device_dumps_go_first_in_the_note_segment() {
     // As fs/proc/vmcore.c's vmcoredd_update_size(): the PT_NOTE's sizes
     // grow by the dumps, which sit right after the header; the notes and
     // their padding follow; every PT_LOAD moves down by the dumps' bytes.
-    let ps = [note(0x9000, 0x1000), load(0x10_0800, 0x3000), load(0, 0x10_0000)];
+    let ps = [
+        note(0x9000, 0x1000),
+        load(0x10_0800, 0x3000),
+        load(0, 0x10_0000),
+    ];
     let b = core64(EM_X86_64, &ps);
     let h = parse(&b).unwrap();
     let mut slots = [Load::default(); 2];
-    assert_eq!(Layout::with_device_dumps(h, 100, 4095, &mut slots).err(), Some(HeaderError::FileSize));
+    assert_eq!(
+        Layout::with_device_dumps(h, 100, 4095, &mut slots).err(),
+        Some(HeaderError::FileSize)
+    );
     let dumps = 3 * 4096;
     let l = Layout::with_device_dumps(h, 5000, dumps, &mut slots).unwrap();
-    assert_eq!((l.header_size(), l.device_dumps(), l.data_offset()), (4096, dumps, 4096 + 2 * 4096 + dumps as u64));
+    assert_eq!(
+        (l.header_size(), l.device_dumps(), l.data_offset()),
+        (4096, dumps, 4096 + 2 * 4096 + dumps as u64)
+    );
     let data = l.data_offset();
     assert_eq!(l.loads()[0].offset, data);
     assert_eq!(l.loads()[1].offset, data + 0x4000);
     let mut buf = std::vec![0u8; 4096];
     l.write_header(&mut buf).unwrap();
     // PT_NOTE: offset 4096, filesz = memsz = 5000 + dumps.
-    assert_eq!((le(&buf, 64 + 8, 8), le(&buf, 64 + 32, 8), le(&buf, 64 + 40, 8)), (4096, 5000 + dumps as u64, 5000 + dumps as u64));
+    assert_eq!(
+        (
+            le(&buf, 64 + 8, 8),
+            le(&buf, 64 + 32, 8),
+            le(&buf, 64 + 40, 8)
+        ),
+        (4096, 5000 + dumps as u64, 5000 + dumps as u64)
+    );
     assert_eq!(le(&buf, 64 + 56 + 8, 8), data + 0x800);
     assert_eq!(l.locate(4096), Region::DeviceDumps { at: 0, len: dumps });
-    assert_eq!(l.locate(4096 + dumps as u64 - 1), Region::DeviceDumps { at: dumps - 1, len: 1 });
-    assert_eq!(l.locate(4096 + dumps as u64), Region::Notes { at: 0, len: 5000 });
-    assert_eq!(l.locate(4096 + dumps as u64 + 5000), Region::Zero { len: 8192 - 5000 });
-    assert_eq!(l.locate(data), Region::OldMem { paddr: 0x10_0000, len: 0x4000 });
+    assert_eq!(
+        l.locate(4096 + dumps as u64 - 1),
+        Region::DeviceDumps {
+            at: dumps - 1,
+            len: 1
+        }
+    );
+    assert_eq!(
+        l.locate(4096 + dumps as u64),
+        Region::Notes { at: 0, len: 5000 }
+    );
+    assert_eq!(
+        l.locate(4096 + dumps as u64 + 5000),
+        Region::Zero { len: 8192 - 5000 }
+    );
+    assert_eq!(
+        l.locate(data),
+        Region::OldMem {
+            paddr: 0x10_0000,
+            len: 0x4000
+        }
+    );
     // No dumps: the same as Layout::new().
     let mut again = [Load::default(); 2];
     let l0 = Layout::with_device_dumps(h, 5000, 0, &mut again).unwrap();
@@ -440,7 +762,11 @@ fn device_dumps_go_first_in_the_note_segment() {
 
 #[test]
 fn elf32_layout_and_its_limits() {
-    let ps = [note(0x5000, 0x200), load(0x1800, 0x1000), load(0xffff_f000, 0x1000)];
+    let ps = [
+        note(0x5000, 0x200),
+        load(0x1800, 0x1000),
+        load(0xffff_f000, 0x1000),
+    ];
     let b = core32(EM_X86_64, &ps);
     let h = parse(&b).unwrap();
     let mut slots = [Load::default(); 2];
@@ -450,23 +776,44 @@ fn elf32_layout_and_its_limits() {
     assert_eq!(
         l.loads(),
         &[
-            Load { paddr: 0x1000, size: 0x2000, offset: 0x2000 },
-            Load { paddr: 0xffff_f000, size: 0x1000, offset: 0x4000 }
+            Load {
+                paddr: 0x1000,
+                size: 0x2000,
+                offset: 0x2000
+            },
+            Load {
+                paddr: 0xffff_f000,
+                size: 0x1000,
+                offset: 0x4000
+            }
         ]
     );
     let mut buf = std::vec![0u8; 4096];
     l.write_header(&mut buf).unwrap();
     assert_eq!(le(&buf, 44, 2), 3);
     // PT_NOTE: type, offset, vaddr, paddr, filesz, memsz, flags, align.
-    let fields = |i: usize| -> Vec<u64> { (0..8).map(|k| le(&buf, 52 + 32 * i + 4 * k, 4)).collect() };
+    let fields =
+        |i: usize| -> Vec<u64> { (0..8).map(|k| le(&buf, 52 + 32 * i + 4 * k, 4)).collect() };
     assert_eq!(fields(0), [4, 4096, 0, 0, 0x100, 0x100, 0, 4]);
     assert_eq!(fields(1), [1, 0x2800, 0x1800, 0x1800, 0x1000, 0x1000, 7, 0]);
-    assert_eq!(fields(2), [1, 0x4000, 0xffff_f000, 0xffff_f000, 0x1000, 0x1000, 7, 0]);
+    assert_eq!(
+        fields(2),
+        [1, 0x4000, 0xffff_f000, 0xffff_f000, 0x1000, 0x1000, 7, 0]
+    );
     // 4 GiB of RAM does not leave room for the headers in 32-bit offsets.
-    let b = core32(EM_X86_64, &[note(0, 0), load(0, 0xffff_f000), load(0xffff_f000, 0x1000)]);
+    let b = core32(
+        EM_X86_64,
+        &[note(0, 0), load(0, 0xffff_f000), load(0xffff_f000, 0x1000)],
+    );
     let h = parse(&b).unwrap();
-    assert_eq!(Layout::new(h, 0, &mut slots).err(), Some(HeaderError::FileSize));
-    assert_eq!(Layout::new(h, 1 << 32, &mut slots).err(), Some(HeaderError::FileSize));
+    assert_eq!(
+        Layout::new(h, 0, &mut slots).err(),
+        Some(HeaderError::FileSize)
+    );
+    assert_eq!(
+        Layout::new(h, 1 << 32, &mut slots).err(),
+        Some(HeaderError::FileSize)
+    );
 }
 
 #[test]
@@ -474,8 +821,14 @@ fn file_larger_than_loff_t_is_refused() {
     let b = core64(EM_X86_64, &[note(0, 0), load(0, 1 << 62), load(0, 1 << 62)]);
     let h = parse(&b).unwrap();
     let mut slots = [Load::default(); 2];
-    assert_eq!(Layout::new(h, 0, &mut slots).err(), Some(HeaderError::FileSize));
-    let b = core64(EM_X86_64, &[note(0, 0), load(0, 1 << 62), load(0, (1 << 62) - 0x2000)]);
+    assert_eq!(
+        Layout::new(h, 0, &mut slots).err(),
+        Some(HeaderError::FileSize)
+    );
+    let b = core64(
+        EM_X86_64,
+        &[note(0, 0), load(0, 1 << 62), load(0, (1 << 62) - 0x2000)],
+    );
     let l = Layout::new(parse(&b).unwrap(), 0, &mut slots).unwrap();
     assert_eq!(l.size(), 0x1000 + (1 << 63) - 0x2000);
 }
@@ -511,7 +864,10 @@ fn check_tiling(l: &Layout<'_>, h: &CoreHeader<'_>, probes: &[u64]) {
             Region::Zero { .. } => assert_eq!(off + r.len(), l.data_offset()),
             Region::OldMem { paddr, len } => {
                 // The next non-empty PT_LOAD, in table order.
-                let p = loads.by_ref().find(|p| page_range(p).unwrap().1 > p.offset & !0xfff).unwrap();
+                let p = loads
+                    .by_ref()
+                    .find(|p| page_range(p).unwrap().1 > p.offset & !0xfff)
+                    .unwrap();
                 let (start, end) = (p.offset & !0xfff, (p.offset + p.memsz + 0xfff) & !0xfff);
                 assert_eq!((paddr, len), (start, end - start));
             }
@@ -537,11 +893,25 @@ fn check_tiling(l: &Layout<'_>, h: &CoreHeader<'_>, probes: &[u64]) {
         let d = p - s;
         let want = match r {
             _ if d >= r.len() => Region::End,
-            Region::Header { at, len } => Region::Header { at: at + d as usize, len: len - d as usize },
-            Region::DeviceDumps { at, len } => Region::DeviceDumps { at: at + d as usize, len: len - d as usize },
-            Region::Notes { at, len } => Region::Notes { at: at + d as usize, len: len - d as usize },
-            Region::Zero { len } => Region::Zero { len: len - d as usize },
-            Region::OldMem { paddr, len } => Region::OldMem { paddr: paddr + d, len: len - d },
+            Region::Header { at, len } => Region::Header {
+                at: at + d as usize,
+                len: len - d as usize,
+            },
+            Region::DeviceDumps { at, len } => Region::DeviceDumps {
+                at: at + d as usize,
+                len: len - d as usize,
+            },
+            Region::Notes { at, len } => Region::Notes {
+                at: at + d as usize,
+                len: len - d as usize,
+            },
+            Region::Zero { len } => Region::Zero {
+                len: len - d as usize,
+            },
+            Region::OldMem { paddr, len } => Region::OldMem {
+                paddr: paddr + d,
+                len: len - d,
+            },
             Region::End => Region::End,
         };
         assert_eq!(got, want, "offset {p:#x}");
@@ -648,7 +1018,10 @@ fn c_vmcore_header_is_reproduced() {
 
     // The architecture the C kernel ran on, one the runner captures.
     let machine = u16::from_le_bytes([head[18], head[19]]);
-    assert!([EM_X86_64, EM_AARCH64, EM_RISCV].contains(&machine), "e_machine {machine}");
+    assert!(
+        [EM_X86_64, EM_AARCH64, EM_RISCV].contains(&machine),
+        "e_machine {machine}"
+    );
     let expect = Expect { machine, ..X86 };
     let h = CoreHeader::parse(&head, &expect).unwrap();
     assert_eq!(h.class(), Class::Elf64);

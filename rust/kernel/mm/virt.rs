@@ -245,7 +245,13 @@ impl VmaMixedMap {
     /// aligned, `size` is not 0, and both ranges are inside the area and the
     /// buffer, and with `EPERM` unless the area is read-only for good
     /// ([`VmaNew::try_clear_maywrite`]).
-    pub fn map_user_buf(&self, addr: usize, buf: &UserMapBuf, offset: usize, size: usize) -> Result {
+    pub fn map_user_buf(
+        &self,
+        addr: usize,
+        buf: &UserMapBuf,
+        offset: usize,
+        size: usize,
+    ) -> Result {
         self.check_read_only_range(addr, size)?;
         let end = offset.checked_add(size).ok_or(EINVAL)?;
         if end > buf.len() {
@@ -257,7 +263,9 @@ impl VmaMixedMap {
         // mmap lock (type invariant) with `VM_MIXEDMAP` set, so
         // vm_insert_page() does not BUG(). The mapping takes a reference to
         // each page, and is read-only for good.
-        to_result(unsafe { bindings::remap_vmalloc_range_partial(self.as_ptr(), addr as _, kaddr, 0, size as _) })
+        to_result(unsafe {
+            bindings::remap_vmalloc_range_partial(self.as_ptr(), addr as _, kaddr, 0, size as _)
+        })
     }
 
     /// Maps `size` bytes of page frames from `pfn` at `addr`, read-only,

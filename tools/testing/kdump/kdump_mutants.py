@@ -23,7 +23,8 @@ from kdump_setup import CARGO, PATCH_DIR, \
 MUTANTS = HERE / "mutants"
 # The mutants one kernel carries together: each is caught by its own check.
 KERNEL_MUTANTS = ("purgatory-always-jumps", "vmcore-wrong-page",
-                  "vmcore-dump-after-notes")
+                  "vmcore-dump-after-notes", "reserve-not-init",
+                  "handoff-core-atomics")
 
 
 def tree_files():

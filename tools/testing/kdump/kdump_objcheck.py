@@ -32,6 +32,14 @@ RUST_HANDOFF_ROOTS = ("kdump_rust_crash_kexec", "kdump_rust_crash_kexec_locked")
 HANDOFF_REQUIRED = frozenset({"kdump_kexec_lock_word",
                               "crash_save_vmcoreinfo",
                               "machine_crash_shutdown", "machine_kexec"})
+# The kernel's atomic_t accessors (rust/helpers/atomic.c) through which the
+# Rust handoff must reach panic_cpu and the kexec lock: a Rust atomic
+# instruction in their place would have C11's ordering, not the kernel
+# memory model's.
+HANDOFF_ATOMICS = frozenset({"rust_helper_atomic_try_cmpxchg",
+                             "rust_helper_atomic_cmpxchg_acquire",
+                             "rust_helper_atomic_set",
+                             "rust_helper_atomic_set_release"})
 
 
 def run(cmd):
@@ -210,8 +218,9 @@ def check_handoff(k, disassemble=None):
     if missing:
         raise StageError("handoff", f"{k['vmlinux']}: " + "; ".join(missing))
     graph, problems = check_panic_free(
-        dis, RUST_HANDOFF_ROOTS, HANDOFF_REQUIRED | arch.arch_callees,
-        HANDOFF_REQUIRED, arch)
+        dis, RUST_HANDOFF_ROOTS,
+        HANDOFF_REQUIRED | HANDOFF_ATOMICS | arch.arch_callees,
+        HANDOFF_REQUIRED | HANDOFF_ATOMICS, arch)
     if problems:
         raise StageError("handoff", f"{k['vmlinux']}: " + "; ".join(problems))
     rust = sorted(f for f in graph if f.startswith("_R"))

@@ -24,6 +24,9 @@ from kdump_objcheck import build_panicky, check_handoff, check_panic_free, \
     check_purgatory, objdump, without_call_targets, HANDOFF_REQUIRED, \
     RUST_HANDOFF_ROOTS
 from kdump_report import cycle_detail, print_report
+from kdump_resident import check_boot_resident
+from kdump_review import checkpatch_check, kernel_doc_check, rustdoc_check, \
+    rustfmt_check
 from kdump_scenarios import boot_guest, \
     crashkernel_lines, crashkernel_table, image_checks, \
     panic_without_crash_kernel, reboot_cycle
@@ -131,6 +134,37 @@ def rust_clippy(ctx):
                                                found[:10]))
     return (f"clippy: 0 diagnostics in our {len(our_rust_files())} Rust "
             f"files, {secs}s")
+
+
+# The review tools read the source tree, which runner-failures breaks for a
+# while: they run in the build lane, which holds the tree.
+@step("review-rustfmt", timeout=600, scope="first", lane="build")
+def review_rustfmt(ctx):
+    """make rustfmtcheck: our Rust files are formatted as the kernel's
+    .rustfmt.toml says."""
+    return rustfmt_check(ctx.tools.src)
+
+
+@step("review-kernel-doc", timeout=600, scope="first", lane="build")
+def review_kernel_doc(ctx):
+    """scripts/kernel-doc -none -Wall on our C files: no warning."""
+    return kernel_doc_check(ctx.tools.src)
+
+
+@step("review-checkpatch", timeout=900, scope="first", lane="build")
+def review_checkpatch(ctx):
+    """scripts/checkpatch.pl --strict -f on our C files: each finding is
+    listed with the reason it is right."""
+    return checkpatch_check(ctx.tools.src)
+
+
+@step("review-rustdoc", needs=["build-rust"], timeout=1800, scope="first",
+      lane="build")
+def review_rustdoc(ctx):
+    """make rustdoc in the Rust kernel's build folder: the kernel and kdump
+    crates are documented with no warning in our files."""
+    out = ctx.kernels["rust"]["out"]
+    return rustdoc_check(ctx.tools, out, out / "rustdoc.log")
 
 
 for impl in IMPLS:
@@ -393,6 +427,15 @@ def handoff_panic_free(ctx):
     return real + "; self-test: " + " | ".join(caught)
 
 
+for impl in IMPLS:
+    @step(f"reserve-boot-resident-{impl}", needs=[f"build-{impl}"],
+          timeout=600)
+    def boot_resident(ctx, impl=impl):
+        """parse_crashkernel() and reserve_crashkernel_generic() are in
+        .init.text, as C's; measures the core code they leave in .text."""
+        return check_boot_resident(ctx.kernels[impl])
+
+
 @step("handoff-no-crash-kernel", needs=["build-rust"], timeout=600)
 def handoff_no_crash_kernel(ctx):
     """A panic with no crash kernel loaded: the handoff does nothing,
@@ -614,3 +657,32 @@ def mutant_vmcore(ctx):
     finally:
         drop_vmcore(out)
     raise StageError("runner", "the device-dump check passed the mutant")
+
+
+@step("runner-mutant-reserve-init", needs=["build-rust-mutant"], timeout=600,
+      scope="first")
+def mutant_reserve_init(ctx):
+    """Mutant reserve-not-init (parse_crashkernel() in .text): the
+    boot-resident check fails."""
+    try:
+        check_boot_resident(ctx.kernels["rust-mutant"])
+    except StageError as e:
+        if "parse_crashkernel is in .text" in e.message:
+            return f"red as it must be: {e.message.split(': ', 1)[1]}"
+        raise
+    raise StageError("runner", "the boot-resident check passed the mutant")
+
+
+@step("runner-mutant-handoff-atomics", needs=["build-rust-mutant"],
+      timeout=600, scope="first")
+def mutant_handoff_atomics(ctx):
+    """Mutant handoff-core-atomics (the kexec lock taken with a Rust
+    compare-exchange, C11 ordering, instead of atomic_cmpxchg_acquire()):
+    the handoff check fails."""
+    try:
+        check_handoff(ctx.kernels["rust-mutant"])
+    except StageError as e:
+        if "rust_helper_atomic_cmpxchg_acquire is never called" in e.message:
+            return f"red as it must be: {e.message.split(': ', 1)[1][:200]}"
+        raise
+    raise StageError("runner", "the handoff check passed the mutant")

@@ -31,6 +31,7 @@ import kdump_host  # noqa: E402
 import kdump_ktap  # noqa: E402
 import kdump_lint  # noqa: E402
 import kdump_objcheck  # noqa: E402
+import kdump_review  # noqa: E402
 import kdump_suite  # noqa: E402
 import kdump_verify  # noqa: E402
 from kdump_common import StageError  # noqa: E402
@@ -81,6 +82,15 @@ class HandoffCheck:
         with self.assertRaisesRegex(StageError, "does not call|never called"):
             kdump_objcheck.check_handoff(self.k, stripped)
 
+    def test_a_rust_atomic_in_place_of_the_kernel_accessor_fails(self):
+        site = re.search(rf"{self.CALL}\t0x[0-9a-f]+ "
+                         r"<rust_helper_atomic_cmpxchg_acquire>",
+                         self.text).group(0)
+        text = self.text.replace(site, self.ATOMIC)
+        with self.assertRaisesRegex(StageError, "rust_helper_atomic_cmpxchg_"
+                                    "acquire is never called"):
+            self.check(text)
+
     def test_a_call_to_the_allocator_fails(self):
         text = self.replaced(f"{self.CALL}\t0x100 <__kmalloc>")
         with self.assertRaisesRegex(StageError, "calls __kmalloc"):
@@ -114,10 +124,12 @@ class HandoffCheck:
 
 class HandoffCheckX86(HandoffCheck, unittest.TestCase):
     ARCH, CALL, INDIRECT = X86, "callq", "callq\t*%rax"
+    ATOMIC = "lock\tcmpxchgl\t%ecx, (%rdi)"
 
 
 class HandoffCheckArm64(HandoffCheck, unittest.TestCase):
     ARCH, CALL, INDIRECT = kdump_arch.get("arm64"), "bl", "blr\tx8"
+    ATOMIC = "casa\tw8, w9, [x0]"
 
 
 class RiscvCallPairs(unittest.TestCase):
@@ -397,6 +409,46 @@ class Clippy(unittest.TestCase):
              "`u8`)", "kernel/kdump/vmcore.rs", 560),
             ("error", "arithmetic operation that can potentially result in "
              "unexpected side-effects", "rust/kdump/vmcore/layout.rs", 229)])
+
+
+class ReviewTools(unittest.TestCase):
+    """The review tools' parsers on saved output: rustfmt --check of an
+    unformatted tree, checkpatch with a planted trailing space, kernel-doc
+    with a parameter description removed."""
+
+    SRC = "/build/src/linux-source-6.12"
+
+    def test_rustfmt_diffs_in_our_files_count_and_the_base_apart(self):
+        text = (DATA / "review_rustfmt.txt").read_text()
+        # A diff in a file of the base's, and one reached through ../ (the
+        # purgatory's #[path] modules).
+        text += (f"Diff in {self.SRC}/rust/kernel/sync.rs:10:\n"
+                 f"Diff in {self.SRC}/arch/riscv/purgatory/../../../rust/"
+                 f"kdump/sha256.rs:22:\n")
+        mine, base = kdump_review.rustfmt_findings(text, self.SRC)
+        self.assertEqual(mine, [("arch/arm64/kernel/kexec_image_rust.rs", 64),
+                                ("arch/arm64/kernel/kexec_image_rust.rs", 78),
+                                ("arch/x86/kernel/crash_elf_rust.rs", 74),
+                                ("rust/kdump/sha256.rs", 22)])
+        self.assertEqual(base, 1)
+
+    def test_checkpatch_findings_split_by_the_allowed_list(self):
+        text = (DATA / "review_checkpatch.txt").read_text()
+        bad, allowed = kdump_review.checkpatch_findings(text, self.SRC)
+        self.assertEqual(bad, [("/tmp/kd/handoff_glue.c", 25, "ERROR",
+                                "trailing whitespace")])
+        self.assertEqual([(f, n) for f, n, _, _ in allowed],
+                         [("kernel/kdump/kexec_elf_kunit.c", 31),
+                          ("kernel/kdump/kexec_elf_kunit.c", 33)])
+
+    def test_kernel_doc_warning_is_found(self):
+        text = (DATA / "review_kernel_doc.txt").read_text()
+        self.assertEqual(kdump_review.kernel_doc_findings(text),
+                         [("/tmp/kd/kdump_rust.h", 421,
+                           "Function parameter or struct member 'regs' not "
+                           "described in 'kdump_rust_crash_kexec_locked'")])
+        self.assertEqual(kdump_review.kernel_doc_findings(
+            "No typos will be found - file 'x': No such file\n"), [])
 
 
 class DeviceDump(unittest.TestCase):

@@ -27,8 +27,17 @@ use Cut::{Func, Lines, Text};
 
 /// (file in the kernel tree, pieces to take from it, in order)
 const SOURCES: &[(&str, &[Cut])] = &[
-    ("lib/kstrtox.c", &[Func("_parse_integer_fixup_radix"), Func("_parse_integer_limit")]),
-    ("lib/vsprintf.c", &[Func("simple_strntoull"), Func("simple_strtoull")]),
+    (
+        "lib/kstrtox.c",
+        &[
+            Func("_parse_integer_fixup_radix"),
+            Func("_parse_integer_limit"),
+        ],
+    ),
+    (
+        "lib/vsprintf.c",
+        &[Func("simple_strntoull"), Func("simple_strtoull")],
+    ),
     ("lib/cmdline.c", &[Func("memparse")]),
     (
         "include/crypto/sha2.h",
@@ -42,7 +51,10 @@ const SOURCES: &[(&str, &[Cut])] = &[
     (
         "include/crypto/sha256_base.h",
         &[
-            Lines("typedef void (sha256_block_fn)", "\t\t\t       int blocks);"),
+            Lines(
+                "typedef void (sha256_block_fn)",
+                "\t\t\t       int blocks);",
+            ),
             Func("lib_sha256_base_do_update"),
             Func("lib_sha256_base_do_finalize"),
             Func("lib_sha256_base_finish"),
@@ -78,20 +90,44 @@ const SOURCES: &[(&str, &[Cut])] = &[
             Func("parse_crashkernel"),
         ],
     ),
-    ("arch/x86/kernel/machine_kexec_64.c", &[Func("arch_kexec_apply_relocations_add")]),
-    ("kernel/crash_core.c", &[Func("crash_prepare_elf64_headers"), Func("crash_exclude_mem_range")]),
-    ("arch/arm64/kernel/machine_kexec_file.c", &[Func("prepare_elf_headers")]),
+    (
+        "arch/x86/kernel/machine_kexec_64.c",
+        &[Func("arch_kexec_apply_relocations_add")],
+    ),
+    (
+        "kernel/crash_core.c",
+        &[
+            Func("crash_prepare_elf64_headers"),
+            Func("crash_exclude_mem_range"),
+        ],
+    ),
+    (
+        "arch/arm64/kernel/machine_kexec_file.c",
+        &[Func("prepare_elf_headers")],
+    ),
     (
         "arch/arm64/include/asm/image.h",
         &[
-            Lines("#define ARM64_IMAGE_MAGIC", "#define ARM64_IMAGE_FLAG_PHYS_BASE\t"),
+            Lines(
+                "#define ARM64_IMAGE_MAGIC",
+                "#define ARM64_IMAGE_FLAG_PHYS_BASE\t",
+            ),
             Lines("#define arm64_image_flag_field", "\t\t\t\t(((flags)"),
             Lines("struct arm64_image_header {", "};"),
         ],
     ),
-    ("arch/arm64/kernel/kexec_image.c", &[Func("image_probe"), Func("image_load")]),
-    ("kernel/kexec_internal.h", &[Func("kexec_trylock"), Func("kexec_unlock")]),
-    ("kernel/crash_core.c", &[Func("__crash_kexec"), Func("crash_kexec")]),
+    (
+        "arch/arm64/kernel/kexec_image.c",
+        &[Func("image_probe"), Func("image_load")],
+    ),
+    (
+        "kernel/kexec_internal.h",
+        &[Func("kexec_trylock"), Func("kexec_unlock")],
+    ),
+    (
+        "kernel/crash_core.c",
+        &[Func("__crash_kexec"), Func("crash_kexec")],
+    ),
     (
         "arch/riscv/kernel/machine_kexec_file.c",
         &[
@@ -150,7 +186,10 @@ fn kernel_tree(files: &[&str], out: &Path) -> PathBuf {
         return PathBuf::from(src);
     }
     let tarball = env::var("KDUMP_KERNEL_TARBALL").unwrap_or_else(|_| DEFAULT_TARBALL.into());
-    let members: Vec<String> = files.iter().map(|f| format!("linux-source-6.12/{f}")).collect();
+    let members: Vec<String> = files
+        .iter()
+        .map(|f| format!("linux-source-6.12/{f}"))
+        .collect();
     let status = Command::new("tar")
         .args(["-C", out.to_str().unwrap(), "-xf", &tarball])
         .args(&members)
@@ -171,9 +210,9 @@ fn cut_function(src: &str, name: &str, file: &str) -> String {
     for (i, line) in lines.iter().enumerate() {
         let is_def = !line.starts_with(char::is_whitespace)
             && !line.trim_end().ends_with(';')
-            && line.match_indices(&format!("{name}(")).any(|(at, _)| {
-                at == 0 || matches!(line.as_bytes()[at - 1], b' ' | b'*')
-            });
+            && line
+                .match_indices(&format!("{name}("))
+                .any(|(at, _)| at == 0 || matches!(line.as_bytes()[at - 1], b' ' | b'*'));
         if !is_def {
             continue;
         }

@@ -29,17 +29,35 @@ fn time(f: &mut dyn FnMut()) -> f64 {
 }
 
 fn main() {
-    let x86 = Arch { high_low: true, default_low_size: 256 << 20 };
+    let x86 = Arch {
+        high_low: true,
+        default_low_size: 256 << 20,
+    };
     let ram = 8u64 << 30;
     let lines: &[(&str, &str)] = &[
-        ("simple", "BOOT_IMAGE=/vmlinuz root=/dev/vda ro quiet crashkernel=256M"),
+        (
+            "simple",
+            "BOOT_IMAGE=/vmlinuz root=/dev/vda ro quiet crashkernel=256M",
+        ),
         ("offset", "root=/dev/vda crashkernel=64M@16M console=ttyS0"),
-        ("ranges", "root=/dev/vda crashkernel=512M-2G:64M,2G-8G:128M,8G-:256M quiet"),
-        ("high+low", "root=/dev/vda crashkernel=256M,high crashkernel=64M,low quiet"),
+        (
+            "ranges",
+            "root=/dev/vda crashkernel=512M-2G:64M,2G-8G:128M,8G-:256M quiet",
+        ),
+        (
+            "high+low",
+            "root=/dev/vda crashkernel=256M,high crashkernel=64M,low quiet",
+        ),
         ("malformed", "root=/dev/vda crashkernel=64Mjunk quiet"),
-        ("absent", "BOOT_IMAGE=/vmlinuz root=/dev/vda ro quiet splash console=tty0"),
+        (
+            "absent",
+            "BOOT_IMAGE=/vmlinuz root=/dev/vda ro quiet splash console=tty0",
+        ),
     ];
-    println!("{:<12} {:>12} {:>12} {:>10}", "cmdline", "C ns/op", "Rust ns/op", "Rust/C");
+    println!(
+        "{:<12} {:>12} {:>12} {:>10}",
+        "cmdline", "C ns/op", "Rust ns/op", "Rust/C"
+    );
     for (name, line) in lines {
         let line = line.as_bytes();
         // The C wrapper copies the string into a CString; give the Rust side

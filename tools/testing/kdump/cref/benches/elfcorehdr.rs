@@ -13,16 +13,33 @@ use std::time::Instant;
 
 fn main() {
     let notes: Vec<u64> = (0..8u64).map(|i| 0x7f00_0000 + i * 0x1000).collect();
-    println!("{:<8} {:>12} {:>12} {:>8}", "ranges", "C us", "Rust us", "Rust/C");
+    println!(
+        "{:<8} {:>12} {:>12} {:>8}",
+        "ranges", "C us", "Rust us", "Rust/C"
+    );
     for n in [64usize, 4096, 65536] {
         // 1 MiB ranges with 4 KiB holes; the crash kernel sits in the middle.
         let rs: Vec<Range> = (0..n as u64)
-            .map(|i| Range { start: i * 0x10_1000, end: i * 0x10_1000 + 0xf_ffff })
+            .map(|i| Range {
+                start: i * 0x10_1000,
+                end: i * 0x10_1000 + 0xf_ffff,
+            })
             .collect();
-        let crs: Vec<CRange> = rs.iter().map(|r| CRange { start: r.start, end: r.end }).collect();
+        let crs: Vec<CRange> = rs
+            .iter()
+            .map(|r| CRange {
+                start: r.start,
+                end: r.end,
+            })
+            .collect();
         let mid = rs[n / 2].start + 0x8_0000;
         let crash = (mid, mid + 0x1000_0000);
-        let core = CCore { notes: &notes, vmcoreinfo: 0x7e00_0000, kernel_map: Some((0xffff_ffff_8100_0000, 0xffff_ffff_8300_0000, 0x100_0000)), page_offset: 0xffff_8880_0000_0000 };
+        let core = CCore {
+            notes: &notes,
+            vmcoreinfo: 0x7e00_0000,
+            kernel_map: Some((0xffff_ffff_8100_0000, 0xffff_ffff_8300_0000, 0x100_0000)),
+            page_offset: 0xffff_8880_0000_0000,
+        };
         let info = CoreInfo {
             machine: EM_X86_64,
             osabi: 0,
@@ -30,7 +47,11 @@ fn main() {
             cpu_note_size: 368,
             vmcoreinfo: 0x7e00_0000,
             vmcoreinfo_size: 4132,
-            kernel_map: Some(kdump::elfcorehdr::KernelMap { vaddr: 0xffff_ffff_8100_0000, paddr: 0x100_0000, size: 0x200_0000 }),
+            kernel_map: Some(kdump::elfcorehdr::KernelMap {
+                vaddr: 0xffff_ffff_8100_0000,
+                paddr: 0x100_0000,
+                size: 0x200_0000,
+            }),
             direct_map: 0xffff_8880_0000_0000,
         };
         let c_run = || {
@@ -67,6 +88,12 @@ fn main() {
             v[v.len() / 2]
         };
         let (c, rust) = (med(c), med(rust));
-        println!("{:<8} {:>12.1} {:>12.1} {:>8.2}", n, c * 1e6, rust * 1e6, rust / c);
+        println!(
+            "{:<8} {:>12.1} {:>12.1} {:>8.2}",
+            n,
+            c * 1e6,
+            rust * 1e6,
+            rust / c
+        );
     }
 }

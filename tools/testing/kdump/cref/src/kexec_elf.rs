@@ -63,7 +63,12 @@ pub struct CPhdr {
 }
 
 extern "C" {
-    fn cref_kexec_build_elf_info(buf: *const c_char, len: usize, ehdr: *mut CElfHdr, phdrs: *mut *mut CPhdr) -> c_int;
+    fn cref_kexec_build_elf_info(
+        buf: *const c_char,
+        len: usize,
+        ehdr: *mut CElfHdr,
+        phdrs: *mut *mut CPhdr,
+    ) -> c_int;
     fn cref_free(p: *mut std::ffi::c_void);
     fn cref_riscv_elf_find_pbase(
         buf: *const c_char,
@@ -83,7 +88,8 @@ pub fn c_build_elf_info(buf: &[u8]) -> Result<(CElfHdr, Vec<CPhdr>), i32> {
     let mut phdrs: *mut CPhdr = std::ptr::null_mut();
     // SAFETY: `buf` is valid for reads of its length, which C is told; the
     // outputs are valid locals.
-    let ret = unsafe { cref_kexec_build_elf_info(buf.as_ptr().cast(), buf.len(), &mut ehdr, &mut phdrs) };
+    let ret =
+        unsafe { cref_kexec_build_elf_info(buf.as_ptr().cast(), buf.len(), &mut ehdr, &mut phdrs) };
     if ret != 0 {
         return Err(ret);
     }
@@ -119,7 +125,8 @@ static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub fn c_riscv_find_pbase(buf: &[u8], pbase: u64) -> Result<CPbase, i32> {
     let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
     // `unsigned long` is 64 bits on the hosts this runs on, as on riscv64.
-    let (mut old_pbase, mut start, mut buf_min, mut memsz): (c_ulong, c_ulong, c_ulong, c_ulong) = (0, 0, 0, 0);
+    let (mut old_pbase, mut start, mut buf_min, mut memsz): (c_ulong, c_ulong, c_ulong, c_ulong) =
+        (0, 0, 0, 0);
     // SAFETY: `buf` is valid for reads of its length, which C is told; the
     // outputs are valid locals.
     let ret = unsafe {
@@ -136,5 +143,10 @@ pub fn c_riscv_find_pbase(buf: &[u8], pbase: u64) -> Result<CPbase, i32> {
     if ret != 0 {
         return Err(ret);
     }
-    Ok(CPbase { old_pbase, start, buf_min, memsz })
+    Ok(CPbase {
+        old_pbase,
+        start,
+        buf_min,
+        memsz,
+    })
 }

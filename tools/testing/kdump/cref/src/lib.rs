@@ -51,8 +51,16 @@ pub struct CParse {
 ///
 /// `high_low` passes non-NULL `low_size`/`high` pointers, as x86_64, arm64
 /// and riscv64 do; `default_low` is `DEFAULT_CRASH_KERNEL_LOW_SIZE`.
-pub fn c_parse_crashkernel(cmdline: &[u8], system_ram: u64, high_low: bool, default_low: u64) -> CParse {
-    let end = cmdline.iter().position(|&b| b == 0).unwrap_or(cmdline.len());
+pub fn c_parse_crashkernel(
+    cmdline: &[u8],
+    system_ram: u64,
+    high_low: bool,
+    default_low: u64,
+) -> CParse {
+    let end = cmdline
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(cmdline.len());
     let cs = CString::new(&cmdline[..end]).expect("no interior NUL after the cut");
     let raw = cs.into_raw();
     let (mut size, mut base, mut low_size, mut high) = (u64::MAX, u64::MAX, 0u64, false);
@@ -72,7 +80,13 @@ pub fn c_parse_crashkernel(cmdline: &[u8], system_ram: u64, high_low: bool, defa
     };
     // SAFETY: `raw` came from CString::into_raw above and was not freed.
     drop(unsafe { CString::from_raw(raw) });
-    CParse { ret, size, base, low_size, high }
+    CParse {
+        ret,
+        size,
+        base,
+        low_size,
+        high,
+    }
 }
 
 /// Runs the upstream `memparse()` on `s`; returns (value, bytes consumed).
@@ -87,7 +101,10 @@ pub fn c_memparse(s: &[u8]) -> (u64, usize) {
     let v = unsafe { memparse(cs.as_ptr(), &mut endp) };
     // SAFETY: memparse() sets `endp` inside the string or at its NUL.
     let used = unsafe { endp.offset_from(cs.as_ptr()) };
-    (v, usize::try_from(used).expect("end pointer before the start"))
+    (
+        v,
+        usize::try_from(used).expect("end pointer before the start"),
+    )
 }
 
 /// The kernel's C SHA-256 (lib/crypto/sha256.c), incremental.
@@ -102,7 +119,11 @@ impl Default for CSha256 {
 impl CSha256 {
     /// `sha256_init()`.
     pub fn new() -> Self {
-        let mut s = CSha256State { state: [0; 8], count: 0, buf: [0; 64] };
+        let mut s = CSha256State {
+            state: [0; 8],
+            count: 0,
+            buf: [0; 64],
+        };
         // SAFETY: `s` is a valid, writable `struct sha256_state`.
         unsafe { cref_sha256_init(&mut s) };
         CSha256(s)
@@ -140,7 +161,10 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator seeded from `KDUMP_SEED` if set, else from `default`.
     pub fn from_env(default: u64) -> Self {
-        let seed = std::env::var("KDUMP_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(default);
+        let seed = std::env::var("KDUMP_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default);
         Rng(seed | 1)
     }
 
@@ -209,12 +233,23 @@ pub fn c_apply_relocations_add(
 ) -> i32 {
     let shoff = u64::from_le_bytes(image[0x28..0x30].try_into().unwrap()) as usize;
     let shdr = |i: usize| image[shoff + 64 * i..].as_ptr();
-    assert!(64 * (section + 1) <= loaded.len() && shoff + 64 * (relsec.max(symtab) + 1) <= image.len());
-    let mut pi = CPurgatoryInfo { ehdr: image.as_ptr(), sechdrs: loaded.as_mut_ptr(), purgatory_buf: buf.as_mut_ptr() };
+    assert!(
+        64 * (section + 1) <= loaded.len() && shoff + 64 * (relsec.max(symtab) + 1) <= image.len()
+    );
+    let mut pi = CPurgatoryInfo {
+        ehdr: image.as_ptr(),
+        sechdrs: loaded.as_mut_ptr(),
+        purgatory_buf: buf.as_mut_ptr(),
+    };
     // SAFETY: the pointers are into live slices; the caller promises that
     // every offset the C code derives from them stays inside (see above).
     unsafe {
-        arch_kexec_apply_relocations_add(&mut pi, loaded.as_mut_ptr().add(64 * section), shdr(relsec), shdr(symtab))
+        arch_kexec_apply_relocations_add(
+            &mut pi,
+            loaded.as_mut_ptr().add(64 * section),
+            shdr(relsec),
+            shdr(symtab),
+        )
     }
 }
 
@@ -232,12 +267,23 @@ pub fn c_riscv_apply_relocations_add(
 ) -> i32 {
     let shoff = u64::from_le_bytes(image[0x28..0x30].try_into().unwrap()) as usize;
     let shdr = |i: usize| image[shoff + 64 * i..].as_ptr();
-    assert!(64 * (section + 1) <= loaded.len() && shoff + 64 * (relsec.max(symtab) + 1) <= image.len());
-    let mut pi = CPurgatoryInfo { ehdr: image.as_ptr(), sechdrs: loaded.as_mut_ptr(), purgatory_buf: buf.as_mut_ptr() };
+    assert!(
+        64 * (section + 1) <= loaded.len() && shoff + 64 * (relsec.max(symtab) + 1) <= image.len()
+    );
+    let mut pi = CPurgatoryInfo {
+        ehdr: image.as_ptr(),
+        sechdrs: loaded.as_mut_ptr(),
+        purgatory_buf: buf.as_mut_ptr(),
+    };
     // SAFETY: the pointers are into live slices; the caller promises that
     // every offset the C code derives from them stays inside (see above).
     unsafe {
-        riscv_kexec_apply_relocations_add(&mut pi, loaded.as_mut_ptr().add(64 * section), shdr(relsec), shdr(symtab))
+        riscv_kexec_apply_relocations_add(
+            &mut pi,
+            loaded.as_mut_ptr().add(64 * section),
+            shdr(relsec),
+            shdr(symtab),
+        )
     }
 }
 
@@ -294,7 +340,8 @@ pub fn load_purgatory(image: &[u8], mem: u64) -> Loaded {
     let (mut offset, mut bss_addr) = (0u64, mem + bufsz);
     for i in 0..shnum {
         let h = &mut sechdrs[64 * i..64 * i + 64];
-        let (flags, file_off, size, align) = (field(h, 8), field(h, 24), field(h, 32), field(h, 48));
+        let (flags, file_off, size, align) =
+            (field(h, 8), field(h, 24), field(h, 32), field(h, 48));
         let kind = u32::from_le_bytes(h[4..8].try_into().unwrap());
         if flags & SHF_ALLOC == 0 {
             continue;
@@ -367,7 +414,11 @@ static MACHINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// # Safety
 ///
 /// `addr` is NULL or a malloc'd buffer of `sz` bytes, not used afterwards.
-unsafe fn take_header(ret: c_int, addr: *mut std::ffi::c_void, sz: std::ffi::c_ulong) -> (i32, Vec<u8>) {
+unsafe fn take_header(
+    ret: c_int,
+    addr: *mut std::ffi::c_void,
+    sz: std::ffi::c_ulong,
+) -> (i32, Vec<u8>) {
     if ret != 0 || addr.is_null() {
         return (ret, Vec::new());
     }
@@ -400,7 +451,12 @@ impl CCrashMem {
     /// The ranges in use.
     pub fn ranges(&self) -> Vec<CRange> {
         let n = (self.words[0] >> 32) as usize;
-        (0..n).map(|i| CRange { start: self.words[1 + 2 * i], end: self.words[2 + 2 * i] }).collect()
+        (0..n)
+            .map(|i| CRange {
+                start: self.words[1 + 2 * i],
+                end: self.words[2 + 2 * i],
+            })
+            .collect()
     }
 
     /// Upstream `crash_exclude_mem_range()`.
@@ -574,8 +630,11 @@ pub mod handoff {
         static IMAGE: u8 = 0;
         // SAFETY: the caller holds `lock()`; only the C functions read it.
         unsafe {
-            kexec_crash_image =
-                if loaded { std::ptr::addr_of!(IMAGE).cast_mut().cast() } else { std::ptr::null_mut() }
+            kexec_crash_image = if loaded {
+                std::ptr::addr_of!(IMAGE).cast_mut().cast()
+            } else {
+                std::ptr::null_mut()
+            }
         };
     }
 
@@ -710,7 +769,13 @@ pub mod image {
         // `cpu` has the five flags the wrapper reads; the outputs are
         // valid locals.
         let ret = unsafe {
-            cref_image_load(copy.as_mut_ptr().cast(), copy.len() as c_ulong, cpu.as_ptr(), &mut kbuf, &mut start)
+            cref_image_load(
+                copy.as_mut_ptr().cast(),
+                copy.len() as c_ulong,
+                cpu.as_ptr(),
+                &mut kbuf,
+                &mut start,
+            )
         };
         if ret != 0 {
             return Err(ret as i32);

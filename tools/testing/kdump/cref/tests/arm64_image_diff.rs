@@ -23,14 +23,25 @@ fn rust_probe(buf: &[u8]) -> i32 {
 }
 
 fn cpu_of(f: [bool; 5]) -> Cpu {
-    Cpu { big_endian: f[0], mixed_endian: f[1], granule_4k: f[2], granule_16k: f[3], granule_64k: f[4] }
+    Cpu {
+        big_endian: f[0],
+        mixed_endian: f[1],
+        granule_4k: f[2],
+        granule_16k: f[3],
+        granule_64k: f[4],
+    }
 }
 
 /// Probe and, if the probe passes, load: both sides on the same bytes and
 /// CPU, the same errno, and on success the same segment.
 fn compare(buf: &[u8], f: [bool; 5]) -> Option<i32> {
     let c = c_image_probe(buf);
-    assert_eq!(rust_probe(buf), c, "probe of {:02x?}", &buf[..buf.len().min(64)]);
+    assert_eq!(
+        rust_probe(buf),
+        c,
+        "probe of {:02x?}",
+        &buf[..buf.len().min(64)]
+    );
     if c != 0 {
         return None;
     }
@@ -44,11 +55,22 @@ fn compare(buf: &[u8], f: [bool; 5]) -> Option<i32> {
             assert_eq!(kbuf.bufsz as usize, buf.len());
             assert_eq!(kbuf.buf_align, 0x20_0000, "MIN_KIMG_ALIGN");
             // C adds in unsigned long; the core says when that wraps.
-            assert_eq!(img.load_size().unwrap_or(img.image_size.wrapping_add(img.text_offset)), kbuf.memsz);
-            assert_eq!(start, kbuf.mem.wrapping_add(img.text_offset), "entry at text_offset");
+            assert_eq!(
+                img.load_size()
+                    .unwrap_or(img.image_size.wrapping_add(img.text_offset)),
+                kbuf.memsz
+            );
+            assert_eq!(
+                start,
+                kbuf.mem.wrapping_add(img.text_offset),
+                "entry at text_offset"
+            );
             Some(0)
         }
-        (c, rust) => panic!("load on {f:?}: C {c:?}, Rust {rust:?} for {:02x?}", &buf[..64]),
+        (c, rust) => panic!(
+            "load on {f:?}: C {c:?}, Rust {rust:?} for {:02x?}",
+            &buf[..64]
+        ),
     }
 }
 
@@ -82,7 +104,10 @@ fn every_flag_and_cpu_combination() {
             }
         }
     }
-    println!("{} loads, {} refused, the same in C and Rust", verdicts[1], verdicts[0]);
+    println!(
+        "{} loads, {} refused, the same in C and Rust",
+        verdicts[1], verdicts[0]
+    );
     assert!(verdicts[0] > 800 && verdicts[1] > 300, "generator coverage");
 }
 

@@ -11,7 +11,15 @@ const M: u64 = 1 << 20;
 const G: u64 = 1 << 30;
 /// RAM sizes as memblock_phys_mem_size() reports them: exact, just below and
 /// above the 128 MiB rounding, and at the edges of the ranges generated.
-const RAM_SIZES: &[u64] = &[0, 512 * M, G - 4096, 2 * G, 4 * G + 12345, 64 * G + 128 * M, u64::MAX];
+const RAM_SIZES: &[u64] = &[
+    0,
+    512 * M,
+    G - 4096,
+    2 * G,
+    4 * G + 12345,
+    64 * G + 128 * M,
+    u64::MAX,
+];
 const DEFAULT_LOW: u64 = 256 * M;
 
 fn size(r: &mut Rng) -> String {
@@ -21,12 +29,20 @@ fn size(r: &mut Rng) -> String {
         2 => format!("{}", r.next()),
         3 => "99999999999999999999G".into(),
         4 => format!("0{}", r.below(100)),
-        _ => format!("{}{}", r.below(5000), r.pick(&["", "K", "M", "G", "T", "m", "g", "E", "P", "x"])),
+        _ => format!(
+            "{}{}",
+            r.below(5000),
+            r.pick(&["", "K", "M", "G", "T", "m", "g", "E", "P", "x"])
+        ),
     }
 }
 
 fn range(r: &mut Rng) -> String {
-    let end = if r.below(4) == 0 { String::new() } else { size(r) };
+    let end = if r.below(4) == 0 {
+        String::new()
+    } else {
+        size(r)
+    };
     let sep = r.pick(&["-", "-", "-", "", "+"]);
     let colon = r.pick(&[":", ":", ":", "", ";"]);
     format!("{}{sep}{end}{colon}{}", size(r), size(r))
@@ -35,20 +51,59 @@ fn range(r: &mut Rng) -> String {
 fn crashkernel_word(r: &mut Rng) -> String {
     let body = match r.below(8) {
         0 | 1 => {
-            let at = if r.below(3) == 0 { format!("@{}", size(r)) } else { String::new() };
+            let at = if r.below(3) == 0 {
+                format!("@{}", size(r))
+            } else {
+                String::new()
+            };
             format!("{}{at}", size(r))
         }
         2 | 3 => {
             let n = 1 + r.below(4);
             let ranges: Vec<String> = (0..n).map(|_| range(r)).collect();
-            let at = if r.below(3) == 0 { format!("@{}", size(r)) } else { String::new() };
+            let at = if r.below(3) == 0 {
+                format!("@{}", size(r))
+            } else {
+                String::new()
+            };
             format!("{}{at}", ranges.join(r.pick(&[",", ",", ",", ";"])))
         }
-        4 | 5 => format!("{}{}", size(r), r.pick(&[",high", ",high", ",low", ",hig", ",highx", ",low,high", ",HIGH"])),
-        6 => format!("{}{}", size(r), r.pick(&["x", "@", "-", ":", ",", ",high ", "@0x"])),
-        _ => String::from_utf8_lossy(&(0..r.below(12)).map(|_| (r.next() >> 57) as u8 | 0x20).collect::<Vec<_>>()).into(),
+        4 | 5 => format!(
+            "{}{}",
+            size(r),
+            r.pick(&[
+                ",high",
+                ",high",
+                ",low",
+                ",hig",
+                ",highx",
+                ",low,high",
+                ",HIGH"
+            ])
+        ),
+        6 => format!(
+            "{}{}",
+            size(r),
+            r.pick(&["x", "@", "-", ":", ",", ",high ", "@0x"])
+        ),
+        _ => String::from_utf8_lossy(
+            &(0..r.below(12))
+                .map(|_| (r.next() >> 57) as u8 | 0x20)
+                .collect::<Vec<_>>(),
+        )
+        .into(),
     };
-    format!("{}{body}", r.pick(&["crashkernel=", "crashkernel=", "crashkernel=", "xcrashkernel=", "crashkernel", "crashkernel=="]))
+    format!(
+        "{}{body}",
+        r.pick(&[
+            "crashkernel=",
+            "crashkernel=",
+            "crashkernel=",
+            "xcrashkernel=",
+            "crashkernel",
+            "crashkernel=="
+        ])
+    )
 }
 
 fn cmdline(r: &mut Rng) -> Vec<u8> {
@@ -56,7 +111,9 @@ fn cmdline(r: &mut Rng) -> Vec<u8> {
     let mut parts: Vec<String> = Vec::new();
     for _ in 0..words {
         parts.push(match r.below(5) {
-            0 => r.pick(&["quiet", "root=/dev/vda", "console=ttyS0", "a:b", "x-y:z@1"]).into(),
+            0 => r
+                .pick(&["quiet", "root=/dev/vda", "console=ttyS0", "a:b", "x-y:z@1"])
+                .into(),
             _ => crashkernel_word(r),
         });
     }
@@ -69,7 +126,10 @@ fn cmdline(r: &mut Rng) -> Vec<u8> {
 }
 
 fn check(cmd: &[u8], ram: u64, high_low: bool) {
-    let arch = Arch { high_low, default_low_size: DEFAULT_LOW };
+    let arch = Arch {
+        high_low,
+        default_low_size: DEFAULT_LOW,
+    };
     let p = parse_crashkernel(cmd, ram, arch);
     let rust = CParse {
         ret: p.ret(),
@@ -79,7 +139,12 @@ fn check(cmd: &[u8], ram: u64, high_low: bool) {
         high: p.request.high,
     };
     let c = c_parse_crashkernel(cmd, ram, high_low, DEFAULT_LOW);
-    assert_eq!(rust, c, "cmdline {:?}, ram {ram:#x}, high_low {high_low}", String::from_utf8_lossy(cmd));
+    assert_eq!(
+        rust,
+        c,
+        "cmdline {:?}, ram {ram:#x}, high_low {high_low}",
+        String::from_utf8_lossy(cmd)
+    );
 }
 
 #[test]
@@ -90,7 +155,14 @@ fn one_million_generated_cmdlines_match_c() {
         let cmd = cmdline(&mut r);
         let ram = RAM_SIZES[i % RAM_SIZES.len()];
         check(&cmd, ram, i % 5 != 0);
-        let p = parse_crashkernel(&cmd, ram, Arch { high_low: true, default_low_size: DEFAULT_LOW });
+        let p = parse_crashkernel(
+            &cmd,
+            ram,
+            Arch {
+                high_low: true,
+                default_low_size: DEFAULT_LOW,
+            },
+        );
         accepted += usize::from(p.result.is_ok());
         high += usize::from(p.request.high && p.result.is_ok());
     }

@@ -7,8 +7,12 @@
 //! machines through arm64's `prepare_elf_headers()`
 //! (arch/arm64/kernel/machine_kexec_file.c, cut the same way).
 
-use kdump::elfcorehdr::{build, header_size, CoreInfo, CrashMem, ElfError, KernelMap, Range, EM_AARCH64, EM_X86_64};
-use kdump_cref::{c_arm64_prepare_elf_headers, c_elf64_headers, CArm64, CCore, CCrashMem, CRange, Rng};
+use kdump::elfcorehdr::{
+    build, header_size, CoreInfo, CrashMem, ElfError, KernelMap, Range, EM_AARCH64, EM_X86_64,
+};
+use kdump_cref::{
+    c_arm64_prepare_elf_headers, c_elf64_headers, CArm64, CCore, CCrashMem, CRange, Rng,
+};
 
 const NOTE_BYTES: u64 = 368; // the shim's sizeof(note_buf_t)
 const VMCOREINFO_NOTE_SIZE: u64 = 4132;
@@ -24,7 +28,10 @@ fn ranges(r: &mut Rng, n: usize) -> Vec<Range> {
             1 => (1 + r.below(64) as u64) << 12,
             _ => (1 + r.below(4096) as u64) << 20,
         };
-        out.push(Range { start: at, end: at + size - 1 });
+        out.push(Range {
+            start: at,
+            end: at + size - 1,
+        });
         at += size + 1 + r.below(4) as u64 * (r.below(1 << 20) as u64 + 1);
     }
     out
@@ -57,7 +64,12 @@ fn exclusions(r: &mut Rng, rs: &[Range]) -> Vec<(u64, u64)> {
 }
 
 fn to_c(rs: &[Range]) -> Vec<CRange> {
-    rs.iter().map(|r| CRange { start: r.start, end: r.end }).collect()
+    rs.iter()
+        .map(|r| CRange {
+            start: r.start,
+            end: r.end,
+        })
+        .collect()
 }
 
 /// One machine: both sides exclude the same ranges and build the header.
@@ -75,7 +87,11 @@ fn compare(r: &mut Rng, n: usize, case: usize) -> (usize, bool) {
         let c = c_mem.exclude(s, e);
         let rust = mem.exclude(s, e);
         match (c, rust) {
-            (0, Ok(())) => assert_eq!(to_c(mem.ranges()), c_mem.ranges(), "case {case}: exclude {s:#x}-{e:#x}"),
+            (0, Ok(())) => assert_eq!(
+                to_c(mem.ranges()),
+                c_mem.ranges(),
+                "case {case}: exclude {s:#x}-{e:#x}"
+            ),
             (c, Err(ElfError::NoRoom)) if c == -ENOMEM => {
                 refused = true;
                 break;
@@ -94,7 +110,11 @@ fn compare(r: &mut Rng, n: usize, case: usize) -> (usize, bool) {
     let page_offset = r.pick(&[0xffff_8880_0000_0000u64, randomized]);
     let kmap = (r.below(2) == 0).then(|| {
         let text = 0xffff_ffff_8000_0000 + ((r.below(512) as u64) << 21);
-        KernelMap { vaddr: text, paddr: (r.below(1 << 10) as u64) << 21, size: 1 + r.below(1 << 26) as u64 }
+        KernelMap {
+            vaddr: text,
+            paddr: (r.below(1 << 10) as u64) << 21,
+            size: 1 + r.below(1 << 26) as u64,
+        }
     });
     let info = CoreInfo {
         machine: EM_X86_64,
@@ -116,13 +136,20 @@ fn compare(r: &mut Rng, n: usize, case: usize) -> (usize, bool) {
     assert_eq!(ret, 0, "case {case}");
     let size = header_size(cpus, mem.len()).unwrap();
     let mut buf = vec![0xa5u8; size + 64];
-    assert_eq!(build(&mut buf, &info, mem.ranges()), Ok(size), "case {case}");
+    assert_eq!(
+        build(&mut buf, &info, mem.ranges()),
+        Ok(size),
+        "case {case}"
+    );
     assert_eq!(c_hdr.len(), size, "case {case}: size");
     if c_hdr[..] != buf[..size] {
         let at = c_hdr.iter().zip(&buf).position(|(a, b)| a != b).unwrap();
         panic!("case {case}: headers differ first at byte {at}");
     }
-    assert!(buf[size..].iter().all(|&b| b == 0xa5), "case {case}: wrote past the header");
+    assert!(
+        buf[size..].iter().all(|&b| b == 0xa5),
+        "case {case}: wrote past the header"
+    );
     (mem.len(), false)
 }
 
@@ -146,7 +173,10 @@ fn generated_machines_give_identical_headers() {
         }
     }
     println!("{built} headers byte-identical ({ranges} PT_LOAD ranges in all), {refused} machines out of slots in both");
-    assert!(built > 2000 && refused > 10, "generator coverage: {built} built, {refused} refused");
+    assert!(
+        built > 2000 && refused > 10,
+        "generator coverage: {built} built, {refused} refused"
+    );
 }
 
 #[test]
@@ -168,7 +198,10 @@ fn rust_arm64(core: &CCore<'_>, m: &CArm64<'_>) -> Result<Vec<u8>, ElfError> {
     let mut slots = vec![Range::default(); m.memblock.len() + 2];
     let mut mem = CrashMem::new(&mut slots);
     for &(start, end) in m.memblock {
-        mem.push(Range { start, end: end - 1 })?;
+        mem.push(Range {
+            start,
+            end: end - 1,
+        })?;
     }
     mem.exclude(m.crashk.0, m.crashk.1)?;
     if m.crashk_low.1 != 0 {
@@ -182,7 +215,11 @@ fn rust_arm64(core: &CCore<'_>, m: &CArm64<'_>) -> Result<Vec<u8>, ElfError> {
         cpu_note_size: ARM64_NOTE_BYTES,
         vmcoreinfo: core.vmcoreinfo,
         vmcoreinfo_size: VMCOREINFO_NOTE_SIZE,
-        kernel_map: Some(KernelMap { vaddr, paddr, size: end - vaddr }),
+        kernel_map: Some(KernelMap {
+            vaddr,
+            paddr,
+            size: end - vaddr,
+        }),
         direct_map: core.page_offset.wrapping_sub(m.phys_offset),
     };
     let mut buf = vec![0u8; header_size(core.notes.len(), mem.len())?];
@@ -217,9 +254,11 @@ fn arm64_machine(r: &mut Rng) -> (u64, Vec<(u64, u64)>, (u64, u64), (u64, u64)) 
             2 => (s + r.next() % (e - s)) & !0x1f_ffff,
             _ => s + r.next() % (e - s),
         };
-        p.min(below.saturating_sub(1)).max(s.min(below.saturating_sub(1)))
+        p.min(below.saturating_sub(1))
+            .max(s.min(below.saturating_sub(1)))
     };
-    let size = |r: &mut Rng| -> u64 { r.pick(&[1u64, 0x1000, 32 << 20, 64 << 20, 256 << 20, 1 << 30]) };
+    let size =
+        |r: &mut Rng| -> u64 { r.pick(&[1u64, 0x1000, 32 << 20, 64 << 20, 256 << 20, 1 << 30]) };
     let cs = point(r, u64::MAX);
     let crashk = (cs, cs + size(r) - 1);
     let crashk_low = if r.below(3) == 0 {
@@ -239,7 +278,9 @@ fn arm64_machines_give_identical_headers() {
         let (phys_offset, memblock, crashk, crashk_low) = arm64_machine(&mut r);
         let any = 1 + r.below(512);
         let cpus = r.pick(&[1usize, 2, 4, 8, 64, any]);
-        let notes: Vec<u64> = (0..cpus).map(|_| phys_offset + ((r.next() >> 40) & !7)).collect();
+        let notes: Vec<u64> = (0..cpus)
+            .map(|_| phys_offset + ((r.next() >> 40) & !7))
+            .collect();
         let vmcoreinfo = phys_offset + ((r.next() >> 40) & !7);
         // VA_BITS 48 or 52; KIMAGE_VADDR plus a KASLR offset.
         let page_offset = r.pick(&[0xffff_0000_0000_0000u64, 0xfff0_0000_0000_0000]);
@@ -251,7 +292,12 @@ fn arm64_machines_give_identical_headers() {
             kernel_map: Some((text, text + 1 + r.below(1 << 26) as u64, text_pa)),
             page_offset,
         };
-        let m = CArm64 { memblock: &memblock, crashk, crashk_low, phys_offset };
+        let m = CArm64 {
+            memblock: &memblock,
+            crashk,
+            crashk_low,
+            phys_offset,
+        };
         let (ret, c_hdr) = c_arm64_prepare_elf_headers(&core, &m);
         let rust = rust_arm64(&core, &m);
         let (rust_ret, rust_hdr) = match rust {
@@ -260,10 +306,17 @@ fn arm64_machines_give_identical_headers() {
             Err(e) => panic!("case {case}: Rust {e:?}, C {ret}"),
         };
         assert_eq!(rust_ret, ret, "case {case}: return values");
-        assert_eq!(ret, 0, "case {case}: count + 2 slots are always enough for two exclusions");
+        assert_eq!(
+            ret, 0,
+            "case {case}: count + 2 slots are always enough for two exclusions"
+        );
         if c_hdr != rust_hdr {
             let at = c_hdr.iter().zip(&rust_hdr).position(|(a, b)| a != b);
-            panic!("case {case}: headers differ ({} vs {} bytes), first at {at:?}", c_hdr.len(), rust_hdr.len());
+            panic!(
+                "case {case}: headers differ ({} vs {} bytes), first at {at:?}",
+                c_hdr.len(),
+                rust_hdr.len()
+            );
         }
         // e_phnum: CPUs, VMCOREINFO, the kernel map, then the ranges left.
         let phnum = u16::from_le_bytes([c_hdr[56], c_hdr[57]]) as usize;
@@ -271,7 +324,10 @@ fn arm64_machines_give_identical_headers() {
         low += usize::from(crashk_low.1 != 0);
     }
     println!("3000 arm64 headers byte-identical; {split} with more ranges than memblock, {low} with a low crash kernel");
-    assert!(split > 500 && low > 500, "generator coverage: {split} split, {low} low");
+    assert!(
+        split > 500 && low > 500,
+        "generator coverage: {split} split, {low} low"
+    );
 }
 
 /// The machine of the measurements: QEMU virt, 1 GiB at 1 GiB,
@@ -289,21 +345,46 @@ fn arm64_qemu_virt_header() {
     };
     let crashk = (0x6000_0000, 0x6fff_ffff);
     for (crashk_low, ranges) in [
-        ((0, 0), vec![(0x4000_0000u64, 0x5fff_ffffu64), (0x7000_0000, 0x7fff_ffff)]),
-        ((0x4800_0000, 0x49ff_ffff), vec![(0x4000_0000, 0x47ff_ffff), (0x4a00_0000, 0x5fff_ffff), (0x7000_0000, 0x7fff_ffff)]),
+        (
+            (0, 0),
+            vec![(0x4000_0000u64, 0x5fff_ffffu64), (0x7000_0000, 0x7fff_ffff)],
+        ),
+        (
+            (0x4800_0000, 0x49ff_ffff),
+            vec![
+                (0x4000_0000, 0x47ff_ffff),
+                (0x4a00_0000, 0x5fff_ffff),
+                (0x7000_0000, 0x7fff_ffff),
+            ],
+        ),
     ] {
-        let m = CArm64 { memblock: &memblock, crashk, crashk_low, phys_offset: 0x4000_0000 };
+        let m = CArm64 {
+            memblock: &memblock,
+            crashk,
+            crashk_low,
+            phys_offset: 0x4000_0000,
+        };
         let (ret, c_hdr) = c_arm64_prepare_elf_headers(&core, &m);
         assert_eq!((ret, rust_arm64(&core, &m).as_ref()), (0, Ok(&c_hdr)));
         let le = |at: usize| u64::from_le_bytes(c_hdr[at..at + 8].try_into().unwrap());
-        assert_eq!(u16::from_le_bytes([c_hdr[18], c_hdr[19]]), 183, "e_machine EM_AARCH64");
+        assert_eq!(
+            u16::from_le_bytes([c_hdr[18], c_hdr[19]]),
+            183,
+            "e_machine EM_AARCH64"
+        );
         assert_eq!(le(64 + 32), 424, "p_filesz of a CPU note");
         let first = 64 + 56 * 4; // two CPU notes, VMCOREINFO, kernel map
         for (i, &(s, e)) in ranges.iter().enumerate() {
             let ph = first + 56 * i;
             // p_offset, p_vaddr = (s - PHYS_OFFSET) | PAGE_OFFSET, p_filesz.
-            assert_eq!((le(ph + 8), le(ph + 16), le(ph + 32)), (s, 0xffff_0000_0000_0000 | (s - 0x4000_0000), e - s + 1));
+            assert_eq!(
+                (le(ph + 8), le(ph + 16), le(ph + 32)),
+                (s, 0xffff_0000_0000_0000 | (s - 0x4000_0000), e - s + 1)
+            );
         }
-        assert_eq!(u16::from_le_bytes([c_hdr[56], c_hdr[57]]) as usize, 4 + ranges.len());
+        assert_eq!(
+            u16::from_le_bytes([c_hdr[56], c_hdr[57]]) as usize,
+            4 + ranges.len()
+        );
     }
 }

@@ -14,10 +14,10 @@
 //! back to C) and to the same base and entry in riscv's `elf_find_pbase()`.
 
 use kdump::kexec_elf::{build, ByteOrder, ElfError, ElfImage};
-use std::collections::BTreeSet;
 use kdump_cref::kexec_elf::{c_build_elf_info, c_riscv_find_pbase, CElfHdr, CPhdr};
 use kdump_cref::Rng;
 use proptest::prelude::*;
+use std::collections::BTreeSet;
 
 const ENOEXEC: i32 = 8;
 
@@ -81,14 +81,25 @@ fn decide(buf: &[u8]) -> Result<(), ElfError> {
             assert_eq!(as_c(&img), c, "facts of {head:02x?}");
             let p = c_riscv_find_pbase(buf, PBASE).expect("the hole is always found");
             let low = img.lowest_load();
-            assert_eq!(p.old_pbase, low.map_or(u64::MAX, |l| l.paddr), "lowest p_paddr");
+            assert_eq!(
+                p.old_pbase,
+                low.map_or(u64::MAX, |l| l.paddr),
+                "lowest p_paddr"
+            );
             let vaddr = low.map_or(u64::MAX, |l| l.vaddr);
-            assert_eq!(p.start, img.entry().wrapping_sub(vaddr).wrapping_add(PBASE), "image->start");
+            assert_eq!(
+                p.start,
+                img.entry().wrapping_sub(vaddr).wrapping_add(PBASE),
+                "image->start"
+            );
             assert_eq!(p.buf_min, p.old_pbase);
             assert_eq!(p.memsz, (buf.len() as u64 + 4095) & !4095);
             Ok(())
         }
-        (c, rust) => panic!("C {c:?}, Rust {rust:?} for {} bytes starting {head:02x?}", buf.len()),
+        (c, rust) => panic!(
+            "C {c:?}, Rust {rust:?} for {} bytes starting {head:02x?}",
+            buf.len()
+        ),
     }
 }
 
@@ -197,22 +208,52 @@ macro_rules! pick {
 fn valid(r: &mut Rng) -> Elf {
     let n = 1 + r.below(6);
     let len = 64 + 56 * n + 64 * 4 + r.below(4096);
-    let phoff = if r.below(2) == 0 { 64 } else { 64 + r.below(len - 64 - 56 * n + 1) as u64 };
+    let phoff = if r.below(2) == 0 {
+        64
+    } else {
+        64 + r.below(len - 64 - 56 * n + 1) as u64
+    };
     let shnum = pick!(r, [0u16, 0, 1, 4]);
-    let shoff = if shnum == 0 { pick!(r, [0, r.next()]) } else { (len - 64 * usize::from(shnum)) as u64 };
+    let shoff = if shnum == 0 {
+        pick!(r, [0, r.next()])
+    } else {
+        (len - 64 * usize::from(shnum)) as u64
+    };
     let phdrs = (0..n)
         .map(|i| {
             let offset = r.below(len + 1) as u64;
             let filesz = r.below(len + 1 - offset as usize) as u64;
-            let paddr = pick!(r, [0x8020_0000u64, 0x8000_0000 + 0x20_0000 * i as u64, r.next() >> 1]);
+            let paddr = pick!(
+                r,
+                [
+                    0x8020_0000u64,
+                    0x8000_0000 + 0x20_0000 * i as u64,
+                    r.next() >> 1
+                ]
+            );
             P {
-                kind: if i == 0 { 1 } else { pick!(r, [1u32, 1, 4, 6, 0x6474_e551, 0]) },
+                kind: if i == 0 {
+                    1
+                } else {
+                    pick!(r, [1u32, 1, 4, 6, 0x6474_e551, 0])
+                },
                 flags: r.next() as u32,
                 offset,
-                vaddr: pick!(r, [0xffff_ffff_8000_0000u64 + 0x20_0000 * i as u64, r.next()]),
+                vaddr: pick!(
+                    r,
+                    [0xffff_ffff_8000_0000u64 + 0x20_0000 * i as u64, r.next()]
+                ),
                 paddr,
                 filesz,
-                memsz: pick!(r, [filesz, filesz + 0x1000, r.below(1 << 20) as u64, (u64::MAX - paddr) >> r.below(2)]),
+                memsz: pick!(
+                    r,
+                    [
+                        filesz,
+                        filesz + 0x1000,
+                        r.below(1 << 20) as u64,
+                        (u64::MAX - paddr) >> r.below(2)
+                    ]
+                ),
                 align: pick!(r, [0x1000u64, 0x20_0000, 0]),
             }
         })
@@ -231,10 +272,39 @@ fn valid(r: &mut Rng) -> Elf {
 
 /// Values around the edges a field of an image of `len` bytes can cross.
 fn edge_values(r: &mut Rng, len: usize, width: usize) -> Vec<u64> {
-    let max = if width == 8 { u64::MAX } else { (1u64 << (8 * width)) - 1 };
+    let max = if width == 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * width)) - 1
+    };
     let len = len as u64;
-    let mut v = vec![0, 1, 2, 3, 4, 6, 52, 55, 56, 57, 63, 64, 65, max, max - 1, max / 2 + 1, r.next() & max];
-    for base in [len, len.wrapping_sub(56), len.wrapping_sub(64), max - len, max - 55, max - 63] {
+    let mut v = vec![
+        0,
+        1,
+        2,
+        3,
+        4,
+        6,
+        52,
+        55,
+        56,
+        57,
+        63,
+        64,
+        65,
+        max,
+        max - 1,
+        max / 2 + 1,
+        r.next() & max,
+    ];
+    for base in [
+        len,
+        len.wrapping_sub(56),
+        len.wrapping_sub(64),
+        max - len,
+        max - 55,
+        max - 63,
+    ] {
         for d in [-2i64, -1, 0, 1, 2] {
             v.push(base.wrapping_add(d as u64) & max);
         }
@@ -264,16 +334,43 @@ fn one_field_corrupted() {
         Ok(()) => verdicts[1] += 1,
         Err(e) => {
             verdicts[0] += 1;
-            reasons.insert(format!("{e:?}").split([' ', '(']).next().unwrap_or("").to_string());
+            reasons.insert(
+                format!("{e:?}")
+                    .split([' ', '('])
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            );
         }
     };
-    let ehdr_fields = [E_TYPE, E_VERSION, E_PHOFF, E_SHOFF, E_EHSIZE, E_PHENTSIZE, E_PHNUM, E_SHENTSIZE, E_SHNUM];
+    let ehdr_fields = [
+        E_TYPE,
+        E_VERSION,
+        E_PHOFF,
+        E_SHOFF,
+        E_EHSIZE,
+        E_PHENTSIZE,
+        E_PHNUM,
+        E_SHENTSIZE,
+        E_SHNUM,
+    ];
     let phdr_fields = [P_TYPE, P_OFFSET, P_PADDR, P_FILESZ, P_MEMSZ];
     for _ in 0..300 {
         let e = valid(&mut r);
         let good = e.bytes(&mut r);
         // e_ident: each byte of magic, class, data and version.
-        for (at, v) in [(0, 0x7e), (1, b'e'), (3, b'f'), (4, 1), (4, 0), (4, 3), (5, 0), (5, 3), (6, 0), (6, 2)] {
+        for (at, v) in [
+            (0, 0x7e),
+            (1, b'e'),
+            (3, b'f'),
+            (4, 1),
+            (4, 0),
+            (4, 3),
+            (5, 0),
+            (5, 3),
+            (6, 0),
+            (6, 2),
+        ] {
             let mut b = good.clone();
             b[at] = v;
             count(&b);
@@ -300,9 +397,15 @@ fn one_field_corrupted() {
         }
     }
     count(&[]);
-    println!("{} corrupted images accepted, {} refused, the same in C and Rust", verdicts[1], verdicts[0]);
+    println!(
+        "{} corrupted images accepted, {} refused, the same in C and Rust",
+        verdicts[1], verdicts[0]
+    );
     println!("refused for {} reasons: {reasons:?}", reasons.len());
-    assert!(verdicts[0] > 50_000 && verdicts[1] > 10_000, "generator coverage: {verdicts:?}");
+    assert!(
+        verdicts[0] > 50_000 && verdicts[1] > 10_000,
+        "generator coverage: {verdicts:?}"
+    );
     // Every refusal of kexec_build_elf_info() is reached.
     assert_eq!(reasons.len(), 18, "generator coverage: {reasons:?}");
 }
@@ -368,7 +471,10 @@ fn random_bytes() {
         }
         verdicts[usize::from(compare(&b))] += 1;
     }
-    println!("random bytes: {} accepted, {} refused, the same in C and Rust", verdicts[1], verdicts[0]);
+    println!(
+        "random bytes: {} accepted, {} refused, the same in C and Rust",
+        verdicts[1], verdicts[0]
+    );
     assert!(verdicts[1] > 100, "generator coverage: {verdicts:?}");
 }
 
@@ -383,7 +489,10 @@ fn both_byte_orders_of_one_image() {
         let be = e.bytes(&mut Rng::new(1));
         assert!(compare(&le) && compare(&be));
         let (l, b) = (build(&le).unwrap(), build(&be).unwrap());
-        assert_eq!((l.ehdr().order, b.ehdr().order), (ByteOrder::Little, ByteOrder::Big));
+        assert_eq!(
+            (l.ehdr().order, b.ehdr().order),
+            (ByteOrder::Little, ByteOrder::Big)
+        );
         assert!(l.phdrs().eq(b.phdrs()));
     }
 }

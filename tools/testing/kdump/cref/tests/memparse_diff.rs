@@ -12,7 +12,9 @@ fn grammar_case(r: &mut Rng) -> Vec<u8> {
     const PREFIX: &[&[u8]] = &[b"", b"", b"0", b"0x", b"0X", b"00", b"0x0"];
     const DIGITS: &[u8] = b"0123456789abcdefABCDEFxX";
     const SUFFIX: &[u8] = b"kKmMgGtTpPeEbBxZ";
-    const TAIL: &[&[u8]] = &[b"", b"@16M", b",high", b",low", b"-2G:64M", b":", b" ", b"\0junk", b"-"];
+    const TAIL: &[&[u8]] = &[
+        b"", b"@16M", b",high", b",low", b"-2G:64M", b":", b" ", b"\0junk", b"-",
+    ];
     let mut s = PREFIX[r.below(PREFIX.len())].to_vec();
     let n = match r.below(4) {
         0 => r.below(3),
@@ -20,7 +22,11 @@ fn grammar_case(r: &mut Rng) -> Vec<u8> {
         _ => r.below(8),
     };
     for _ in 0..n {
-        s.push(if r.below(3) == 0 { r.pick(DIGITS) } else { r.pick(b"0123456789") });
+        s.push(if r.below(3) == 0 {
+            r.pick(DIGITS)
+        } else {
+            r.pick(b"0123456789")
+        });
     }
     if r.below(2) == 0 {
         s.push(r.pick(SUFFIX));
@@ -37,7 +43,12 @@ fn random_case(r: &mut Rng) -> Vec<u8> {
 fn check(s: &[u8]) {
     let rust = memparse(s);
     let c = c_memparse(s);
-    assert_eq!((rust.value, rust.len), c, "input {:?}", String::from_utf8_lossy(s));
+    assert_eq!(
+        (rust.value, rust.len),
+        c,
+        "input {:?}",
+        String::from_utf8_lossy(s)
+    );
 }
 
 #[test]
@@ -45,21 +56,43 @@ fn one_million_generated_inputs_match_c() {
     let mut r = Rng::from_env(0x6b64_756d_70);
     let mut overflowed = 0usize;
     for i in 0..1_000_000 {
-        let s = if i % 4 == 3 { random_case(&mut r) } else { grammar_case(&mut r) };
+        let s = if i % 4 == 3 {
+            random_case(&mut r)
+        } else {
+            grammar_case(&mut r)
+        };
         check(&s);
         overflowed += usize::from(memparse(&s).overflow);
     }
     // The generator must reach the wrapping paths, or the test proves less
     // than it claims.
-    assert!(overflowed > 1000, "only {overflowed} overflowing inputs generated");
+    assert!(
+        overflowed > 1000,
+        "only {overflowed} overflowing inputs generated"
+    );
 }
 
 #[test]
 fn edge_values_match_c() {
     for s in [
-        "", "0", "0x", "0xg", "0X1F", "08", "09k", "M", "k@1", "18446744073709551615",
-        "18446744073709551616", "0xffffffffffffffff", "0x10000000000000000", "16E", "15E",
-        "1777777777777777777777", "2000000000000000000000", "99999999999999999999G",
+        "",
+        "0",
+        "0x",
+        "0xg",
+        "0X1F",
+        "08",
+        "09k",
+        "M",
+        "k@1",
+        "18446744073709551615",
+        "18446744073709551616",
+        "0xffffffffffffffff",
+        "0x10000000000000000",
+        "16E",
+        "15E",
+        "1777777777777777777777",
+        "2000000000000000000000",
+        "99999999999999999999G",
     ] {
         check(s.as_bytes());
     }

@@ -51,20 +51,43 @@ fn compare(image: &[u8], mem: u64, what: &str) -> Vec<Outcome> {
         }
         let symtab = p.shdr(rel.link.into()).unwrap();
         let (mut c_hdrs, mut c_buf) = (loaded.sechdrs.clone(), loaded.buf.clone());
-        let c = c_apply_relocations_add(image, &mut c_hdrs, &mut c_buf, rel.info as usize, i, rel.link as usize);
+        let c = c_apply_relocations_add(
+            image,
+            &mut c_hdrs,
+            &mut c_buf,
+            rel.info as usize,
+            i,
+            rel.link as usize,
+        );
         let mut r_buf = loaded.buf.clone();
         let r = p.apply_rela_x86_64(&mut r_buf, &target, &rel, &symtab);
         let outcome = match (c, &r) {
             (0, Ok(_)) => {
-                assert!(c_buf == r_buf, "{what}: section {i} at {mem:#x}: buffers differ");
+                assert!(
+                    c_buf == r_buf,
+                    "{what}: section {i} at {mem:#x}: buffers differ"
+                );
                 Outcome::Same
             }
             (e, Err(_)) if e == -ENOEXEC => {
-                assert!(r_buf == loaded.buf, "{what}: section {i}: Rust refused but wrote");
+                assert!(
+                    r_buf == loaded.buf,
+                    "{what}: section {i}: Rust refused but wrote"
+                );
                 Outcome::BothRefused
             }
-            (0, Err(RelocError::Overflow { rtype: 2 | 4, value, .. })) => {
-                assert!(i32::try_from(*value as i64).is_err(), "{what}: {value:#x} fits");
+            (
+                0,
+                Err(RelocError::Overflow {
+                    rtype: 2 | 4,
+                    value,
+                    ..
+                }),
+            ) => {
+                assert!(
+                    i32::try_from(*value as i64).is_err(),
+                    "{what}: {value:#x} fits"
+                );
                 Outcome::RustStricterPc32
             }
             (c, r) => panic!("{what}: section {i} at {mem:#x}: C returned {c}, Rust {r:?}"),
@@ -102,8 +125,16 @@ fn object(r: &mut Rng, allow_overflow: bool) -> Vec<u8> {
                 let width = if ty == 1 { 8 } else { 4 };
                 let off = r.below((size - width + 1) as usize) as u64;
                 // Rarely the null symbol: undefined, refused by both.
-                let sym = if r.below(100) == 0 { 0 } else { 1 + r.below(syms.len() - 1) as u64 };
-                let addend = if allow_overflow && r.below(8) == 0 { r.next() } else { (r.below(256) as i64 - 128) as u64 };
+                let sym = if r.below(100) == 0 {
+                    0
+                } else {
+                    1 + r.below(syms.len() - 1) as u64
+                };
+                let addend = if allow_overflow && r.below(8) == 0 {
+                    r.next()
+                } else {
+                    (r.below(256) as i64 - 128) as u64
+                };
                 (off, (sym << 32) | ty, addend)
             })
             .collect()
@@ -133,7 +164,12 @@ fn object(r: &mut Rng, allow_overflow: bool) -> Vec<u8> {
     }
     let sym_off = place(&mut img, &symbytes, 8);
     let str_off = place(&mut img, names, 1);
-    let relbytes = |v: &[(u64, u64, u64)]| v.iter().flat_map(|&(o, i, a)| [o, i, a]).flat_map(u64::to_le_bytes).collect::<Vec<u8>>();
+    let relbytes = |v: &[(u64, u64, u64)]| {
+        v.iter()
+            .flat_map(|&(o, i, a)| [o, i, a])
+            .flat_map(u64::to_le_bytes)
+            .collect::<Vec<u8>>()
+    };
     let rt_off = place(&mut img, &relbytes(&rt), 8);
     let rd_off = place(&mut img, &relbytes(&rd), 8);
     let shstr = b"\0.text\0.data\0.bss\0.symtab\0.strtab\0.rela.text\0.rela.data\0.shstrtab\0";
@@ -152,13 +188,63 @@ fn object(r: &mut Rng, allow_overflow: bool) -> Vec<u8> {
     };
     let hdrs = [
         Shdr::default(),
-        h(1, SHT_PROGBITS, SHF_ALLOC | SHF_EXEC, text_off, text, 0, 0, 16, 0),
-        h(7, SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, data_off, data, 0, 0, 8, 0),
+        h(
+            1,
+            SHT_PROGBITS,
+            SHF_ALLOC | SHF_EXEC,
+            text_off,
+            text,
+            0,
+            0,
+            16,
+            0,
+        ),
+        h(
+            7,
+            SHT_PROGBITS,
+            SHF_ALLOC | SHF_WRITE,
+            data_off,
+            data,
+            0,
+            0,
+            8,
+            0,
+        ),
         h(13, SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 0, bss, 0, 0, 4096, 0),
-        h(18, SHT_SYMTAB, 0, sym_off, symbytes.len() as u64, 5, 4, 8, 24),
+        h(
+            18,
+            SHT_SYMTAB,
+            0,
+            sym_off,
+            symbytes.len() as u64,
+            5,
+            4,
+            8,
+            24,
+        ),
         h(26, SHT_STRTAB, 0, str_off, names.len() as u64, 0, 0, 1, 0),
-        h(34, SHT_RELA, 0x40, rt_off, 24 * rt.len() as u64, 4, 1, 8, 24),
-        h(45, SHT_RELA, 0x40, rd_off, 24 * rd.len() as u64, 4, 2, 8, 24),
+        h(
+            34,
+            SHT_RELA,
+            0x40,
+            rt_off,
+            24 * rt.len() as u64,
+            4,
+            1,
+            8,
+            24,
+        ),
+        h(
+            45,
+            SHT_RELA,
+            0x40,
+            rd_off,
+            24 * rd.len() as u64,
+            4,
+            2,
+            8,
+            24,
+        ),
         h(56, SHT_STRTAB, 0, shstr_off, shstr.len() as u64, 0, 0, 1, 0),
     ];
     let shoff = place(&mut img, &[], 8);
@@ -211,7 +297,10 @@ fn generated_objects_relocate_identically() {
     }
     println!("sections: {same} relocated identically, {refused} refused by both, {stricter} refused by Rust only (PC32 out of range)");
     // Low load addresses relocate; high ones overflow 32/32S: both happen.
-    assert!(same > 1000 && refused > 1000, "generator coverage: {same} same, {refused} refused");
+    assert!(
+        same > 1000 && refused > 1000,
+        "generator coverage: {same} same, {refused} refused"
+    );
 }
 
 /// Random 64-bit symbol values and addends: overflows of every kind. C and
@@ -224,7 +313,10 @@ fn overflowing_values_are_refused_like_c_or_stricter() {
     for n in 0..3000 {
         let img = object(&mut r, true);
         let mem = load_address(&mut r);
-        stricter += compare(&img, mem, &format!("object {n}")).iter().filter(|o| **o == Outcome::RustStricterPc32).count();
+        stricter += compare(&img, mem, &format!("object {n}"))
+            .iter()
+            .filter(|o| **o == Outcome::RustStricterPc32)
+            .count();
     }
     println!("{stricter} sections with a truncated PC32/PLT32 in C, refused in Rust");
     assert!(stricter > 0);
@@ -238,14 +330,26 @@ fn built_purgatory_objects_relocate_identically() {
         panic!("KDUMP_PURGATORY_RO is not set: it must list built purgatory.ro files")
     });
     let paths: Vec<&str> = list.split(':').filter(|p| !p.is_empty()).collect();
-    assert!(!paths.is_empty(), "KDUMP_PURGATORY_RO names no purgatory.ro");
+    assert!(
+        !paths.is_empty(),
+        "KDUMP_PURGATORY_RO names no purgatory.ro"
+    );
     for path in paths {
         let img = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let mut sections = 0;
-        for mem in [0x100_0000u64, 0x2f00_0000, 0x7fe0_0000, 0x1_2345_6000, 0x3f_fff0_0000] {
+        for mem in [
+            0x100_0000u64,
+            0x2f00_0000,
+            0x7fe0_0000,
+            0x1_2345_6000,
+            0x3f_fff0_0000,
+        ] {
             let outcomes = compare(&img, mem, path);
             assert!(!outcomes.is_empty(), "{path}: no relocation section");
-            assert!(outcomes.iter().all(|o| *o == Outcome::Same), "{path} at {mem:#x}: {outcomes:?}");
+            assert!(
+                outcomes.iter().all(|o| *o == Outcome::Same),
+                "{path} at {mem:#x}: {outcomes:?}"
+            );
             sections += outcomes.len();
         }
         println!("{path}: {sections} relocation sections identical at 5 load addresses");

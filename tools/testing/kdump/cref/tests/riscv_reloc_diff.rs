@@ -52,8 +52,23 @@ const ALIGN: u64 = 43;
 const RVC_BRANCH: u64 = 44;
 const RVC_JUMP: u64 = 45;
 const RELAX: u64 = 51;
-const ALL_TYPES: [u64; 15] =
-    [R_64, BRANCH, JAL, CALL, CALL_PLT, PCREL_HI20, PCREL_LO12_I, ADD16, ADD32, SUB16, SUB32, ALIGN, RVC_BRANCH, RVC_JUMP, RELAX];
+const ALL_TYPES: [u64; 15] = [
+    R_64,
+    BRANCH,
+    JAL,
+    CALL,
+    CALL_PLT,
+    PCREL_HI20,
+    PCREL_LO12_I,
+    ADD16,
+    ADD32,
+    SUB16,
+    SUB32,
+    ALIGN,
+    RVC_BRANCH,
+    RVC_JUMP,
+    RELAX,
+];
 /// Types neither knows (NONE, 32, GOT_HI20, PCREL_LO12_S, HI20, LO12_I,
 /// ADD64, SUB64, RVC_LUI, SUB6, SET8, SET32, 32_PCREL, beyond).
 const UNKNOWN: [u64; 14] = [0, 1, 20, 25, 26, 27, 36, 40, 46, 52, 54, 56, 57, 200];
@@ -119,7 +134,14 @@ const LABEL_NAME: u32 = 39;
 
 impl Syms {
     fn new(r: &mut Rng, text: u64, data: u64, bss: u64, overflow: bool) -> Self {
-        let mut list = vec![(0, 0, 0), (0, 1, 0), (0, 2, 0), (0, 3, 0), (1, 0, 0), (11, 0xfff2, 16)];
+        let mut list = vec![
+            (0, 0, 0),
+            (0, 1, 0),
+            (0, 2, 0),
+            (0, 3, 0),
+            (1, 0, 0),
+            (11, 0xfff2, 16),
+        ];
         for _ in 0..1 + r.below(10) {
             let shndx = r.pick(&[1u16, 1, 2, 3, 0xfff1]);
             let value = match shndx {
@@ -146,7 +168,9 @@ impl Syms {
                 plan.c_refuses = true;
                 COMMON_SYM
             }
-            _ => r.pick(&[1u64, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15][..(self.list.len() - 3).min(13)]),
+            _ => r.pick(
+                &[1u64, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15][..(self.list.len() - 3).min(13)],
+            ),
         }
     }
 
@@ -189,10 +213,17 @@ fn text_relas(r: &mut Rng, size: u64, syms: &mut Syms, plan: &mut Plan) -> Vec<(
         let ty = if r.below(80) == 0 {
             0 // an unknown type, below
         } else {
-            r.pick(&[BRANCH, JAL, CALL, CALL_PLT, PCREL_HI20, PCREL_HI20, RVC_BRANCH, RVC_JUMP, ALIGN, RELAX])
+            r.pick(&[
+                BRANCH, JAL, CALL, CALL_PLT, PCREL_HI20, PCREL_HI20, RVC_BRANCH, RVC_JUMP, ALIGN,
+                RELAX,
+            ])
         };
         // Every place is in bounds for C, which touches 4 bytes for RVC.
-        let width = if matches!(ty, CALL | CALL_PLT | PCREL_HI20) { 8 } else { 4 };
+        let width = if matches!(ty, CALL | CALL_PLT | PCREL_HI20) {
+            8
+        } else {
+            4
+        };
         let off = r.below((size - width) as usize / 2 + 1) as u64 * 2;
         if ty == PCREL_HI20 && !auipcs.insert(off) {
             continue;
@@ -255,7 +286,11 @@ fn data_relas(r: &mut Rng, size: u64, syms: &Syms, plan: &mut Plan) -> Vec<(u64,
                 _ => 4,
             };
             let off = r.below((size - width + 1) as usize) as u64;
-            let addend = if r.below(4) == 0 { r.next() } else { r.below(256) as u64 };
+            let addend = if r.below(4) == 0 {
+                r.next()
+            } else {
+                r.below(256) as u64
+            };
             rela(off, syms.target(r, plan), ty, addend)
         })
         .collect()
@@ -283,7 +318,11 @@ fn object(r: &mut Rng, overflow: bool) -> (Vec<u8>, Plan, Plan) {
     };
     let code: Vec<u8> = (0..text).map(|_| r.next() as u8).collect();
     let text_off = place(&mut img, &code, 4);
-    let data_off = place(&mut img, &(0..data).map(|_| r.next() as u8).collect::<Vec<_>>(), 8);
+    let data_off = place(
+        &mut img,
+        &(0..data).map(|_| r.next() as u8).collect::<Vec<_>>(),
+        8,
+    );
     let mut symbytes = Vec::new();
     for &(name, shndx, value) in &syms.list {
         let mut s = [0u8; 24];
@@ -295,7 +334,12 @@ fn object(r: &mut Rng, overflow: bool) -> (Vec<u8>, Plan, Plan) {
     }
     let sym_off = place(&mut img, &symbytes, 8);
     let str_off = place(&mut img, NAMES, 1);
-    let relbytes = |v: &[(u64, u64, u64)]| v.iter().flat_map(|&(o, i, a)| [o, i, a]).flat_map(u64::to_le_bytes).collect::<Vec<u8>>();
+    let relbytes = |v: &[(u64, u64, u64)]| {
+        v.iter()
+            .flat_map(|&(o, i, a)| [o, i, a])
+            .flat_map(u64::to_le_bytes)
+            .collect::<Vec<u8>>()
+    };
     let rt_off = place(&mut img, &relbytes(&rt), 8);
     let rd_off = place(&mut img, &relbytes(&rd), 8);
     let shstr = b"\0.text\0.data\0.bss\0.symtab\0.strtab\0.rela.text\0.rela.data\0.shstrtab\0";
@@ -314,13 +358,63 @@ fn object(r: &mut Rng, overflow: bool) -> (Vec<u8>, Plan, Plan) {
     };
     let hdrs = [
         Shdr::default(),
-        h(1, SHT_PROGBITS, SHF_ALLOC | SHF_EXEC, text_off, text, 0, 0, 4, 0),
-        h(7, SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, data_off, data, 0, 0, 8, 0),
+        h(
+            1,
+            SHT_PROGBITS,
+            SHF_ALLOC | SHF_EXEC,
+            text_off,
+            text,
+            0,
+            0,
+            4,
+            0,
+        ),
+        h(
+            7,
+            SHT_PROGBITS,
+            SHF_ALLOC | SHF_WRITE,
+            data_off,
+            data,
+            0,
+            0,
+            8,
+            0,
+        ),
         h(13, SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 0, bss, 0, 0, 4096, 0),
-        h(18, SHT_SYMTAB, 0, sym_off, symbytes.len() as u64, 5, 4, 8, 24),
+        h(
+            18,
+            SHT_SYMTAB,
+            0,
+            sym_off,
+            symbytes.len() as u64,
+            5,
+            4,
+            8,
+            24,
+        ),
         h(26, SHT_STRTAB, 0, str_off, NAMES.len() as u64, 0, 0, 1, 0),
-        h(34, SHT_RELA, 0x40, rt_off, 24 * rt.len() as u64, 4, 1, 8, 24),
-        h(45, SHT_RELA, 0x40, rd_off, 24 * rd.len() as u64, 4, 2, 8, 24),
+        h(
+            34,
+            SHT_RELA,
+            0x40,
+            rt_off,
+            24 * rt.len() as u64,
+            4,
+            1,
+            8,
+            24,
+        ),
+        h(
+            45,
+            SHT_RELA,
+            0x40,
+            rd_off,
+            24 * rd.len() as u64,
+            4,
+            2,
+            8,
+            24,
+        ),
         h(56, SHT_STRTAB, 0, shstr_off, shstr.len() as u64, 0, 0, 1, 0),
     ];
     let shoff = place(&mut img, &[], 8);
@@ -355,13 +449,27 @@ fn compare(image: &[u8], mem: u64, plans: [Plan; 2], what: &str) -> Vec<(Outcome
         let target = p.loaded_shdr(rel.info.into()).unwrap();
         let symtab = p.shdr(rel.link.into()).unwrap();
         let types: BTreeSet<u32> = (0..rel.size / 24)
-            .map(|k| u32::from_le_bytes(image[(rel.offset + 24 * k + 8) as usize..][..4].try_into().unwrap()))
+            .map(|k| {
+                u32::from_le_bytes(
+                    image[(rel.offset + 24 * k + 8) as usize..][..4]
+                        .try_into()
+                        .unwrap(),
+                )
+            })
             .collect();
         let (mut c_hdrs, mut c_buf) = (loaded.sechdrs.clone(), loaded.buf.clone());
-        let c = c_riscv_apply_relocations_add(image, &mut c_hdrs, &mut c_buf, rel.info as usize, i, rel.link as usize);
+        let c = c_riscv_apply_relocations_add(
+            image,
+            &mut c_hdrs,
+            &mut c_buf,
+            rel.info as usize,
+            i,
+            rel.link as usize,
+        );
         let mut r_buf = loaded.buf.clone();
         let r = p.apply_rela_riscv(&mut r_buf, &target, &rel, &symtab);
-        let ctx = || format!("{what}: section {i} at {mem:#x}, {plan:?}: C returned {c}, Rust {r:?}");
+        let ctx =
+            || format!("{what}: section {i} at {mem:#x}, {plan:?}: C returned {c}, Rust {r:?}");
         if r.is_err() {
             assert!(r_buf == loaded.buf, "{}: Rust refused but wrote", ctx());
         }
@@ -371,14 +479,20 @@ fn compare(image: &[u8], mem: u64, plans: [Plan; 2], what: &str) -> Vec<(Outcome
                 assert!(c_buf == r_buf, "{}: buffers differ", ctx());
                 Outcome::Same
             }
-            (0, Err(RiscvError::Reloc(RelocError::Overflow { rtype, value, .. }))) if !plan.c_refuses => {
+            (0, Err(RiscvError::Reloc(RelocError::Overflow { rtype, value, .. })))
+                if !plan.c_refuses =>
+            {
                 assert!(!fits(*rtype, *value), "{}: the value fits", ctx());
                 Outcome::RustOverflow
             }
-            (0, Err(RiscvError::LoneHi20 { .. } | RiscvError::LoneLo12 { .. })) if plan.lone && !plan.c_refuses => {
+            (0, Err(RiscvError::LoneHi20 { .. } | RiscvError::LoneLo12 { .. }))
+                if plan.lone && !plan.c_refuses =>
+            {
                 Outcome::RustLonePair
             }
-            (0, Err(RiscvError::Reloc(RelocError::Undefined { .. }))) if plan.undefined && !plan.c_refuses => {
+            (0, Err(RiscvError::Reloc(RelocError::Undefined { .. })))
+                if plan.undefined && !plan.c_refuses =>
+            {
                 Outcome::RustUndefined
             }
             _ => panic!("{}: not an expected outcome", ctx()),
@@ -417,18 +531,37 @@ fn run(seed: u64, n: usize, overflow: bool) -> std::collections::BTreeMap<Outcom
         }
     }
     println!("sections: {counts:?}");
-    let missing: Vec<u64> = ALL_TYPES.iter().copied().filter(|t| !same_types.contains(&(*t as u32))).collect();
-    assert!(missing.is_empty(), "types never applied identically: {missing:?}");
+    let missing: Vec<u64> = ALL_TYPES
+        .iter()
+        .copied()
+        .filter(|t| !same_types.contains(&(*t as u32)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "types never applied identically: {missing:?}"
+    );
     counts
 }
 
 #[test]
 fn generated_objects_relocate_identically_or_as_documented() {
     let counts = run(0x5c_0de, 4000, false);
-    for o in [Outcome::Same, Outcome::BothRefused, Outcome::RustOverflow, Outcome::RustLonePair, Outcome::RustUndefined] {
-        assert!(counts.get(&o).copied().unwrap_or(0) > 20, "generator coverage of {o:?}: {counts:?}");
+    for o in [
+        Outcome::Same,
+        Outcome::BothRefused,
+        Outcome::RustOverflow,
+        Outcome::RustLonePair,
+        Outcome::RustUndefined,
+    ] {
+        assert!(
+            counts.get(&o).copied().unwrap_or(0) > 20,
+            "generator coverage of {o:?}: {counts:?}"
+        );
     }
-    assert!(counts[&Outcome::Same] > 1000, "generator coverage: {counts:?}");
+    assert!(
+        counts[&Outcome::Same] > 1000,
+        "generator coverage: {counts:?}"
+    );
 }
 
 /// Random 64-bit absolute symbols and addends: `R_RISCV_64` and `ADD`/`SUB`
@@ -436,7 +569,10 @@ fn generated_objects_relocate_identically_or_as_documented() {
 #[test]
 fn random_values_relocate_identically_or_as_documented() {
     let counts = run(0xadd5, 2000, true);
-    assert!(counts.get(&Outcome::Same).copied().unwrap_or(0) > 500, "{counts:?}");
+    assert!(
+        counts.get(&Outcome::Same).copied().unwrap_or(0) > 500,
+        "{counts:?}"
+    );
 }
 
 /// Applies every RELA section of a real object (that targets an allocated
@@ -454,11 +590,24 @@ fn compare_object(image: &[u8], mem: u64, what: &str) -> usize {
         }
         let symtab = p.shdr(rel.link.into()).unwrap();
         let (mut c_hdrs, mut c_buf) = (loaded.sechdrs.clone(), loaded.buf.clone());
-        let c = c_riscv_apply_relocations_add(image, &mut c_hdrs, &mut c_buf, rel.info as usize, i, rel.link as usize);
+        let c = c_riscv_apply_relocations_add(
+            image,
+            &mut c_hdrs,
+            &mut c_buf,
+            rel.info as usize,
+            i,
+            rel.link as usize,
+        );
         let mut r_buf = loaded.buf.clone();
         let r = p.apply_rela_riscv(&mut r_buf, &target.unwrap(), &rel, &symtab);
-        assert!(c == 0 && r.is_ok(), "{what}: section {i} at {mem:#x}: C returned {c}, Rust {r:?}");
-        assert!(c_buf == r_buf, "{what}: section {i} at {mem:#x}: buffers differ");
+        assert!(
+            c == 0 && r.is_ok(),
+            "{what}: section {i} at {mem:#x}: C returned {c}, Rust {r:?}"
+        );
+        assert!(
+            c_buf == r_buf,
+            "{what}: section {i} at {mem:#x}: buffers differ"
+        );
         sections += 1;
     }
     sections
@@ -470,15 +619,29 @@ fn compare_object(image: &[u8], mem: u64, what: &str) -> usize {
 #[test]
 #[ignore = "needs KDUMP_RISCV_PURGATORY_RO (riscv64 purgatory.ro files)"]
 fn built_riscv_purgatory_objects_relocate_identically() {
-    let list = std::env::var("KDUMP_RISCV_PURGATORY_RO")
-        .unwrap_or_else(|_| panic!("KDUMP_RISCV_PURGATORY_RO is not set: it must list riscv64 purgatory.ro files"));
+    let list = std::env::var("KDUMP_RISCV_PURGATORY_RO").unwrap_or_else(|_| {
+        panic!("KDUMP_RISCV_PURGATORY_RO is not set: it must list riscv64 purgatory.ro files")
+    });
     let paths: Vec<&str> = list.split(':').filter(|p| !p.is_empty()).collect();
-    assert!(!paths.is_empty(), "KDUMP_RISCV_PURGATORY_RO names no object");
+    assert!(
+        !paths.is_empty(),
+        "KDUMP_RISCV_PURGATORY_RO names no object"
+    );
     for path in paths {
         let img = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert_eq!(u16::from_le_bytes([img[18], img[19]]), 243, "{path}: not EM_RISCV");
+        assert_eq!(
+            u16::from_le_bytes([img[18], img[19]]),
+            243,
+            "{path}: not EM_RISCV"
+        );
         let mut sections = 0;
-        for mem in [0x100_0000u64, 0x8020_0000, 0xbff0_0000, 0x1_2345_6000, 0x3f_fff0_0000] {
+        for mem in [
+            0x100_0000u64,
+            0x8020_0000,
+            0xbff0_0000,
+            0x1_2345_6000,
+            0x3f_fff0_0000,
+        ] {
             let n = compare_object(&img, mem, path);
             assert!(n > 0, "{path}: no relocation section");
             sections += n;

@@ -14,7 +14,15 @@ fn every_length_up_to_four_blocks_and_around_edges() {
     let mut r = Rng::new(0x5a256);
     let mut lengths: Vec<usize> = (0..=260).collect();
     for edge in [511, 512, 4095, 4096, 65535, 65536, 1 << 20] {
-        lengths.extend([edge - 9, edge - 8, edge - 1, edge, edge + 1, edge + 55, edge + 56]);
+        lengths.extend([
+            edge - 9,
+            edge - 8,
+            edge - 1,
+            edge,
+            edge + 1,
+            edge + 55,
+            edge + 56,
+        ]);
     }
     for n in lengths {
         let data = bytes(&mut r, n);

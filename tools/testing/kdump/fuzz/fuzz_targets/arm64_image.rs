@@ -15,7 +15,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     // First byte: the CPU (bits 0-4); the rest: the kernel given to
     // kexec_file_load().
-    let Some((&cpu, kernel)) = data.split_first() else { return };
+    let Some((&cpu, kernel)) = data.split_first() else {
+        return;
+    };
     let f = [0, 1, 2, 3, 4].map(|i| cpu & (1 << i) != 0);
     let c = c_image_probe(kernel);
     let rust = probe(kernel);
@@ -24,7 +26,13 @@ fuzz_target!(|data: &[u8]| {
         assert!(!e.field().is_empty());
         return;
     }
-    let cpu = Cpu { big_endian: f[0], mixed_endian: f[1], granule_4k: f[2], granule_16k: f[3], granule_64k: f[4] };
+    let cpu = Cpu {
+        big_endian: f[0],
+        mixed_endian: f[1],
+        granule_4k: f[2],
+        granule_16k: f[3],
+        granule_64k: f[4],
+    };
     let rust = Header::parse(kernel).and_then(|h| h.check(&cpu));
     match (c_image_load(kernel, f), rust) {
         (Err(e), Err(_)) => assert_eq!(e, -22),

@@ -18,11 +18,20 @@ fuzz_target!(|data: &[u8]| {
         None => (1 << 30, data),
     };
     for high_low in [true, false] {
-        let arch = Arch { high_low, default_low_size: 256 << 20 };
+        let arch = Arch {
+            high_low,
+            default_low_size: 256 << 20,
+        };
         let p = parse_crashkernel(cmd, ram, arch);
         let c = c_parse_crashkernel(cmd, ram, high_low, 256 << 20);
         assert_eq!(
-            (p.ret(), p.request.size, p.request.base, p.request.low_size, p.request.high),
+            (
+                p.ret(),
+                p.request.size,
+                p.request.base,
+                p.request.low_size,
+                p.request.high
+            ),
             (c.ret, c.size, c.base, c.low_size, c.high),
             "input {:?} ram {ram:#x}",
             String::from_utf8_lossy(cmd)

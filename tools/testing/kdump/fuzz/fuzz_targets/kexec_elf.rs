@@ -24,14 +24,29 @@ fuzz_target!(|data: &[u8]| {
         (Ok((ehdr, phdrs)), Ok(img)) => {
             let h = img.ehdr();
             assert_eq!(ehdr.e_ident, h.ident);
-            assert_eq!((ehdr.e_type, ehdr.e_machine, ehdr.e_version, ehdr.e_flags), (h.kind, h.machine, h.version, h.flags));
-            assert_eq!((ehdr.e_entry, ehdr.e_phoff, ehdr.e_shoff), (h.entry, h.phoff, h.shoff));
+            assert_eq!(
+                (ehdr.e_type, ehdr.e_machine, ehdr.e_version, ehdr.e_flags),
+                (h.kind, h.machine, h.version, h.flags)
+            );
+            assert_eq!(
+                (ehdr.e_entry, ehdr.e_phoff, ehdr.e_shoff),
+                (h.entry, h.phoff, h.shoff)
+            );
             assert_eq!((ehdr.e_phentsize, ehdr.e_phnum), (h.phentsize, h.phnum));
-            assert_eq!((ehdr.e_shentsize, ehdr.e_shnum, ehdr.e_shstrndx), (h.shentsize, h.shnum, h.shstrndx));
+            assert_eq!(
+                (ehdr.e_shentsize, ehdr.e_shnum, ehdr.e_shstrndx),
+                (h.shentsize, h.shnum, h.shstrndx)
+            );
             assert_eq!(phdrs.len(), img.phdrs().len());
             for (c, r) in phdrs.iter().zip(img.phdrs()) {
-                assert_eq!((c.p_type, c.p_flags, c.p_offset, c.p_vaddr), (r.kind, r.flags, r.offset, r.vaddr));
-                assert_eq!((c.p_paddr, c.p_filesz, c.p_memsz, c.p_align), (r.paddr, r.filesz, r.memsz, r.align));
+                assert_eq!(
+                    (c.p_type, c.p_flags, c.p_offset, c.p_vaddr),
+                    (r.kind, r.flags, r.offset, r.vaddr)
+                );
+                assert_eq!(
+                    (c.p_paddr, c.p_filesz, c.p_memsz, c.p_align),
+                    (r.paddr, r.filesz, r.memsz, r.align)
+                );
             }
             img
         }

@@ -35,7 +35,9 @@ fn c_may_run(image: &[u8], n: u16, relsec: &Shdr, symtab: &Shdr) -> bool {
         return false;
     }
     (0..relsec.size / 24).all(|k| {
-        let Some(info) = le::<8>(image, relsec.offset + 24 * k + 8).map(u64::from_le_bytes) else { return false };
+        let Some(info) = le::<8>(image, relsec.offset + 24 * k + 8).map(u64::from_le_bytes) else {
+            return false;
+        };
         let sym = symtab.offset + 24 * (info >> 32);
         let name = le::<4>(image, sym).map(u32::from_le_bytes);
         let shndx = le::<2>(image, sym + 6).map(u16::from_le_bytes);
@@ -45,7 +47,9 @@ fn c_may_run(image: &[u8], n: u16, relsec: &Shdr, symtab: &Shdr) -> bool {
 
 fuzz_target!(|image: &[u8]| {
     let n = shnum(image).unwrap_or(0);
-    let shoff = image.get(0x28..0x30).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+    let shoff = image
+        .get(0x28..0x30)
+        .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
     let Some(loaded) = usize::try_from(shoff)
         .ok()
         .and_then(|o| image.get(o..o.checked_add(usize::from(n) * SHDR_SIZE)?))
@@ -55,10 +59,14 @@ fuzz_target!(|image: &[u8]| {
     };
     let len = buffer_len(&loaded, n).unwrap_or(0).min(1 << 20);
     let mut buf: Vec<u8> = image.iter().copied().cycle().take(len).collect();
-    let Ok(p) = Purgatory::new(image, &loaded) else { return };
+    let Ok(p) = Purgatory::new(image, &loaded) else {
+        return;
+    };
     for i in 0..u64::from(p.shnum()) {
         let Some(rel) = p.shdr(i) else { continue };
-        let (Some(target), Some(symtab)) = (p.loaded_shdr(rel.info.into()), p.shdr(rel.link.into())) else {
+        let (Some(target), Some(symtab)) =
+            (p.loaded_shdr(rel.info.into()), p.shdr(rel.link.into()))
+        else {
             continue;
         };
         if rel.kind != SHT_RELA {
@@ -82,7 +90,11 @@ fuzz_target!(|image: &[u8]| {
                     rel.link as usize,
                 );
                 assert_eq!(c, 0, "Rust applied a section C refuses");
-                assert_eq!(&c_buf[..buf.len()], &buf[..], "C and Rust wrote different bytes");
+                assert_eq!(
+                    &c_buf[..buf.len()],
+                    &buf[..],
+                    "C and Rust wrote different bytes"
+                );
                 assert_eq!(&c_buf[buf.len()..], &[0xa5; 8], "C wrote past the buffer");
             }
             Ok(_) => {}
