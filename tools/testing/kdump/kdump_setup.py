@@ -37,6 +37,7 @@ PATCH_DIR = "patches"
 # g++ builds libFuzzer for the fuzz targets.
 APT_PACKAGES = [
     BASE_PKG, "rustc-web", "rust-web-src", "cargo-web", "rust-web-clippy",
+    "rustfmt-web",
     "clang", "lld",
     "llvm", "libclang-dev", "make", "gcc", "g++", "flex", "bison", "bc",
     "libelf-dev", "libssl-dev", "xz-utils", "cpio", "kexec-tools",
