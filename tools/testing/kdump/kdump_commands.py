@@ -210,6 +210,9 @@ def cmd_test(args):
         raise StageError("test", f"no step matches {args.filter}")
     used = [a for a in arches if any(t.arch == a.name for t in tasks)] or \
         arches[:1]
-    contexts = {a.name: kdump_steps.Context(setup(a)) for a in used}
+    # bindgen is built (cargo install) only when a kernel build is planned.
+    builds = any(t.lane == "build" for t in tasks)
+    contexts = {a.name: kdump_steps.Context(setup(a, need_build=builds))
+                for a in used}
     report = kdump_steps.suite.run(contexts, tasks, BUILD / "test-report.json")
     return 1 if any(s["status"] == "failed" for s in report["steps"]) else 0
