@@ -405,6 +405,40 @@ def tree_of_apply(log, series):
     return tree
 
 
+def core_prefixes():
+    """Each prefix of the series that changes rust/kdump: its crate
+    compiles on the host (core only, warnings denied), so the core's
+    module list and helpers grow in a working order. Returns how many
+    prefixes were compiled; raises naming the first that fails."""
+    from kdump_setup import RUSTC
+    commits = git("rev-list", "--reverse", f"refs/heads/base..{BRANCH}") \
+        .split()
+    n = 0
+    with tempfile.TemporaryDirectory(prefix="kdump-series-core-") as tmp:
+        for i, c in enumerate(commits, 1):
+            if not git("diff", "--name-only", f"{c}~1", c, "--",
+                       "rust/kdump").strip():
+                continue
+            d = Path(tmp) / str(i)
+            d.mkdir()
+            tar = subprocess.run(["git", f"--git-dir={GITDIR}", "archive", c,
+                                  "rust/kdump"], capture_output=True,
+                                 check=True).stdout
+            subprocess.run(["tar", "-x", "-C", d], input=tar, check=True)
+            r = subprocess.run([RUSTC, "--edition", "2021", "--crate-type",
+                                "lib", "--crate-name", "kdump", "-D",
+                                "warnings", "--emit=metadata", "-o",
+                                d / "kdump.rmeta", d / "rust/kdump/lib.rs"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                subject = git("log", "-1", "--format=%s", c).strip()
+                raise StageError("series", f"patch {i} ({subject}): "
+                                 f"rust/kdump does not compile on its own",
+                                 tail=r.stderr.splitlines()[-20:])
+            n += 1
+    return n
+
+
 def check(files, log):
     """git am, checkpatch and the apply comparison; returns a summary or
     raises StageError listing every problem."""
@@ -425,6 +459,7 @@ def check(files, log):
     problems += [f"allow entry no longer needed: {e['type']} "
                  f"subject={e.get('subject', '*')!r} "
                  f"file={e.get('file', '*')!r}" for e in stale]
+    cores = core_prefixes()
     am_tree = git("rev-parse", "HEAD^{tree}", gitdir=None, cwd=tree).strip()
     apply_tree = tree_of_apply(log, series)
     if am_tree != apply_tree:
@@ -443,7 +478,8 @@ def check(files, log):
     return (f"{n} patches: git am clean; checkpatch --strict: "
             f"{len(findings)} findings, all allowed "
             f"({', '.join(f'{v} {k}' for k, v in sorted(levels.items())) or 'none'}); "
-            f"tree equals kdump.py apply's; {clock}")
+            f"rust/kdump compiles at each of the {cores} patches that "
+            f"change it; tree equals kdump.py apply's; {clock}")
 
 
 def bisect(tools, log):

@@ -583,6 +583,30 @@ class SeriesMapping(unittest.TestCase):
         for path in owner:
             self.assertEqual(final[path], (root / path).read_bytes(), path)
 
+    def test_cover_figures_come_from_reports_or_are_said_absent(self):
+        with tempfile.TemporaryDirectory() as d:
+            text = "\n".join(kdump_series_git.figures(d))
+            self.assertIn("no suite results are quoted", text)
+            self.assertIn("no C-vs-Rust timings are quoted", text)
+            steps = [{"name": "x86_64/cycle-c-file", "status": "passed",
+                      "seconds": 1, "reason": ""},
+                     {"name": "x86_64/crashkernel-table", "status": "passed",
+                      "seconds": 1, "reason": "16 of 16 lines identical"},
+                     {"name": "x86_64/kunit-c", "status": "failed",
+                      "seconds": 1, "reason": ""}]
+            Path(d, "test-report.json").write_text(json.dumps(
+                {"seconds": 600, "steps": steps}))
+            for impl, handoff in (("c", 1.25), ("rust", 0.75)):
+                run = Path(d, f"run-{impl}-file-x86_64")
+                run.mkdir()
+                (run / "report.json").write_text(json.dumps(
+                    {"stages": {"handoff": handoff, "capture": 5.0},
+                     "vmcore_bytes": 777 << 20}))
+            text = "\n".join(kdump_series_git.figures(d))
+        self.assertIn("x86_64: 2 steps passed, 1 failed, 0 skipped", text)
+        self.assertIn("16 of 16 lines identical", text)
+        self.assertRegex(text, r"x86_64 +1.25 s +0.75 s +5.0 s +5.0 s +777 +777")
+
     def test_checkpatch_findings_against_the_allow_list(self):
         allow = [{"type": "FILE_PATH_CHANGES", "subject": "rust: *",
                   "reason": "r"},
