@@ -18,7 +18,6 @@ is, byte for byte.
 Nothing here runs git: kdump_series_git.py builds the commits.
 """
 
-import fnmatch
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -393,8 +392,3 @@ def plan(series, read, files, hooks):
                                         o.index, p.index).encode()
         steps.append((p, list(p.hooks), changed))
     return steps
-
-
-def glob_match(pattern, text):
-    """fnmatch on whole strings, case-sensitive."""
-    return fnmatch.fnmatchcase(text, pattern)

@@ -311,7 +311,8 @@ def am(files):
     returns the worktree."""
     path = worktree("am")
     git("am", "-q", *[f for f in files if not f.name.startswith("0000-")],
-        gitdir=None, cwd=path, env=commit_env(identity(), "2000-01-01T00:00:00Z"))
+        gitdir=None, cwd=path,
+        env=commit_env(identity(), "2000-01-01T00:00:00Z"))
     return path
 
 
@@ -475,9 +476,10 @@ def check(files, log):
     levels = {}
     for _, x in findings:
         levels[x["level"]] = levels.get(x["level"], 0) + 1
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(levels.items()))
     return (f"{n} patches: git am clean; checkpatch --strict: "
             f"{len(findings)} findings, all allowed "
-            f"({', '.join(f'{v} {k}' for k, v in sorted(levels.items())) or 'none'}); "
+            f"({counts or 'none'}); "
             f"rust/kdump compiles at each of the {cores} patches that "
             f"change it; tree equals kdump.py apply's; {clock}")
 
