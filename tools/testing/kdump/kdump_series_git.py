@@ -52,13 +52,13 @@ def git(*args, gitdir=GITDIR, cwd=None, env=None, inp=None, check=True):
     return out
 
 
-def identity():
+def identity(env=None):
     """(name, email) from `git config`; fails with a clear message when
     either is unset (they sign off every patch)."""
     got = []
     for key in ("user.name", "user.email"):
         v = subprocess.run(["git", "config", key], capture_output=True,
-                           text=True, cwd=REPO).stdout.strip()
+                           text=True, cwd=REPO, env=env).stdout.strip()
         if not v:
             raise StageError("series", f"git config {key} is not set: the "
                              f"patches are signed off with it (git config "

@@ -583,6 +583,18 @@ class SeriesMapping(unittest.TestCase):
         for path in owner:
             self.assertEqual(final[path], (root / path).read_bytes(), path)
 
+    def test_sign_off_needs_a_git_identity(self):
+        with tempfile.TemporaryDirectory() as home:
+            env = dict(os.environ, HOME=home, GIT_CONFIG_NOSYSTEM="1",
+                       GIT_CONFIG_GLOBAL=str(Path(home) / "none"))
+            with self.assertRaisesRegex(StageError, "git config user.name "
+                                        "is not set"):
+                kdump_series_git.identity(env)
+            Path(home, "none").write_text("[user]\n\tname = A B\n"
+                                          "\temail = a@b.example\n")
+            self.assertEqual(kdump_series_git.identity(env),
+                             ("A B", "a@b.example"))
+
     def test_cover_figures_come_from_reports_or_are_said_absent(self):
         with tempfile.TemporaryDirectory() as d:
             text = "\n".join(kdump_series_git.figures(d))
