@@ -128,14 +128,20 @@ def message(patch, ident):
             f"Signed-off-by: {ident[0]} <{ident[1]}>\n")
 
 
+def series_date():
+    """The date of the series' commits: the tree's last commit's, so that
+    the same tree gives the same patches."""
+    return subprocess.run(["git", "log", "-1", "--format=%cI"],
+                          capture_output=True, text=True,
+                          cwd=REPO).stdout.strip() or "2000-01-01T00:00:00Z"
+
+
 def build_commits(series, base, ident, overlay=None):
     """Write the series as commits on the base, with a temporary index;
     returns the commit ids in order (the branch BRANCH ends at the last)."""
     root, files, hooks = tree_inputs(overlay)
     steps = ks.plan(series, lambda p: (root / p).read_bytes(), files, hooks)
-    date = subprocess.run(["git", "log", "-1", "--format=%cI"],
-                          capture_output=True, text=True,
-                          cwd=REPO).stdout.strip() or "2000-01-01T00:00:00Z"
+    date = series_date()
     SERIES_BUILD.mkdir(parents=True, exist_ok=True)
     index = SERIES_BUILD / "series.index"
     index.unlink(missing_ok=True)
@@ -280,7 +286,7 @@ def generate(out, fig_dir, log):
     out.mkdir(parents=True)
     git("format-patch", "-q", "--cover-letter", "--no-signature",
         "--thread=shallow", "-o", out, f"{base}..{BRANCH}",
-        env=commit_env(ident, "2000-01-01T00:00:00Z"))
+        env=commit_env(ident, series_date()))
     files = sorted(out.glob("*.patch"))
     cover = files[0]
     text = cover.read_text()
