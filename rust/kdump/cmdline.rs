@@ -240,7 +240,10 @@ fn last_crashkernel(s: &[u8], suffix: Option<&[u8]>) -> Option<usize> {
 /// ```
 /// use kdump::cmdline::size_word;
 ///
-/// assert_eq!(size_word(b"crashkernel=1M ro crashkernel=64M@513M q"), Some(&b"crashkernel=64M@513M"[..]));
+/// assert_eq!(
+///     size_word(b"crashkernel=1M ro crashkernel=64M@513M q"),
+///     Some(&b"crashkernel=64M@513M"[..])
+/// );
 /// assert_eq!(size_word(b"crashkernel=64M,high"), None);
 /// ```
 pub fn size_word(cmdline: &[u8]) -> Option<&[u8]> {
@@ -469,7 +472,10 @@ fn parse_one(
 /// assert_eq!(p.request, CrashKernel { size: 128 << 20, ..Default::default() });
 ///
 /// let p = parse_crashkernel(b"crashkernel=256M,high", ram, x86);
-/// assert_eq!(p.request, CrashKernel { size: 256 << 20, base: 0, low_size: 256 << 20, high: true });
+/// assert_eq!(
+///     p.request,
+///     CrashKernel { size: 256 << 20, base: 0, low_size: 256 << 20, high: true }
+/// );
 ///
 /// let p = parse_crashkernel(b"crashkernel=64Mx", ram, x86);
 /// assert_eq!(p.result.unwrap_err().reason, Reason::TrailingJunk);

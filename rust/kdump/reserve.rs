@@ -86,7 +86,12 @@ pub enum ReserveError {
 ///     fn free(&mut self, _: u64, _: u64) {}
 /// }
 ///
-/// let limits = Limits { align: 2 << 20, low_max: 4 << 30, high_max: 64 << 40, default_low_size: 256 << 20 };
+/// let limits = Limits {
+///     align: 2 << 20,
+///     low_max: 4 << 30,
+///     high_max: 64 << 40,
+///     default_low_size: 256 << 20,
+/// };
 /// let req = CrashKernel { size: 256 << 20, ..Default::default() };
 /// let r = reserve(req, limits, &mut Free).unwrap();
 /// assert_eq!(r, Reservation { base: (4 << 30) - (256 << 20), size: 256 << 20, low: None });

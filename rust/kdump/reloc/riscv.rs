@@ -6,18 +6,22 @@
 //! The types are the ones the 6.12 C function knows, with the psABI's
 //! arithmetic, where `P` is the final address of the place:
 //!
-//! | type | value | written |
-//! |---|---|---|
-//! | `R_RISCV_BRANCH` (16) | `S + A - P` | B-type immediate of the 32-bit instruction |
-//! | `R_RISCV_JAL` (17) | `S + A - P` | J-type immediate |
-//! | `R_RISCV_CALL`, `CALL_PLT` (18, 19) | `S + A - P` | `auipc` U-type high part and the I-type low part of the instruction after it (`jalr`) |
-//! | `R_RISCV_PCREL_HI20` (23) | `S + A - P` | as `CALL`: the `auipc` and its `PCREL_LO12_I` partner right after it |
-//! | `R_RISCV_PCREL_LO12_I` (24) | | nothing: written with its `PCREL_HI20` |
-//! | `R_RISCV_ADD16`/`ADD32`, `SUB16`/`SUB32` (34, 35, 38, 39) | `S + A` | added to / subtracted from the 16/32-bit word, modulo its size |
-//! | `R_RISCV_ALIGN`, `R_RISCV_RELAX` (43, 51) | | nothing: purgatory is not relaxed |
-//! | `R_RISCV_RVC_BRANCH` (44) | `S + A - P` | CB-type immediate of the 16-bit instruction |
-//! | `R_RISCV_RVC_JUMP` (45) | `S + A - P` | CJ-type immediate |
-//! | `R_RISCV_64` (2) | `S + A` | the 64-bit word |
+//! - `R_RISCV_BRANCH` (16), `S + A - P`: the B-type immediate of the 32-bit
+//!   instruction;
+//! - `R_RISCV_JAL` (17), `S + A - P`: the J-type immediate;
+//! - `R_RISCV_CALL`, `CALL_PLT` (18, 19), `S + A - P`: the `auipc` U-type high
+//!   part and the I-type low part of the instruction after it (`jalr`);
+//! - `R_RISCV_PCREL_HI20` (23), `S + A - P`: as `CALL`, the `auipc` and its
+//!   `PCREL_LO12_I` partner right after it;
+//! - `R_RISCV_PCREL_LO12_I` (24): nothing, written with its `PCREL_HI20`;
+//! - `R_RISCV_ADD16`/`ADD32`, `SUB16`/`SUB32` (34, 35, 38, 39), `S + A`:
+//!   added to / subtracted from the 16/32-bit word, modulo its size;
+//! - `R_RISCV_ALIGN`, `R_RISCV_RELAX` (43, 51): nothing, purgatory is not
+//!   relaxed;
+//! - `R_RISCV_RVC_BRANCH` (44), `S + A - P`: the CB-type immediate of the
+//!   16-bit instruction;
+//! - `R_RISCV_RVC_JUMP` (45), `S + A - P`: the CJ-type immediate;
+//! - `R_RISCV_64` (2), `S + A`: the 64-bit word.
 //!
 //! Every other type is refused, as C refuses it: among them `R_RISCV_NONE`,
 //! `R_RISCV_32`, `ADD64`/`SUB64`, `PCREL_LO12_S` and the absolute

@@ -126,6 +126,22 @@ def parser():
                  "while", impl=False)
     fz.add_argument("--seconds", type=int, default=60,
                     help="seconds per target (default 60)")
+    se = command("series", cmd.cmd_series, "write the patch series we would "
+                 "post (git format-patch, cover letter) onto the pinned "
+                 "base; --check tests it", impl=False)
+    se.add_argument("--out", help="output folder (default "
+                    "build/series/patches)")
+    se.add_argument("--figures", metavar="DIR", help="runner build folder "
+                    "whose reports give the cover letter's figures "
+                    "(default: the build folder)")
+    se.add_argument("--check", action="store_true",
+                    help="git am the series on a pristine base, "
+                    "checkpatch.pl --strict every patch (findings must be "
+                    "in series/checkpatch-allow.toml), and compare the "
+                    "result with kdump.py apply's")
+    se.add_argument("--bisect", action="store_true",
+                    help="with --check: also build every prefix of the "
+                    "series (Rust configuration, incremental; long)")
     t = command("test", cmd.cmd_test, "the whole suite (what CI runs) on "
                 "every architecture; writes build/test-report.json",
                 impl=False, every=True)

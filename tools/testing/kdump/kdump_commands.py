@@ -178,6 +178,24 @@ def cmd_fuzz(args):
     return 0
 
 
+def cmd_series(args):
+    """Generate the series; with --check (and --bisect) test it."""
+    import kdump_series_git as series
+    if args.bisect and not args.check:
+        raise StageError("series", "--bisect goes with --check")
+    BUILD.mkdir(parents=True, exist_ok=True)
+    log = BUILD / "logs/series.log"
+    out = Path(args.out or BUILD / "series/patches").resolve()
+    files = series.generate(out, Path(args.figures or BUILD), log)
+    for f in files:
+        print(f)
+    if args.check:
+        print(series.check(files, log))
+    if args.bisect:
+        print(series.bisect(setup(arch_of(args)), log))
+    return 0
+
+
 def cmd_test(args):
     import kdump_steps
     arches = [kdump_arch.get(n) for n in
@@ -192,6 +210,9 @@ def cmd_test(args):
         raise StageError("test", f"no step matches {args.filter}")
     used = [a for a in arches if any(t.arch == a.name for t in tasks)] or \
         arches[:1]
-    contexts = {a.name: kdump_steps.Context(setup(a)) for a in used}
+    # bindgen is built (cargo install) only when a kernel build is planned.
+    builds = any(t.lane == "build" for t in tasks)
+    contexts = {a.name: kdump_steps.Context(setup(a, need_build=builds))
+                for a in used}
     report = kdump_steps.suite.run(contexts, tasks, BUILD / "test-report.json")
     return 1 if any(s["status"] == "failed" for s in report["steps"]) else 0

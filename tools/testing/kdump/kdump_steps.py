@@ -493,6 +493,18 @@ def runner_offline(ctx):
     return "; ".join(ran)
 
 
+@step("series-check", timeout=1800, scope="host")
+def series_check(ctx):
+    """The patch series (kdump.py series --check, without --bisect):
+    generated from the tree, applied with git am to a pristine base,
+    checkpatch.pl --strict clean but for series/checkpatch-allow.toml,
+    and the result equal to kdump.py apply's. Builds no kernel."""
+    import kdump_series_git as series
+    log = BUILD / "logs/series.log"
+    files = series.generate(BUILD / "series/patches", BUILD, log)
+    return series.check(files, log)
+
+
 @step("runner-failures", needs=["build-rust"], timeout=3600, scope="first")
 def runner_failures(ctx):
     """A broken build fails at stage 'build' and a capture kernel that never
