@@ -167,9 +167,20 @@ def compare(c, rust):
         if a is None or b is None:
             diffs.append(f"{name}: only on {'Rust' if a is None else 'C'}")
             continue
-        for key in ("result", "reason", "info"):
+        for key in ("result", "reason"):
             if a[key] != b[key]:
                 diffs.append(f"{name}: {key} C {a[key]!r}, Rust {b[key]!r}")
+        if a["info"] != b["info"]:
+            diffs.append(f"{name}: [INFO] lines only C "
+                         f"{[l for l in a['info'] if l not in b['info']]}, "
+                         f"only Rust "
+                         f"{[l for l in b['info'] if l not in a['info']]}")
         rows.append(f"{name}: C {a['result']} ({a['reason']}), Rust "
                     f"{b['result']} ({b['reason']})")
     return rows, diffs
+
+
+def summary(results):
+    """One line: each test's result and closing line (a skip's reason)."""
+    return "; ".join(f"{n}: {r['result']} ({r['reason']})"
+                     for n, r in results.items())
