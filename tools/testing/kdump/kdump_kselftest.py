@@ -15,7 +15,6 @@ from pathlib import Path
 from kdump_common import BUILD, StageError, run_logged, say
 from kdump_ktap import kselftest_results
 from kdump_scenarios import boot_guest
-from kdump_setup import BASE_DIRNAME
 from kdump_userspace import userspace
 
 TARGET = "kexec"
@@ -23,14 +22,15 @@ TARGET = "kexec"
 # (x86 and ppc64le; the runner has no ppc64le).
 ARCHES = ("x86",)
 GUEST_DIR = "/kselftest"
-# Host programs the scripts call, by what needs them: bash is their
-# /bin/sh (they use bash's `[ a == b ]`, which dash refuses; busybox's ash
-# runs its own applets before any in PATH, so the scripts would get
-# busybox's tail whatever is installed); run_kselftest.sh's
-# runner calls `timeout --foreground` whenever /usr/bin/timeout exists
-# (busybox's has no --foreground: every test would fail), the modsig check
-# `tail --bytes` (busybox: -c only), the PE and IMA signature checks pesign
-# and getfattr (without them test_kexec_file_load.sh skips).
+# Host programs the guest gets, as (package, path), and why:
+# - bash becomes /bin/sh: the scripts use `[ a == b ]`, which dash refuses,
+#   and busybox's ash runs its own applets before any program in PATH;
+# - coreutils' timeout: run_kselftest.sh's runner calls `timeout
+#   --foreground` whenever /usr/bin/timeout exists, and busybox's has no
+#   --foreground (every test would fail);
+# - coreutils' tail: the modsig check calls `tail --bytes` (busybox: -c);
+# - pesign and getfattr: the PE and IMA signature checks; without them
+#   test_kexec_file_load.sh skips.
 GUEST_TOOLS = {"bash": ("bash", "bin/bash"),
                "timeout": ("coreutils", "usr/bin/timeout"),
                "tail": ("coreutils", "usr/bin/tail"),
@@ -181,6 +181,11 @@ def compare(c, rust):
 
 
 def summary(results):
-    """One line: each test's result and closing line (a skip's reason)."""
-    return "; ".join(f"{n}: {r['result']} ({r['reason']})"
-                     for n, r in results.items())
+    """One line: how many passed, skipped and failed, then each test's
+    result and closing line (a skip's reason)."""
+    count = {k: sum(r["result"] == k for r in results.values())
+             for k in ("pass", "skip", "fail")}
+    return (f"{count['pass']} passed, {count['skip']} skipped, "
+            f"{count['fail']} failed: " +
+            "; ".join(f"{n}: {r['result']} ({r['reason']})"
+                      for n, r in results.items()))

@@ -272,6 +272,8 @@ class KexecSelftests(unittest.TestCase):
         r = self.results(text)
         self.assertEqual((r[self.FILE]["result"], r[self.FILE]["reason"]),
                          ("skip", "pesign not found"))
+        self.assertTrue(kdump_kselftest.summary(r).startswith(
+            "1 passed, 1 skipped, 0 failed: "))
         self.assertEqual(kdump_kselftest.verdicts(r, self.LISTED), [])
         _, diffs = kdump_kselftest.compare(self.results(self.good), r)
         self.assertIn("result C 'pass', Rust 'skip'", diffs[0])
