@@ -4,8 +4,9 @@ pinned base, used from the unpacked base, never copied here) on the first
 kernel of a guest, the way kselftest runs on a target machine: `make
 install` on the host, `run_kselftest.sh` in the guest, TAP on its output.
 
-The scripts read the kernel's configuration (the first place they look is
-/lib/modules/RELEASE/config: the booted kernel's .config goes there), load
+The scripts read the kernel's configuration (from /proc/config.gz, or
+first from /lib/modules/RELEASE/config: without IKCONFIG_PROC the booted
+kernel's .config goes there), load
 /boot/vmlinuz-RELEASE with kexec_load and kexec_file_load, and call tools
 busybox lacks or has in a form they cannot use: GUEST_TOOLS."""
 
@@ -108,8 +109,8 @@ def add_tools(c, arch):
 
 def run_kexec_selftests(tools, k, workdir):
     """Boot kernel k with the installed kexec kselftests, the kernel's
-    image at /boot/vmlinuz-RELEASE and its .config at
-    /lib/modules/RELEASE/config; run run_kselftest.sh. Returns (results
+    image at /boot/vmlinuz-RELEASE and, unless it has /proc/config.gz, its
+    .config at /lib/modules/RELEASE/config; run run_kselftest.sh. Returns (results
     of kdump_ktap.kselftest_results, the tests listed, the TAP text)."""
     arch = k["arch"]
     log = BUILD / f"logs/kselftest-{TARGET}-{arch.name}.log"
@@ -123,7 +124,11 @@ def run_kexec_selftests(tools, k, workdir):
         add_tree(c, installed, GUEST_DIR)
         add_tools(c, arch)
         c.file(f"/boot/vmlinuz-{rel}", Path(k["kexec_image"]).read_bytes())
-        c.file(f"/lib/modules/{rel}/config", (k["out"] / ".config").read_bytes())
+        config = (k["out"] / ".config").read_bytes()
+        # A kernel with /proc/config.gz says itself; else the .config goes
+        # where the scripts look first.
+        if b"\nCONFIG_IKCONFIG_PROC=y\n" not in config:
+            c.file(f"/lib/modules/{rel}/config", config)
 
     say(f"kselftests {TARGET} on the {k['variant']} kernel ({arch.name}): "
         f"{', '.join(listed)}")
