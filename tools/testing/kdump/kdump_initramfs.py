@@ -115,14 +115,17 @@ def with_kexec(arch, c, kernel):
     c.file("/boot/kernel", Path(kernel).read_bytes())
 
 
-def boot_initramfs(arch, path, cmd, kernel=None):
+def boot_initramfs(arch, path, cmd, kernel=None, files=None):
     """mode boot: run cmd (shell) with its output on the arch's second
-    console (arch.cmd_tty); with kernel, kexec and that kernel too."""
+    console (arch.cmd_tty); with kernel, kexec and that kernel too;
+    files(cpio) adds more."""
     c = busybox_cpio(arch, "boot")
     c.file("/etc/kdump/cmd", cmd.encode() + b"\n")
     if kernel:
         with_kexec(arch, c, kernel)
         with_kexec_file_load(arch, c)
+    if files:
+        files(c)
     Path(path).write_bytes(c.bytes())
 
 

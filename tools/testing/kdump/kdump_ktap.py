@@ -55,3 +55,40 @@ def tap_block(lines, start_marker, end_prefix="# Totals"):
               and l not in skipped]
     passed = len(results) - len(failed) - len(skipped)
     return plan, passed, failed, skipped, tap
+
+
+def kselftest_results(text):
+    """Per test, what run_kselftest.sh printed for it: {test: {"result":
+    "pass"|"fail"|"skip", "directive": the text after '#' on its result
+    line, "reason": the test's last line of its own (for a skip, why),
+    "info": its "[INFO] ..." lines, "log": all its lines}}. A test's own
+    lines are the '# ' lines between its "# selftests: C: T" header and
+    its result line, the runner's "timeout set to" line left out."""
+    out, log, name = {}, [], None
+    for line in (strip_stamps(l).rstrip() for l in text.splitlines()):
+        m = re.match(r"^# selftests: \S+: (\S+)$", line)
+        if m:
+            name, log = m.group(1), []
+            continue
+        m = re.match(r"^(not ok|ok) \d+ selftests: \S+: (\S+)\s*(?:#\s*(.*))?$",
+                     line)
+        if m:
+            directive = (m.group(3) or "").strip()
+            if m.group(1) == "not ok":
+                result = "fail"
+            elif directive.upper().startswith("SKIP"):
+                result = "skip"
+            else:
+                result = "pass"
+            own = [l for l in log if l and not
+                   re.match(r"(timeout set to|overriding timeout)", l)]
+            out[m.group(2)] = {
+                "result": result, "directive": directive,
+                "reason": own[-1] if own else "",
+                "info": [l for l in own if l.startswith("[INFO]")],
+                "log": own}
+            name, log = None, []
+            continue
+        if name is not None and line.startswith("#"):
+            log.append(line[1:].strip())
+    return out

@@ -15,13 +15,14 @@ from kdump_qemu import Guest
 
 
 def boot_guest(k, append, cmd, mem, smp, timeout, workdir, extra=(),
-               kexec=False):
+               kexec=False, files=None):
     """Boot kernel k, run cmd; returns (rc, output, guest). extra: more
     QEMU arguments; kexec: the guest has kexec and k's image as
-    /boot/kernel."""
+    /boot/kernel; files(cpio) adds files to the initramfs."""
     workdir.mkdir(parents=True, exist_ok=True)
     initrd = workdir / "boot.cpio"
-    boot_initramfs(k["arch"], initrd, cmd, k["kexec_image"] if kexec else None)
+    boot_initramfs(k["arch"], initrd, cmd, k["kexec_image"] if kexec else None,
+                   files)
     out = workdir / "cmd.out"
     out.write_bytes(b"")
     g = Guest(k["arch"], k["image"], initrd, console_append(k["arch"], append),

@@ -43,6 +43,8 @@ APT_PACKAGES = [
     "libelf-dev", "libssl-dev", "xz-utils", "cpio", "kexec-tools",
     "makedumpfile", "busybox-static", "patch", "perl", "python3-venv",
     "libc6-dev",
+    # make install of kselftests; what the base's kexec kselftests call.
+    "rsync", "pesign", "attr",
 ]
 
 # Debian's Rust (rustc-web, cargo-web), for the kernel and the host alike.

@@ -17,6 +17,8 @@ from kdump_devdump import check_sample
 from kdump_headers import header_boots, outcome, side_by_side
 from kdump_host import ignored_test, run_fuzz, workspace_tests
 from kdump_ktap import kunit_outcomes
+from kdump_kselftest import ARCHES as KSELFTEST_ARCHES, compare, \
+    run_kexec_selftests, summary, verdicts
 from kdump_lint import clippy, our_rust_files
 from kdump_mutants import build_kernel_mutant, host_mutant, \
     mutated_copy, tree_files
@@ -72,6 +74,7 @@ class Context:
         self.arch = tools.arch
         self.kernels = {}
         self.planted = {}
+        self.kselftests = {}
 
     def out(self, name):
         """A step's output folder, per architecture."""
@@ -237,6 +240,41 @@ for impl in IMPLS:
             if loader != "file":
                 drop_vmcore(out)
             return cycle_detail(r)
+
+
+for impl in IMPLS:
+    @step(f"kexec-selftests-{impl}", needs=[f"build-{impl}"], timeout=900,
+          when=lambda arch: arch.kernel_arch in KSELFTEST_ARCHES)
+    def kexec_selftests(ctx, impl=impl):
+        """The base's tools/testing/selftests/kexec/ (make install,
+        run_kselftest.sh in the guest): every test has a result and none
+        fails; skips are listed with their reason, never counted as
+        passes."""
+        res, listed, _ = ctx.kselftests[impl] = run_kexec_selftests(
+            ctx.tools, ctx.kernels[impl], ctx.out(f"kselftest-kexec-{impl}"))
+        problems = verdicts(res, listed, expected={})
+        if problems:
+            raise StageError("kselftest", "; ".join(problems))
+        return summary(res)
+
+
+@step("kexec-selftests-c-vs-rust", needs=["kexec-selftests-c",
+                                          "kexec-selftests-rust"],
+      timeout=60, when=lambda arch: arch.kernel_arch in KSELFTEST_ARCHES)
+def kexec_selftests_c_vs_rust(ctx):
+    """The base's kexec kselftests have the same result, closing line and
+    [INFO] conditions on the C and the Rust kernel, and each load
+    succeeded (nothing requires a signature here; the tests pass when a
+    load fails too)."""
+    (c, listed, _), (rust, _, _) = (ctx.kselftests[i] for i in IMPLS)
+    rows, diffs = compare(c, rust)
+    for r in rows:
+        print(f"  {r}")
+    diffs += [f"{i}: {p}" for i in IMPLS
+              for p in verdicts(ctx.kselftests[i][0], listed)]
+    if diffs:
+        raise StageError("kselftest", "; ".join(diffs))
+    return f"{len(rows)} tests, the same on C and Rust: {summary(c)}"
 
 
 # The C side of the device-dump comparison on the first architecture only:

@@ -28,6 +28,7 @@ import kdump_cycle  # noqa: E402
 import kdump_devdump  # noqa: E402
 import kdump_disasm  # noqa: E402
 import kdump_host  # noqa: E402
+import kdump_kselftest  # noqa: E402
 import kdump_ktap  # noqa: E402
 import kdump_lint  # noqa: E402
 import kdump_objcheck  # noqa: E402
@@ -228,6 +229,83 @@ class Tap(unittest.TestCase):
                "test result: ok. 2 passed; 0 failed; 1 ignored; 0 measured"]
         self.assertEqual(kdump_host.test_counts(out),
                          (2, 0, ["vmcore::tests::c_vmcore_header_is_reproduced"]))
+
+
+class KexecSelftests(unittest.TestCase):
+    """The base's kexec kselftests' TAP as run_kselftest.sh printed it in
+    a guest (test_data/kselftest_kexec_x86_64.tap, the C and the Rust
+    kernel alike), and of a Rust kernel whose purgatory relocation was
+    broken by hand to refuse every load (..._load_refused.tap): the
+    upstream test passes it, the comparison and the expectation do not."""
+
+    LISTED = ["kexec:test_kexec_load.sh", "kexec:test_kexec_file_load.sh"]
+    FILE = "test_kexec_file_load.sh"
+
+    def setUp(self):
+        self.good = (DATA / "kselftest_kexec_x86_64.tap").read_text()
+        self.refused = (DATA / "kselftest_kexec_x86_64_load_refused.tap"
+                        ).read_text()
+
+    def results(self, text):
+        return kdump_ktap.kselftest_results(text)
+
+    def test_saved_run(self):
+        r = self.results(self.good)
+        self.assertEqual({n: (v["result"], v["reason"]) for n, v in r.items()},
+                         {"test_kexec_load.sh":
+                          ("pass", "kexec_load succeeded [PASS]"),
+                          self.FILE:
+                          ("pass", "kexec_file_load succeeded [PASS]")})
+        self.assertIn("[INFO] secure boot mode not enabled",
+                      r[self.FILE]["info"])
+        self.assertNotIn("timeout set to 45", r[self.FILE]["log"])
+        self.assertEqual(kdump_kselftest.verdicts(r, self.LISTED), [])
+        rows, diffs = kdump_kselftest.compare(r, self.results(self.good))
+        self.assertEqual((len(rows), diffs), (2, []))
+
+    def test_refused_load_passes_upstream_but_not_here(self):
+        c, rust = self.results(self.good), self.results(self.refused)
+        self.assertEqual(rust[self.FILE]["result"], "pass")
+        self.assertEqual(kdump_kselftest.verdicts(rust, self.LISTED, {}), [])
+        _, diffs = kdump_kselftest.compare(c, rust)
+        self.assertEqual(len(diffs), 2)
+        self.assertIn("reason C 'kexec_file_load succeeded [PASS]', Rust "
+                      "'kexec_file_load failed [PASS]'", diffs[0])
+        self.assertIn("only C ['[INFO] No signature verification required'],"
+                      " only Rust []", diffs[1])
+        self.assertEqual(kdump_kselftest.verdicts(rust, self.LISTED),
+                         [f"{self.FILE}: 'kexec_file_load failed [PASS]', "
+                          f"want 'kexec_file_load succeeded [PASS]'"])
+
+    def test_a_skip_is_a_skip_with_its_reason(self):
+        text = self.good.replace(
+            "# kexec_file_load succeeded [PASS]\nok 2 selftests: kexec: "
+            "test_kexec_file_load.sh",
+            "# pesign not found\nok 2 selftests: kexec: "
+            "test_kexec_file_load.sh # SKIP")
+        r = self.results(text)
+        self.assertEqual((r[self.FILE]["result"], r[self.FILE]["reason"]),
+                         ("skip", "pesign not found"))
+        self.assertTrue(kdump_kselftest.summary(r).startswith(
+            "1 passed, 1 skipped, 0 failed: "))
+        self.assertEqual(kdump_kselftest.verdicts(r, self.LISTED), [])
+        _, diffs = kdump_kselftest.compare(self.results(self.good), r)
+        self.assertIn("result C 'pass', Rust 'skip'", diffs[0])
+
+    def test_a_failure_and_a_missing_result_fail(self):
+        failed = self.good.replace("ok 1 selftests: kexec: test_kexec_load.sh",
+                                   "not ok 1 selftests: kexec: "
+                                   "test_kexec_load.sh # exit=1")
+        self.assertEqual(kdump_kselftest.verdicts(self.results(failed),
+                                                  self.LISTED, {}),
+                         ["test_kexec_load.sh: failed (exit=1): kexec_load "
+                          "succeeded [PASS]"])
+        cut = self.good[:self.good.index("ok 2 ")]
+        r = self.results(cut)
+        self.assertEqual(kdump_kselftest.verdicts(r, self.LISTED, {}),
+                         [f"{self.FILE}: no result"])
+        _, diffs = kdump_kselftest.compare(self.results(self.good), r)
+        self.assertEqual(diffs, [f"{self.FILE}: only on C"])
 
 
 class SavedConsole(unittest.TestCase):

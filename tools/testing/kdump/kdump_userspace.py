@@ -81,6 +81,10 @@ class Userspace:
                              f"{PROGRAMS[name][0]}:{self.arch.debian_arch})")
         return path
 
+    def library(self, soname):
+        """Host path of a guest library by file name, or None."""
+        return self._find(soname)
+
     def _find(self, soname):
         for d in (f"lib/{self.arch.multiarch}", f"usr/lib/{self.arch.multiarch}",
                   "lib", "usr/lib"):
