@@ -513,9 +513,15 @@ fn log_setup_error(hdr: &ElfCoreHdr, e: &SetupError) {
             pr_err!("cannot read PT_NOTE segment of program header {}; /proc/vmcore disabled\n", i)
         }
         SetupError::NotesTooBig(n) => {
-            pr_err!("p_memsz: PT_NOTE segments total {} bytes, limit {}; /proc/vmcore disabled\n", n, MAX_NOTES)
+            pr_err!(
+                "p_memsz: PT_NOTE segments total {} bytes, limit {}; /proc/vmcore disabled\n",
+                n,
+                MAX_NOTES
+            )
         }
-        SetupError::NoMemory => pr_err!("out of memory setting up the dump; /proc/vmcore disabled\n"),
+        SetupError::NoMemory => {
+            pr_err!("out of memory setting up the dump; /proc/vmcore disabled\n")
+        }
     }
 }
 

@@ -393,7 +393,8 @@ mod tests {
             match Header::parse(&b) {
                 Ok(h) => {
                     prop_assert!(b.len() >= HEADER_SIZE);
-                    prop_assert_eq!(h.image_size, u64::from_le_bytes(b[16..24].try_into().unwrap()));
+                    let size = u64::from_le_bytes(b[16..24].try_into().unwrap());
+                    prop_assert_eq!(h.image_size, size);
                     prop_assert_eq!(&h.magic[..], &b[56..60]);
                 }
                 Err(e) => prop_assert_eq!(e, ImageError::TooShort { len: b.len() }),
@@ -406,10 +407,21 @@ mod tests {
             flags in any::<u64>(),
             cpu in any::<[bool; 5]>(),
         ) {
-            let cpu = Cpu { big_endian: cpu[0], mixed_endian: cpu[1], granule_4k: cpu[2], granule_16k: cpu[3], granule_64k: cpu[4] };
+            let cpu = Cpu {
+                big_endian: cpu[0],
+                mixed_endian: cpu[1],
+                granule_4k: cpu[2],
+                granule_16k: cpu[3],
+                granule_64k: cpu[4],
+            };
             let h = Header::parse(&header(0, image_size, flags)).unwrap();
             let endian_ok = (flags & 1 == 1) == cpu.big_endian || cpu.mixed_endian;
-            let granule_ok = match (flags >> 1) & 3 { 0 => true, 1 => cpu.granule_4k, 2 => cpu.granule_16k, _ => cpu.granule_64k };
+            let granule_ok = match (flags >> 1) & 3 {
+                0 => true,
+                1 => cpu.granule_4k,
+                2 => cpu.granule_16k,
+                _ => cpu.granule_64k,
+            };
             prop_assert_eq!(h.check(&cpu).is_ok(), image_size != 0 && endian_ok && granule_ok);
         }
     }

@@ -545,9 +545,11 @@ mod tests {
             (le(&buf, ph(3), 4), le(&buf, ph(3) + 16, 8)),
             (1, 0xffff_ffff_8100_0000)
         );
-        assert_eq!(le(&buf, ph(4) + 16, 8), 0xffff_8880_0010_0000); // __va
-        assert_eq!(le(&buf, ph(4) + 32, 8), 0x1ff0_0000); // inclusive end
-                                                          // The rest of the page is zero; bytes past it are not touched.
+        // p_vaddr: __va() of the range.
+        assert_eq!(le(&buf, ph(4) + 16, 8), 0xffff_8880_0010_0000);
+        // p_filesz: from the range's inclusive end.
+        assert_eq!(le(&buf, ph(4) + 32, 8), 0x1ff0_0000);
+        // The rest of the page is zero; bytes past it are not touched.
         assert!(buf[ph(5)..4096].iter().all(|&b| b == 0));
         assert!(buf[4096..].iter().all(|&b| b == 0xff));
     }

@@ -490,7 +490,8 @@ mod tests {
                     assert_eq!(
                         *r,
                         Handoff::OtherCpu(winners[0]),
-                        "round {round}: cpu {id} must find panic_cpu owned by the winner: {results:?}"
+                        "round {round}: cpu {id} must find panic_cpu owned by the winner: \
+                         {results:?}"
                     );
                 }
             }

@@ -67,7 +67,8 @@ fn compress(state: &mut [u32; 8], block: &[u8; BLOCK_SIZE]) {
     let mut bc = b ^ c;
 
     macro_rules! round {
-        ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $k:expr, $w:expr) => {
+        ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident,
+         $k:expr, $w:expr) => {
             let s1 = $e.rotate_right(6) ^ $e.rotate_right(11) ^ $e.rotate_right(25);
             let ch = $g ^ ($e & ($f ^ $g));
             let t1 = $h
@@ -314,7 +315,13 @@ mod tests {
             hex("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         );
         assert_eq!(
-            sha256(b"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"),
+            sha256(
+                concat!(
+                    "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmn",
+                    "hijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"
+                )
+                .as_bytes()
+            ),
             hex("cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")
         );
         let million_a: Vec<u8> = std::vec![b'a'; 1_000_000];

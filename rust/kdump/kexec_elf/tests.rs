@@ -619,7 +619,10 @@ proptest! {
         }
         // Bytes nobody checks: e_ident padding, e_machine, e_entry,
         // e_flags, e_shstrndx, p_flags, p_vaddr, p_align.
-        let free = matches!(at, 7..=15 | 18..=19 | 24..=31 | 48..=51 | 62..=63 | 68..=71 | 80..=87 | 112..=119);
+        let free = matches!(
+            at,
+            7..=15 | 18..=19 | 24..=31 | 48..=51 | 62..=63 | 68..=71 | 80..=87 | 112..=119
+        );
         if free {
             prop_assert!(r.is_ok(), "byte {} to {:#x}: {:?}", at, v, r);
         }

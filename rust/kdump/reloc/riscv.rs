@@ -636,7 +636,10 @@ mod tests {
         }
 
         #[test]
-        fn auipc_pairs_reach_exactly_their_range(off in any::<i64>(), near in -(1i64 << 33)..(1i64 << 33)) {
+        fn auipc_pairs_reach_exactly_their_range(
+            off in any::<i64>(),
+            near in -(1i64 << 33)..(1i64 << 33),
+        ) {
             for off in [off, near] {
                 let fits = (-(1i64 << 31) - 0x800..=(1i64 << 31) - 0x801).contains(&off);
                 let got = hi_lo(off);
@@ -652,7 +655,10 @@ mod tests {
         /// modulo 2^32, whatever was there.
         #[test]
         fn add_sub_pairs_compute_differences(a in 0u64..64, b in 0u64..64, base in any::<u32>()) {
-            let o = riscv_obj(&[(0, info(1, 35), a), (0, info(1, 39), b)], base.to_le_bytes().iter().copied());
+            let o = riscv_obj(
+                &[(0, info(1, 35), a), (0, info(1, 39), b)],
+                base.to_le_bytes().iter().copied(),
+            );
             let mut buf = o.image[64..128].to_vec();
             prop_assert_eq!(apply(&o, &mut buf), Ok(2));
             let got = u32::from_le_bytes(buf[..4].try_into().unwrap());

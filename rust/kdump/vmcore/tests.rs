@@ -977,7 +977,9 @@ proptest! {
         let b = if elf32 { core32(EM_X86_64, &ps) } else { core64(EM_X86_64, &ps) };
         let Ok(h) = parse(&b) else { return Ok(()) };
         let mut slots = std::vec![Load::default(); h.load_count().into()];
-        let Ok(l) = Layout::with_device_dumps(h, notes, dump_pages * 4096, &mut slots) else { return Ok(()) };
+        let Ok(l) = Layout::with_device_dumps(h, notes, dump_pages * 4096, &mut slots) else {
+            return Ok(());
+        };
         check_tiling(&l, &h, &probes);
         // The new header is itself a valid core header whose PT_LOADs
         // point at the pages locate() maps to their p_offset.
@@ -986,7 +988,8 @@ proptest! {
         let out = parse(&buf).unwrap();
         prop_assert_eq!(out.note_count(), 1);
         prop_assert_eq!(out.load_count(), h.load_count());
-        for (new, old) in out.phdrs().filter(|p| p.kind == PT_LOAD).zip(h.phdrs().filter(|p| p.kind == PT_LOAD)) {
+        let new_loads = out.phdrs().filter(|p| p.kind == PT_LOAD);
+        for (new, old) in new_loads.zip(h.phdrs().filter(|p| p.kind == PT_LOAD)) {
             if old.memsz > 0 {
                 prop_assert_eq!(l.locate(new.offset), Region::OldMem {
                     paddr: old.offset,
