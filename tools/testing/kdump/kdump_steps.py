@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kdump_btf import build_btf_kernel, check_kfunc
 from kdump_build import build_kernel
 from kdump_common import (BUILD, HERE, SOURCE_LOCK, StageError, last_run,
                           run_logged)
@@ -252,6 +253,34 @@ def build_cvmcore(ctx):
         extra=[HERE / "configs/cvmcore.config"],
         seed=ctx.kernels["rust"]["out"])
     return f"{k['release']}, {k['seconds']}s"
+
+
+# The DEBUG_INFO_BTF build on x86_64 only: which functions are kfuncs is
+# decided in C, the same on every architecture, and each BTF build costs
+# a kernel link with pahole (CI time).
+def btf_arch(arch):
+    """The architecture the BTF build and its kfunc check run on."""
+    return arch.name == "x86_64"
+
+
+@step("build-rust-btf", needs=["build-rust"], timeout=3600, when=btf_arch,
+      lane="build")
+def build_btf(ctx):
+    """The Rust kernel with DEBUG_INFO_BTF and BPF_SYSCALL
+    (configs/btf.config), built with Debian trixie's pahole from a copy of
+    the Rust build folder."""
+    k = ctx.kernels["rust-btf"] = build_btf_kernel(
+        ctx.tools, seed=ctx.kernels["rust"]["out"])
+    return f"{k['release']}, {k['seconds']}s"
+
+
+@step("btf-kfunc-crash-kexec", needs=["build-rust-btf"], timeout=300,
+      when=btf_arch)
+def btf_kfunc(ctx):
+    """crash_kexec() stays a destructive BPF kfunc with the Rust handoff:
+    a global FUNC in vmlinux's BTF, whose id resolve_btfids put into the
+    kfunc set generic_btf_ids with KF_DESTRUCTIVE."""
+    return check_kfunc(ctx.kernels["rust-btf"], ctx.tools.src)
 
 
 @step("device-dump-c-vs-rust", needs=["build-rust-cvmcore", "cycle-rust-file"],
@@ -686,3 +715,29 @@ def mutant_handoff_atomics(ctx):
             return f"red as it must be: {e.message.split(': ', 1)[1][:200]}"
         raise
     raise StageError("runner", "the handoff check passed the mutant")
+
+
+@step("build-rust-btf-mutant", needs=["build-rust-btf"], timeout=3600,
+      when=btf_arch, lane="build")
+def build_btf_mutant(ctx):
+    """The BTF kernel with mutant btf-crash-kexec-in-rust, from a copy of
+    its build folder."""
+    k = ctx.kernels["rust-btf-mutant"] = build_kernel_mutant(
+        ctx.tools, ("btf-crash-kexec-in-rust",), seed="rust-btf",
+        build=lambda tools, seed: build_btf_kernel(
+            tools, seed=seed, variant="rust-btf-mutant"))
+    return f"{k['release']}, {k['seconds']}s"
+
+
+@step("runner-mutant-btf-kfunc", needs=["build-rust-btf-mutant"],
+      timeout=300, when=btf_arch)
+def mutant_btf_kfunc(ctx):
+    """Mutant btf-crash-kexec-in-rust (crash_kexec a Rust symbol): the
+    kfunc check fails."""
+    try:
+        check_kfunc(ctx.kernels["rust-btf-mutant"], ctx.tools.src)
+    except StageError as e:
+        if "FUNC named crash_kexec" in e.message:
+            return f"red as it must be: {e.message.split(': ', 1)[1][:300]}"
+        raise
+    raise StageError("runner", "the kfunc check passed the mutant")
