@@ -15,6 +15,7 @@ crash_kexec in vmlinux's .BTF (bpftool's dump), and the (id, flags) pairs
 of the set in vmlinux's .BTF_ids (its symbol and the section's bytes).
 """
 
+import hashlib
 import re
 import struct
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 from kdump_build import build_kernel, read_config
 from kdump_common import BUILD, HERE, StageError, last_run
 from kdump_pahole import ensure_pahole
+from kdump_scenarios import boot_guest
 from kdump_setup import ensure_apt
 
 BTF_FRAGMENT = HERE / "configs/btf.config"
@@ -49,14 +51,15 @@ def build_btf_kernel(tools, impl="rust", seed=None, log=None, variant=None):
 def parse_btf_dump(text):
     """The types of `bpftool btf dump file F` (raw format): a list of
     (id, kind, name, {key: value}) in dump order, name "" for anonymous
-    types; member lines (indented) are left out."""
+    types (bpftool's '(anon)'); member lines (indented) are left out."""
     out = []
     for line in text.splitlines():
         m = re.match(r"^\[(\d+)\] (\w+) '([^']*)'(.*)$", line)
         if not m:
             continue
         attrs = dict(re.findall(r"(\w+)=(\S+)", m.group(4)))
-        out.append((int(m.group(1)), m.group(2), m.group(3), attrs))
+        name = "" if m.group(3) == "(anon)" else m.group(3)
+        out.append((int(m.group(1)), m.group(2), name, attrs))
     return out
 
 
@@ -120,20 +123,17 @@ def symbol_addresses(vmlinux, name):
 def kfunc_problems(types, set8, destructive, func=KFUNC):
     """What is wrong with kfunc `func` given vmlinux's BTF types
     (parse_btf_dump()) and its kfunc set (read_set8()): [] when the set
-    holds the id of the one global FUNC named `func`, with the
-    `destructive` flag, and pahole tagged that FUNC as a kfunc. Also
-    returns the FUNC's id (or None)."""
+    holds the id of the one FUNC named `func`, with the `destructive`
+    flag, and pahole tagged that FUNC as a kfunc. Also returns the FUNC's
+    id (or None). (pahole gives every FUNC static linkage: not checked.)"""
     problems = []
-    funcs = [(i, a) for i, kind, name, a in types
+    funcs = [i for i, kind, name, _ in types
              if kind == "FUNC" and name == func]
     if len(funcs) != 1:
         problems.append(f"vmlinux's BTF has {len(funcs)} FUNC named {func}"
                         f" (want 1: pahole describes C functions only)")
         return problems, None
-    fid, attrs = funcs[0]
-    if attrs.get("linkage") != "global":
-        problems.append(f"FUNC {func} [{fid}] has linkage "
-                        f"{attrs.get('linkage')}, want global")
+    fid = funcs[0]
     cnt, flags, pairs = set8
     if not flags & BTF_SET8_KFUNCS:
         problems.append(f"the set's flags {flags:#x} lack BTF_SET8_KFUNCS")
@@ -156,10 +156,11 @@ def kfunc_problems(types, set8, destructive, func=KFUNC):
 def check_kfunc(k, src):
     """crash_kexec() is a destructive kfunc of the built BTF kernel `k`
     (build_btf_kernel()'s facts): the .config has BTF and the bpf()
-    system call, and for the Rust kernel RUST and the Rust handoff; the BTF has one global FUNC crash_kexec, tagged as a kfunc;
-    resolve_btfids put its id into generic_btf_ids with KF_DESTRUCTIVE;
-    the build log names no unresolved crash_kexec. Returns a one-line
-    summary; raises StageError with every problem found."""
+    system call, and for the Rust kernel RUST and the Rust handoff; the
+    BTF has one FUNC crash_kexec, tagged as a kfunc; resolve_btfids put
+    its id into generic_btf_ids with KF_DESTRUCTIVE; the build log names
+    no unresolved crash_kexec. Returns a one-line summary; raises
+    StageError with every problem found."""
     out, vmlinux = Path(k["out"]), Path(k["vmlinux"])
     problems = []
     config = read_config((out / ".config").read_text(), unset=False)
@@ -196,6 +197,29 @@ def check_kfunc(k, src):
                          log=out / "build.log")
     funcs = sum(1 for t in types if t[1] == "FUNC")
     return (f"BTF: {len(types)} types, {funcs} FUNCs, FUNC {KFUNC} [{fid}] "
-            f"global, tagged {KFUNC_TAG}; {KFUNC_SET}: {set8[0]} kfuncs, "
+            f"tagged {KFUNC_TAG}; {KFUNC_SET}: {set8[0]} kfuncs, "
             f"{KFUNC} [{fid}] with KF_DESTRUCTIVE; .config: " +
             " ".join(f"{o[7:]}=y" for o in want))
+
+
+def check_sysfs_btf(k, workdir):
+    """Boot BTF kernel `k`: /sys/kernel/btf/vmlinux, the BTF the running
+    kernel's verifier and bpftool read, is byte for byte the .BTF section
+    of its vmlinux (sha256 in the guest and on the host)."""
+    data = Path(k["vmlinux"]).read_bytes()
+    section = elf_section(data, ".BTF")
+    if section is None:
+        raise StageError("btf", f"{k['vmlinux']} has no .BTF section")
+    _, off, size = section
+    want = hashlib.sha256(data[off:off + size]).hexdigest()
+    rc, output, g = boot_guest(k, "", "sha256sum /sys/kernel/btf/vmlinux; "
+                               "wc -c < /sys/kernel/btf/vmlinux", "512M", 1,
+                               300, workdir)
+    words = output.split()
+    if rc != 0 or not words or words[0] != want:
+        raise StageError("btf", f"/sys/kernel/btf/vmlinux of the booted "
+                         f"kernel is not vmlinux's .BTF ({size} bytes, "
+                         f"sha256 {want[:16]}...): guest said {output!r} "
+                         f"(status {rc})", log=g.log_path)
+    return (f"/sys/kernel/btf/vmlinux of the booted kernel: {size} bytes, "
+            f"the .BTF section of vmlinux (sha256 {want[:16]}...)")

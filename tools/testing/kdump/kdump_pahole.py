@@ -2,11 +2,11 @@
 """pahole for the DEBUG_INFO_BTF build, from Debian's archive.
 
 A kernel with Rust and DEBUG_INFO_BTF needs pahole's --lang_exclude
-(init/Kconfig: RUST depends on PAHOLE_HAS_LANG_EXCLUDE when BTF is on),
-and 6.12's scripts/Makefile.btf asks pahole 1.26 or later for its
---btf_features. Debian 12 ships pahole 1.24. Debian 13 (trixie) ships a
-newer one, built against a newer C library than Debian 12's (it needs
-GLIBC_2.38, Debian 12 has 2.36).
+(init/Kconfig: RUST depends on PAHOLE_HAS_LANG_EXCLUDE when BTF is on,
+1.24), and 6.12's scripts/Makefile.btf asks pahole 1.26 or later for its
+--btf_features, 1.27 for the kfunc tags. Debian 12 ships pahole 1.24.
+Debian 13 (trixie) ships a newer one, built against a newer C library
+than Debian 12's (it needs GLIBC_2.38, Debian 12 has 2.36).
 
 So the runner fetches trixie's pahole with the libraries it loads,
 trixie's C library and program loader among them, through a private apt
@@ -29,9 +29,12 @@ from kdump_common import BUILD, StageError, run_logged, say
 from kdump_userspace import KEYRING, Userspace, apt_options, \
     host_debian_arch, suites
 
-# The oldest pahole the BTF build accepts: 6.12's Makefile.btf passes
-# --btf_features from 1.26 on, and --lang_exclude=rust needs 1.24.
-PAHOLE_MIN = (1, 26)
+# The oldest pahole the BTF build accepts. Kconfig lets RUST and BTF meet
+# from 1.24 on (--lang_exclude=rust); 6.12's Makefile.btf passes
+# --btf_features from 1.26 on, and its decl_tag_kfuncs, with which pahole
+# tags each kfunc's FUNC "bpf_kfunc" (what vmlinux.h declares kfuncs by),
+# is a feature of 1.27.
+PAHOLE_MIN = (1, 27)
 PAHOLE_SUITE = "trixie"
 # pahole and what it loads (DT_NEEDED, recursively), with trixie's C
 # library: Debian 12's is too old for trixie's binaries. A library missing

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kdump_btf import build_btf_kernel, check_kfunc
+from kdump_btf import build_btf_kernel, check_kfunc, check_sysfs_btf
 from kdump_build import build_kernel
 from kdump_common import (BUILD, HERE, SOURCE_LOCK, StageError, last_run,
                           run_logged)
@@ -278,9 +278,17 @@ def build_btf(ctx):
       when=btf_arch)
 def btf_kfunc(ctx):
     """crash_kexec() stays a destructive BPF kfunc with the Rust handoff:
-    a global FUNC in vmlinux's BTF, whose id resolve_btfids put into the
+    a FUNC in vmlinux's BTF, whose id resolve_btfids put into the
     kfunc set generic_btf_ids with KF_DESTRUCTIVE."""
     return check_kfunc(ctx.kernels["rust-btf"], ctx.tools.src)
+
+
+@step("btf-sysfs-vmlinux", needs=["build-rust-btf"], timeout=600,
+      when=btf_arch)
+def btf_sysfs(ctx):
+    """The BTF kernel boots and publishes its BTF: /sys/kernel/btf/vmlinux
+    is the .BTF section of its vmlinux, byte for byte."""
+    return check_sysfs_btf(ctx.kernels["rust-btf"], ctx.out("boot-btf"))
 
 
 @step("device-dump-c-vs-rust", needs=["build-rust-cvmcore", "cycle-rust-file"],
