@@ -202,17 +202,31 @@ def check_kfunc(k, src):
             " ".join(f"{o[7:]}=y" for o in want))
 
 
+def initcall_returns(console, name):
+    """What each initcall called `name` returned, in boot order, from a
+    console log of a kernel booted with initcall_debug ("initcall
+    NAME+0x0/0xe0 returned -22 after ... usecs")."""
+    return [int(v) for v in re.findall(
+        rf"initcall {re.escape(name)}\+0x[0-9a-f]+/0x[0-9a-f]+ "
+        rf"returned (-?\d+)", console)]
+
+
 def check_sysfs_btf(k, workdir):
-    """Boot BTF kernel `k`: /sys/kernel/btf/vmlinux, the BTF the running
-    kernel's verifier and bpftool read, is byte for byte the .BTF section
-    of its vmlinux (sha256 in the guest and on the host)."""
+    """Boot BTF kernel `k`: kernel/bpf/helpers.c's kfunc_init(), which
+    registers the kfunc sets against the kernel's parsed BTF, returned 0
+    (initcall_debug; registering a set fails with -EINVAL if one of its
+    ids is not a FUNC, e.g. 0, unresolved), and /sys/kernel/btf/vmlinux,
+    the BTF the running kernel's verifier and bpftool read, is byte for
+    byte the .BTF section of its vmlinux (sha256 in the guest and on the
+    host)."""
     data = Path(k["vmlinux"]).read_bytes()
     section = elf_section(data, ".BTF")
     if section is None:
         raise StageError("btf", f"{k['vmlinux']} has no .BTF section")
     _, off, size = section
     want = hashlib.sha256(data[off:off + size]).hexdigest()
-    rc, output, g = boot_guest(k, "", "sha256sum /sys/kernel/btf/vmlinux; "
+    rc, output, g = boot_guest(k, "initcall_debug ignore_loglevel",
+                               "sha256sum /sys/kernel/btf/vmlinux; "
                                "wc -c < /sys/kernel/btf/vmlinux", "512M", 1,
                                300, workdir)
     words = output.split()
@@ -221,5 +235,14 @@ def check_sysfs_btf(k, workdir):
                          f"kernel is not vmlinux's .BTF ({size} bytes, "
                          f"sha256 {want[:16]}...): guest said {output!r} "
                          f"(status {rc})", log=g.log_path)
-    return (f"/sys/kernel/btf/vmlinux of the booted kernel: {size} bytes, "
-            f"the .BTF section of vmlinux (sha256 {want[:16]}...)")
+    init = initcall_returns(Path(g.log_path).read_text(errors="replace"),
+                            "kfunc_init")
+    # kernel/bpf/arena.c has a kfunc_init() too: every one must return 0.
+    if not init or set(init) != {0}:
+        raise StageError("btf", f"kfunc_init() (kernel/bpf/helpers.c, "
+                         f"arena.c), which registers the kfunc sets, "
+                         f"returned {init or 'nothing in the console log'}",
+                         log=g.log_path)
+    return (f"{len(init)} kfunc_init() returned 0; /sys/kernel/btf/vmlinux "
+            f"of the booted kernel: {size} bytes, the .BTF section of "
+            f"vmlinux (sha256 {want[:16]}...)")

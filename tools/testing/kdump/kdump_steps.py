@@ -286,8 +286,9 @@ def btf_kfunc(ctx):
 @step("btf-sysfs-vmlinux", needs=["build-rust-btf"], timeout=600,
       when=btf_arch)
 def btf_sysfs(ctx):
-    """The BTF kernel boots and publishes its BTF: /sys/kernel/btf/vmlinux
-    is the .BTF section of its vmlinux, byte for byte."""
+    """The BTF kernel boots, registers its kfunc sets (kfunc_init()
+    returns 0) and publishes its BTF: /sys/kernel/btf/vmlinux is the .BTF
+    section of its vmlinux, byte for byte."""
     return check_sysfs_btf(ctx.kernels["rust-btf"], ctx.out("boot-btf"))
 
 
@@ -738,14 +739,24 @@ def build_btf_mutant(ctx):
 
 
 @step("runner-mutant-btf-kfunc", needs=["build-rust-btf-mutant"],
-      timeout=300, when=btf_arch)
+      timeout=600, when=btf_arch)
 def mutant_btf_kfunc(ctx):
     """Mutant btf-crash-kexec-in-rust (crash_kexec a Rust symbol): the
-    kfunc check fails."""
-    try:
-        check_kfunc(ctx.kernels["rust-btf-mutant"], ctx.tools.src)
-    except StageError as e:
-        if "FUNC named crash_kexec" in e.message:
-            return f"red as it must be: {e.message.split(': ', 1)[1][:300]}"
-        raise
-    raise StageError("runner", "the kfunc check passed the mutant")
+    kfunc check fails, and so does the boot check (registering the kfunc
+    set with an id 0 fails)."""
+    k = ctx.kernels["rust-btf-mutant"]
+    caught = []
+    for check, want in ((lambda: check_kfunc(k, ctx.tools.src),
+                         "FUNC named crash_kexec"),
+                        (lambda: check_sysfs_btf(k, ctx.out("boot-btf-mutant")),
+                         "kfunc_init()")):
+        try:
+            check()
+        except StageError as e:
+            if want not in e.message:
+                raise
+            caught.append(e.message.split(": ", 1)[-1][:200])
+        else:
+            raise StageError("runner", f"a check passed the mutant (it "
+                             f"should have said {want!r})")
+    return "red as it must be: " + " | ".join(caught)

@@ -594,6 +594,17 @@ class BtfKfunc(unittest.TestCase):
         with self.assertRaises(ValueError):
             kdump_btf.read_set8(data, section, 0x1000)
 
+    def test_initcall_returns(self):
+        # A BTF kernel without NET: common_btf_ids has an id 0, so
+        # helpers.c's kfunc_init() fails; arena.c's kfunc_init() does not;
+        # crypto_kfunc_init() is another function.
+        log = (DATA / "initcall_btf_x86_64_no_net.log").read_text()
+        self.assertEqual(kdump_btf.initcall_returns(log, "kfunc_init"),
+                         [-22, 0])
+        self.assertEqual(kdump_btf.initcall_returns(log, "crypto_kfunc_init"),
+                         [0])
+        self.assertEqual(kdump_btf.initcall_returns(log, "bpf_init"), [])
+
     def test_flag_from_the_source_tree(self):
         with tempfile.TemporaryDirectory() as tmp:
             h = Path(tmp) / "include/linux/btf.h"
