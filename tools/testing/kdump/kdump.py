@@ -58,8 +58,13 @@ def parser():
                 "patches to build/src or to a kernel tree", impl=False)
     a.add_argument("--kernel-dir", help="apply to this 6.12 tree in place "
                    "instead of build/src")
-    command("build", cmd.cmd_build, "build a kernel, print its image and "
-            "vmlinux paths")
+    bd = command("build", cmd.cmd_build, "build a kernel, print its image "
+                 "and vmlinux paths")
+    bd.add_argument("--btf", action="store_true",
+                    help="with DEBUG_INFO_BTF and the bpf() system call "
+                    "(configs/btf.config, Debian trixie's pahole) into "
+                    "build/out-ARCH-IMPL-btf, then check that crash_kexec "
+                    "is a destructive BPF kfunc of its vmlinux")
     b = command("boot", cmd.cmd_boot, "boot the first kernel, run a shell "
                 "command in it, power off")
     b.add_argument("--mem", default="1G", help="guest memory (default 1G)")

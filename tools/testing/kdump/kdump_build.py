@@ -30,14 +30,16 @@ def fragments(arch, impl, extra=()):
         ([own] if own.exists() else []) + list(extra)
 
 
-def make_cmd(tools, out, src=None):
+def make_cmd(tools, out, src=None, make_vars=()):
+    """The make command line of a build folder; `make_vars` ("NAME=value")
+    come last (a variant's tools, e.g. PAHOLE=)."""
     cmd = ["make", "-C", src or tools.src, f"O={out}", "LLVM=1",
            f"ARCH={tools.arch.kernel_arch}",
            f"RUSTC={RUSTC}", f"RUSTDOC={RUSTDOC}", f"HOSTRUSTC={RUSTC}",
            f"RUST_LIB_SRC={RUST_LIB_SRC}", f"-j{os.cpu_count() or 2}"]
     if tools.bindgen:
         cmd.append(f"BINDGEN={tools.bindgen}")
-    return cmd
+    return cmd + list(make_vars)
 
 
 def read_config(text, unset=True):
@@ -55,9 +57,13 @@ def read_config(text, unset=True):
     return out
 
 
-def configure(tools, out, impl, log, src=None, extra=()):
+def configure(tools, out, impl, log, src=None, extra=(), make_vars=()):
+    """Configure build folder `out`: tinyconfig plus the fragments, then a
+    check that .config has every option the fragments set (Kconfig drops
+    one silently when a dependency is missing)."""
     frags = fragments(tools.arch, impl, extra)
-    text = "".join(f.read_text() for f in frags)
+    text = "".join(f.read_text() for f in frags) + \
+        "".join(f"# make {v}\n" for v in make_vars)
     stamp = out / ".kdump-fragments"
     if stamp.exists() and stamp.read_text() == text and \
             (out / ".config").exists():
@@ -65,7 +71,7 @@ def configure(tools, out, impl, log, src=None, extra=()):
     say(f"configuring the {impl} kernel for {tools.arch.name}: tinyconfig + "
         f"{', '.join(f.name for f in frags)}")
     out.mkdir(parents=True, exist_ok=True)
-    base = make_cmd(tools, out, src)
+    base = make_cmd(tools, out, src, make_vars)
     run_logged(base + ["tinyconfig"], log, "build")
     run_logged([(src or tools.src) / "scripts/kconfig/merge_config.sh", "-m",
                 "-O", out, out / ".config"] + frags, log, "build", cwd=out)
@@ -122,12 +128,13 @@ def image_elf(vmlinux, image):
 
 
 def build_kernel(tools, impl, variant=None, src=None, extra=(), seed=None,
-                 make=True):
+                 make=True, make_vars=()):
     """Build (or bring up to date) a kernel; returns its facts. `variant`
     names the build folder (default: the impl); `src` another source tree
     (a mutant's); `extra` fragments change the configuration. A new build
     folder starts as a copy of `seed` (another build folder of the same
     source tree), so that only what the change touches is built again.
+    `make_vars` ("NAME=value") go on every make command of the folder.
     With make false, only configures."""
     variant = variant or impl
     arch = tools.arch
@@ -139,7 +146,7 @@ def build_kernel(tools, impl, variant=None, src=None, extra=(), seed=None,
         shutil.rmtree(out, ignore_errors=True)
         subprocess.run(["cp", "-a", seed, out], check=True)
     out.mkdir(parents=True, exist_ok=True)
-    configure(tools, out, impl, log, src, extra)
+    configure(tools, out, impl, log, src, extra, make_vars)
     if not make:
         return {"impl": impl, "variant": variant, "arch": arch, "out": out,
                 "src": src or tools.src}
@@ -148,7 +155,8 @@ def build_kernel(tools, impl, variant=None, src=None, extra=(), seed=None,
     def beat(last):
         say(f"  build {variant}: {clock} elapsed, {last[:70]}")
 
-    run_logged(make_cmd(tools, out, src) + [arch.make_target], log, "build",
+    run_logged(make_cmd(tools, out, src, make_vars) + [arch.make_target],
+               log, "build",
                heartbeat=beat)
     release = (out / "include/config/kernel.release").read_text().strip()
     say(f"built the {variant} kernel {release} in {clock}")

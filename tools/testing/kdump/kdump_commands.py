@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import kdump_arch
+from kdump_btf import build_btf_kernel, check_kfunc
 from kdump_build import build_kernel
 from kdump_common import BUILD, StageError, say
 from kdump_cycle import BENCH_COLUMNS, CAPTURE_CPUS, refusal_cycle, run_cycle
@@ -43,7 +44,11 @@ def cmd_apply(args):
 
 def cmd_build(args):
     tools = setup(arch_of(args))
-    k = build_kernel(tools, args.impl)
+    if args.btf:
+        k = build_btf_kernel(tools, args.impl)
+        print(f"kfunc:   {check_kfunc(k, tools.src)}")
+    else:
+        k = build_kernel(tools, args.impl)
     print(f"image:   {k['image']}")
     print(f"vmlinux: {k['vmlinux']}")
     return 0

@@ -49,39 +49,54 @@ def mutated_copy(dest, files, patches):
                              tail=(r.stdout + r.stderr).splitlines())
 
 
-def build_kernel_mutant(tools):
-    """The Rust kernel with KERNEL_MUTANTS applied, in out-ARCH-rust-mutant.
+def build_kernel_mutant(tools, mutants=KERNEL_MUTANTS, variant="rust-mutant",
+                        seed="rust", build=None):
+    """The Rust kernel with `mutants` (names in mutants/) applied, in
+    out-ARCH-VARIANT; `build(tools, seed)` builds it (default: the Rust
+    kernel, build_kernel()), seeded from out-ARCH-SEED.
 
-    The build folder starts as a copy of the Rust kernel's, and the mutated
-    files take the place of ours in the one source tree while it builds
+    The build folder starts as a copy of the seed's, and the mutated files
+    take the place of ours in the one source tree while it builds
     (kbuild's commands name the source tree, so another tree would rebuild
     everything): only what the mutants touch is compiled again. Ours are
-    put back afterwards with their old times, so the Rust build folder
-    stays up to date; if the runner dies in between, the next run's
-    overlay copy puts them back."""
+    put back afterwards with their old times, and files a mutant adds are
+    removed, so the seed's build folder stays up to date; if the runner
+    dies in between, the next run's overlay copy puts them back (a file a
+    mutant added stays until then, unused by our Makefiles)."""
     main = tools.src
     stale = BUILD / "src-mutant"
     if stale.exists():
         shutil.rmtree(stale)
     with tempfile.TemporaryDirectory(prefix="kdump-mutant-") as tmp:
-        mutated_copy(Path(tmp), tree_files(), KERNEL_MUTANTS)
-        changed = [rel for rel in tree_files()
+        mutated_copy(Path(tmp), tree_files(), mutants)
+        ours = set(tree_files())
+        changed = [rel for rel in sorted(ours)
                    if (Path(tmp) / rel).read_bytes() !=
                    (OVERLAY / rel).read_bytes()]
-        if not changed or any(rel.suffix == ".patch" for rel in changed):
-            raise StageError("mutant", f"the mutants change {changed}: "
-                             f"want overlay files only, at least one")
-        ours = {rel: ((main / rel).read_bytes(), (main / rel).stat())
-                for rel in changed}
-        say(f"mutants ({', '.join(KERNEL_MUTANTS)}) in "
-            f"{', '.join(map(str, changed))} while the mutant kernel builds")
+        added = [p.relative_to(tmp) for p in sorted(Path(tmp).rglob("*"))
+                 if p.is_file() and p.relative_to(tmp) not in ours]
+        if not changed + added or any(rel.suffix == ".patch"
+                                      for rel in changed + added):
+            raise StageError("mutant", f"the mutants change {changed} and "
+                             f"add {added}: want overlay files only, at "
+                             f"least one")
+        saved = {rel: ((main / rel).read_bytes(), (main / rel).stat())
+                 for rel in changed}
+        say(f"mutants ({', '.join(mutants)}) in "
+            f"{', '.join(map(str, changed + added))} while the mutant kernel "
+            f"builds")
+        seed_out = BUILD / f"out-{tools.arch.name}-{seed}"
         try:
-            for rel in changed:
+            for rel in changed + added:
                 replace_file(main / rel, (Path(tmp) / rel).read_bytes())
-            return build_kernel(tools, "rust", variant="rust-mutant",
-                                seed=BUILD / f"out-{tools.arch.name}-rust")
+            if build is not None:
+                return build(tools, seed_out)
+            return build_kernel(tools, "rust", variant=variant,
+                                seed=seed_out)
         finally:
-            for rel, (data, st) in ours.items():
+            for rel in added:
+                (main / rel).unlink(missing_ok=True)
+            for rel, (data, st) in saved.items():
                 replace_file(main / rel, data)
                 os.chmod(main / rel, st.st_mode)
                 os.utime(main / rel, ns=(st.st_atime_ns, st.st_mtime_ns))

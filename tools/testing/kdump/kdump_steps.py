@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kdump_btf import build_btf_kernel, check_kfunc, check_sysfs_btf
 from kdump_build import build_kernel
 from kdump_common import (BUILD, HERE, SOURCE_LOCK, StageError, last_run,
                           run_logged)
@@ -290,6 +291,43 @@ def build_cvmcore(ctx):
         extra=[HERE / "configs/cvmcore.config"],
         seed=ctx.kernels["rust"]["out"])
     return f"{k['release']}, {k['seconds']}s"
+
+
+# The DEBUG_INFO_BTF build on x86_64 only: which functions are kfuncs is
+# decided in C, the same on every architecture, and each BTF build costs
+# a kernel link with pahole (CI time).
+def btf_arch(arch):
+    """The architecture the BTF build and its kfunc check run on."""
+    return arch.name == "x86_64"
+
+
+@step("build-rust-btf", needs=["build-rust"], timeout=3600, when=btf_arch,
+      lane="build")
+def build_btf(ctx):
+    """The Rust kernel with DEBUG_INFO_BTF and BPF_SYSCALL
+    (configs/btf.config), built with Debian trixie's pahole from a copy of
+    the Rust build folder."""
+    k = ctx.kernels["rust-btf"] = build_btf_kernel(
+        ctx.tools, seed=ctx.kernels["rust"]["out"])
+    return f"{k['release']}, {k['seconds']}s"
+
+
+@step("btf-kfunc-crash-kexec", needs=["build-rust-btf"], timeout=300,
+      when=btf_arch)
+def btf_kfunc(ctx):
+    """crash_kexec() stays a destructive BPF kfunc with the Rust handoff:
+    a FUNC in vmlinux's BTF, whose id resolve_btfids put into the
+    kfunc set generic_btf_ids with KF_DESTRUCTIVE."""
+    return check_kfunc(ctx.kernels["rust-btf"], ctx.tools.src)
+
+
+@step("btf-sysfs-vmlinux", needs=["build-rust-btf"], timeout=600,
+      when=btf_arch)
+def btf_sysfs(ctx):
+    """The BTF kernel boots, registers its kfunc sets (kfunc_init()
+    returns 0) and publishes its BTF: /sys/kernel/btf/vmlinux is the .BTF
+    section of its vmlinux, byte for byte."""
+    return check_sysfs_btf(ctx.kernels["rust-btf"], ctx.out("boot-btf"))
 
 
 @step("device-dump-c-vs-rust", needs=["build-rust-cvmcore", "cycle-rust-file"],
@@ -736,3 +774,39 @@ def mutant_handoff_atomics(ctx):
             return f"red as it must be: {e.message.split(': ', 1)[1][:200]}"
         raise
     raise StageError("runner", "the handoff check passed the mutant")
+
+
+@step("build-rust-btf-mutant", needs=["build-rust-btf"], timeout=3600,
+      when=btf_arch, lane="build")
+def build_btf_mutant(ctx):
+    """The BTF kernel with mutant btf-crash-kexec-in-rust, from a copy of
+    its build folder."""
+    k = ctx.kernels["rust-btf-mutant"] = build_kernel_mutant(
+        ctx.tools, ("btf-crash-kexec-in-rust",), seed="rust-btf",
+        build=lambda tools, seed: build_btf_kernel(
+            tools, seed=seed, variant="rust-btf-mutant"))
+    return f"{k['release']}, {k['seconds']}s"
+
+
+@step("runner-mutant-btf-kfunc", needs=["build-rust-btf-mutant"],
+      timeout=600, when=btf_arch)
+def mutant_btf_kfunc(ctx):
+    """Mutant btf-crash-kexec-in-rust (crash_kexec a Rust symbol): the
+    kfunc check fails, and so does the boot check (registering the kfunc
+    set with an id 0 fails)."""
+    k = ctx.kernels["rust-btf-mutant"]
+    caught = []
+    for check, want in ((lambda: check_kfunc(k, ctx.tools.src),
+                         "FUNC named crash_kexec"),
+                        (lambda: check_sysfs_btf(k, ctx.out("boot-btf-mutant")),
+                         "kfunc_init()")):
+        try:
+            check()
+        except StageError as e:
+            if want not in e.message:
+                raise
+            caught.append(e.message.split(": ", 1)[-1][:200])
+        else:
+            raise StageError("runner", f"a check passed the mutant (it "
+                             f"should have said {want!r})")
+    return "red as it must be: " + " | ".join(caught)

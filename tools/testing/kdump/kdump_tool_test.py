@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import kdump_arch  # noqa: E402
+import kdump_btf  # noqa: E402
 import kdump_common  # noqa: E402
 import kdump_cycle  # noqa: E402
 import kdump_devdump  # noqa: E402
@@ -760,6 +761,120 @@ class SeriesMapping(unittest.TestCase):
         bad, stale = kdump_series_git.judge(found, allow)
         self.assertEqual([s for s, _ in bad], ["crash: y"])
         self.assertEqual([e["type"] for e in stale], ["LONG_LINE"])
+def tiny_elf(sections):
+    """A little-endian ELF64 file with `sections` ([(name, address,
+    bytes)]), its section headers and names only."""
+    names = b"\0" + b"".join(n.encode() + b"\0" for n, _, _ in sections) + \
+        b".shstrtab\0"
+    body, headers, off, name_off = b"", [bytes(64)], 64, 1
+    for name, addr, data in sections:
+        headers.append(struct.pack("<IIQQQQIIQQ", name_off, 1, 2, addr,
+                                   off + len(body), len(data), 0, 0, 1, 0))
+        body += data
+        name_off += len(name) + 1
+    headers.append(struct.pack("<IIQQQQIIQQ", name_off, 3, 0, 0,
+                               off + len(body), len(names), 0, 0, 1, 0))
+    body += names
+    shoff = off + len(body)
+    ehdr = struct.pack("<4s5B7xHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0, 2,
+                       62, 1, 0, 0, shoff, 0, 64, 0, 0, 64, len(headers),
+                       len(headers) - 1)
+    return ehdr + body + b"".join(headers)
+
+
+class BtfKfunc(unittest.TestCase):
+    """The check that crash_kexec stays a destructive kfunc, on an excerpt
+    of bpftool's dump of a DEBUG_INFO_BTF Rust vmlinux and on synthetic
+    kfunc sets."""
+
+    KF_DESTRUCTIVE = 1 << 6
+
+    def setUp(self):
+        self.text = (DATA / "btf_x86_64_rust.dump").read_text()
+        self.types = kdump_btf.parse_btf_dump(self.text)
+        self.fid = next(i for i, kind, name, _ in self.types
+                        if kind == "FUNC" and name == "crash_kexec")
+
+    def set8(self, *pairs, flags=1):
+        return len(pairs), flags, list(pairs)
+
+    def problems(self, types=None, set8=None):
+        return kdump_btf.kfunc_problems(
+            self.types if types is None else types,
+            set8 or self.set8((self.fid - 7, 5), (self.fid, 0x40),
+                              (self.fid + 3, 0)),
+            self.KF_DESTRUCTIVE)[0]
+
+    def test_parse(self):
+        kinds = {kind for _, kind, _, _ in self.types}
+        self.assertLessEqual({"FUNC", "FUNC_PROTO", "DECL_TAG", "STRUCT"},
+                             kinds)
+        # Member and parameter lines are not types.
+        self.assertFalse(any(name.startswith("\t") for _, _, name, _
+                             in self.types))
+        attrs = next(a for i, _, _, a in self.types if i == self.fid)
+        proto = next(t for t in self.types if t[0] == int(attrs["type_id"]))
+        self.assertEqual(proto[1:3], ("FUNC_PROTO", ""))
+
+    def test_the_saved_kernel_passes(self):
+        self.assertEqual(self.problems(), [])
+
+    def test_a_rust_crash_kexec_fails(self):
+        # pahole left Rust out: no FUNC, and resolve_btfids wrote id 0.
+        types = [t for t in self.types if t[2] != "crash_kexec"]
+        got = self.problems(types=types)
+        self.assertIn("0 FUNC named crash_kexec", got[0])
+
+    def test_an_unresolved_id_fails(self):
+        got = self.problems(set8=self.set8((0, 0x40), (self.fid + 3, 0)))
+        self.assertEqual(len(got), 1)
+        self.assertIn("1 with id 0", got[0])
+        self.assertIn(f"does not hold id {self.fid}", got[0])
+
+    def test_flags_and_tag(self):
+        got = self.problems(set8=self.set8((self.fid, 0x5), flags=0))
+        self.assertEqual(len(got), 2)
+        self.assertIn("lack BTF_SET8_KFUNCS", got[0])
+        self.assertIn("without KF_DESTRUCTIVE", got[1])
+        untagged = [t for t in self.types if t[1] != "DECL_TAG"]
+        self.assertIn("no DECL_TAG 'bpf_kfunc'",
+                      self.problems(types=untagged)[0])
+
+    def test_set_in_an_elf_section(self):
+        body = struct.pack("<4I", 7, 0, 0, 0) + struct.pack(
+            "<6I", 2, 1, 10, 0x40, 12, 5)
+        data = tiny_elf([(".data", 0x1000, b"x" * 8),
+                         (".BTF_ids", 0x2000, body)])
+        section = kdump_btf.elf_section(data, ".BTF_ids")
+        self.assertEqual(section[0], 0x2000)
+        self.assertIsNone(kdump_btf.elf_section(data, ".BTF"))
+        self.assertEqual(kdump_btf.read_set8(data, section, 0x2010),
+                         (2, 1, [(10, 0x40), (12, 5)]))
+        with self.assertRaises(ValueError):
+            kdump_btf.read_set8(data, section, 0x2018)
+        with self.assertRaises(ValueError):
+            kdump_btf.read_set8(data, section, 0x1000)
+
+    def test_initcall_returns(self):
+        # A BTF kernel without NET: common_btf_ids has an id 0, so
+        # helpers.c's kfunc_init() fails; arena.c's kfunc_init() does not;
+        # crypto_kfunc_init() is another function.
+        log = (DATA / "initcall_btf_x86_64_no_net.log").read_text()
+        self.assertEqual(kdump_btf.initcall_returns(log, "kfunc_init"),
+                         [-22, 0])
+        self.assertEqual(kdump_btf.initcall_returns(log, "crypto_kfunc_init"),
+                         [0])
+        self.assertEqual(kdump_btf.initcall_returns(log, "bpf_init"), [])
+
+    def test_flag_from_the_source_tree(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            h = Path(tmp) / "include/linux/btf.h"
+            h.parent.mkdir(parents=True)
+            h.write_text("#define KF_SLEEPABLE    (1 << 5) /* x */\n"
+                         "#define KF_DESTRUCTIVE  (1 << 6) /* y */\n")
+            self.assertEqual(kdump_btf.kf_flag(tmp, "KF_DESTRUCTIVE"), 64)
+            with self.assertRaises(StageError):
+                kdump_btf.kf_flag(tmp, "KF_MISSING")
 
 
 class SuiteMachinery(unittest.TestCase):

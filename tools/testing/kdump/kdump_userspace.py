@@ -124,7 +124,11 @@ class Userspace:
         return out
 
 
-def _apt_options(top, arch):
+def apt_options(top, arch):
+    """apt-get options for a private apt set-up under `top` (sources.list,
+    state, cache) fetching packages of Debian architecture `arch`: the
+    host's apt configuration, lists and lock are neither read nor
+    written."""
     return ["-o", f"APT::Architecture={arch}",
             "-o", f"APT::Architectures::={arch}",
             "-o", f"Dir::Etc::SourceList={top}/sources.list",
@@ -166,7 +170,7 @@ def fetch_packages(arch, log):
         (top / d).mkdir(parents=True)
     (top / "state/status").write_text("")
     (top / "sources.list").write_text(sources)
-    opts = _apt_options(top, arch.debian_arch)
+    opts = apt_options(top, arch.debian_arch)
     run_logged(["apt-get", *opts, "update"], log, "setup")
     # Each package from its release: the architecture's, or the later
     # one named for it.
