@@ -165,6 +165,18 @@ class SeriesMapping(unittest.TestCase):
             with self.assertRaisesRegex(StageError, "git config user.name "
                                         "is not set"):
                 kdump_series_git.identity(env)
+            # The test step's fallback, only where git has none.
+            kdump_series_git.identity_fallback(
+                kdump_series_git.TEST_IDENTITY)
+            try:
+                self.assertEqual(kdump_series_git.identity(env),
+                                 kdump_series_git.TEST_IDENTITY)
+                Path(home, "none").write_text("[user]\n\tname = C D\n"
+                                              "\temail = c@d.example\n")
+                self.assertEqual(kdump_series_git.identity(env),
+                                 ("C D", "c@d.example"))
+            finally:
+                kdump_series_git._fallback.clear()
             Path(home, "none").write_text("[user]\n\tname = A B\n"
                                           "\temail = a@b.example\n")
             self.assertEqual(kdump_series_git.identity(env),

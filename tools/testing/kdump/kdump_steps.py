@@ -577,9 +577,11 @@ def series_check(ctx):
     checkpatch.pl --strict clean but for series/checkpatch-allow.toml,
     and the result equal to kdump.py apply's. Builds no kernel."""
     import kdump_series_git as series
+    series.identity_fallback(series.TEST_IDENTITY)
     log = BUILD / "logs/series.log"
     files = series.generate(BUILD / "series/patches", BUILD, log)
-    return series.check(files, log)
+    who = "signed off as " + " ".join(series.identity())
+    return f"{series.check(files, log)}; {who}"
 
 
 @step("runner-failures", needs=["build-rust"], timeout=3600, scope="first")
