@@ -7,7 +7,9 @@
 //! components use.
 
 use kernel::ffi::{c_char, c_ulonglong};
-use kernel::str::CStr;
+
+#[path = "c_str.rs"]
+mod c_str;
 
 /// Parses a size with an optional K/M/G/T/P/E suffix, like `memparse()`.
 ///
@@ -22,8 +24,8 @@ pub unsafe extern "C" fn kdump_rust_memparse(
     retptr: *mut *mut c_char,
 ) -> c_ulonglong {
     // SAFETY: The caller guarantees `ptr` is a valid NUL-terminated string.
-    let s = unsafe { CStr::from_char_ptr(ptr) };
-    let parsed = kdump::memparse::memparse(s.as_bytes());
+    let s = unsafe { c_str::c_str_bytes(ptr) };
+    let parsed = kdump::memparse::memparse(s);
     if !retptr.is_null() {
         // `parsed.len` never exceeds the string length, so the end pointer
         // stays within the string or points at its terminating NUL.

@@ -24,7 +24,10 @@ use kernel::bindings;
 use kernel::error::code::EINVAL;
 use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
-use kernel::str::{BStr, CStr};
+use kernel::str::BStr;
+
+#[path = "c_str.rs"]
+mod c_str;
 
 const __LOG_PREFIX: &[u8] = b"crashkernel\0";
 
@@ -118,7 +121,7 @@ pub unsafe extern "C" fn parse_crashkernel(
         return EINVAL.to_errno();
     }
     // SAFETY: The caller passes a valid NUL-terminated command line.
-    let s = unsafe { CStr::from_char_ptr(cmdline) }.as_bytes();
+    let s = unsafe { c_str::c_str_bytes(cmdline) };
     let high_low = !high.is_null() && !low_size.is_null();
     let default_low_size = if high_low {
         arch_limits().0.default_low_size
@@ -201,11 +204,8 @@ pub unsafe extern "C" fn reserve_crashkernel_generic(
         Err(ReserveError::FixedInUse) => {
             // SAFETY: The caller passes the NUL-terminated boot command line
             // it parsed (or NULL, then there is no word to name).
-            let cmd = (!cmdline.is_null()).then(|| unsafe { CStr::from_char_ptr(cmdline) });
-            let word = BStr::from_bytes(
-                cmd.and_then(|c| size_word(c.as_bytes()))
-                    .unwrap_or(b"crashkernel=@"),
-            );
+            let cmd = (!cmdline.is_null()).then(|| unsafe { c_str::c_str_bytes(cmdline) });
+            let word = BStr::from_bytes(cmd.and_then(size_word).unwrap_or(b"crashkernel=@"));
             if crash_base.checked_rem(limits.align).unwrap_or(0) != 0 {
                 pr_warn!(
                     "'{}': offset {:#x} is not aligned to {:#x}, nothing reserved\n",

@@ -133,10 +133,11 @@ impl File {
         let mut at = layout.write_header(head.as_mut_slice())?;
         for part in Iterator::chain(dumps.iter(), core::iter::once(&notes)) {
             let end = at.checked_add(part.len()).ok_or(SetupError::NoMemory)?;
-            head.as_mut_slice()
+            let dst = head
+                .as_mut_slice()
                 .get_mut(at..end)
-                .ok_or(SetupError::NoMemory)?
-                .copy_from_slice(part);
+                .ok_or(SetupError::NoMemory)?;
+            kdump::copy_bytes(dst, part);
             at = end;
         }
         Ok(File {
@@ -347,27 +348,38 @@ impl Vmcore {
             return crash_dump::remap_oldmem(vma, addr, range);
         }
         // Runs of RAM are mapped whole; a page that is not RAM gets the
-        // zero page, as C's remap_oldmem_pfn_checked() does.
+        // zero page, as C's remap_oldmem_pfn_checked() does. Checked
+        // arithmetic throughout (no overflow panic behind the mmap face):
+        // the range and the area both span `pages` pages.
         let pages = range.len() / PAGE_SIZE;
         let first_pfn = range.paddr() / PAGE_SIZE as u64;
-        let mut run = 0;
+        let at = |page: usize| {
+            page.checked_mul(PAGE_SIZE)
+                .and_then(|off| addr.checked_add(off))
+                .ok_or(EINVAL)
+        };
+        let mut run = 0usize;
         for i in 0..=pages {
+            let pfn = first_pfn.checked_add(i as u64).ok_or(EINVAL)?;
             // SAFETY: a pure query of the vmcore_cb registry.
-            let ram = i < pages
-                && unsafe { bindings::vmcore_rust_pfn_is_ram((first_pfn + i as u64) as _) };
+            let ram = i < pages && unsafe { bindings::vmcore_rust_pfn_is_ram(pfn as _) };
             if ram {
-                run += 1;
+                run = run.saturating_add(1);
                 continue;
             }
             if run > 0 {
+                let start = i.saturating_sub(run);
                 let part = range
-                    .sub((i - run) * PAGE_SIZE, run * PAGE_SIZE)
+                    .sub(
+                        start.saturating_mul(PAGE_SIZE),
+                        run.saturating_mul(PAGE_SIZE),
+                    )
                     .ok_or(EINVAL)?;
-                crash_dump::remap_oldmem(vma, addr + (i - run) * PAGE_SIZE, &part)?;
+                crash_dump::remap_oldmem(vma, at(start)?, &part)?;
                 run = 0;
             }
             if i < pages {
-                crash_dump::remap_zero_page(vma, addr + i * PAGE_SIZE)?;
+                crash_dump::remap_zero_page(vma, at(i)?)?;
             }
         }
         Ok(())
@@ -428,8 +440,10 @@ impl ProcFile for Vmcore {
                     n
                 }
             };
-            pos += n as u64;
-            done += n;
+            // Checked, not `+=`: no overflow panic behind a C face (`n`
+            // is at most what is left of the file and of `out`).
+            pos = pos.checked_add(n as u64).ok_or(EINVAL)?;
+            done = done.saturating_add(n);
             // SAFETY: process context, no lock held.
             unsafe { bindings::cond_resched() };
         }
@@ -437,7 +451,7 @@ impl ProcFile for Vmcore {
     }
 
     fn mmap(&self, vma: &VmaNew) -> Result {
-        let size = vma.end() - vma.start();
+        let size = vma.end().checked_sub(vma.start()).ok_or(EINVAL)?;
         let start = (vma.pgoff() as u64)
             .checked_mul(PAGE_SIZE as u64)
             .ok_or(EINVAL)?;
@@ -464,7 +478,7 @@ impl Vmcore {
     fn map_range(&self, file: &File, vma: &VmaMixedMap, start: u64, end: u64) -> Result {
         let (mut pos, mut addr) = (start, vma.start());
         while pos < end {
-            let left = end - pos;
+            let left = end.saturating_sub(pos);
             let n = match file.extents.locate(&file.loads, pos) {
                 Region::End => return Err(EINVAL),
                 Region::OldMem { paddr, len } => {
@@ -473,13 +487,15 @@ impl Vmcore {
                     n
                 }
                 _ => {
-                    let n = (file.extents.data_offset() - pos).min(left) as usize;
+                    let n = file.extents.data_offset().saturating_sub(pos).min(left) as usize;
                     vma.map_user_buf(addr, &file.head, pos as usize, n)?;
                     n
                 }
             };
-            pos += n as u64;
-            addr += n;
+            // Checked: `n` is at most `end - pos`, and the area spans
+            // `end - start` bytes from its start.
+            pos = pos.checked_add(n as u64).ok_or(EINVAL)?;
+            addr = addr.checked_add(n).ok_or(EINVAL)?;
         }
         Ok(())
     }

@@ -164,7 +164,12 @@ impl<'a> CrashMem<'a> {
                     return Err(ElfError::NoRoom);
                 }
                 // Shift the tail up by one (within bounds: len < capacity).
-                self.slots.copy_within(first..len, first.saturating_add(1));
+                move_slots(
+                    self.slots,
+                    first,
+                    first.saturating_add(1),
+                    len.saturating_sub(first),
+                );
                 let (lo, hi) = (
                     Range {
                         start: r.start,
@@ -175,8 +180,8 @@ impl<'a> CrashMem<'a> {
                         end: r.end,
                     },
                 );
-                if let Some(pair) = self.slots.get_mut(first..first.saturating_add(2)) {
-                    pair.copy_from_slice(&[lo, hi]);
+                if let Some([a, b]) = self.slots.get_mut(first..first.saturating_add(2)) {
+                    (*a, *b) = (lo, hi);
                 }
                 self.len = len.saturating_add(1);
                 return Ok(());
@@ -188,7 +193,7 @@ impl<'a> CrashMem<'a> {
             let Some(&r) = self.slots.get(i) else { break };
             if mend < r.start {
                 // Past the exclusion: the rest moves down unchanged.
-                self.slots.copy_within(i..len, w);
+                move_slots(self.slots, i, w, len.saturating_sub(i));
                 w = w.saturating_add(len.saturating_sub(i));
                 break;
             }
@@ -214,6 +219,25 @@ impl<'a> CrashMem<'a> {
         }
         self.len = w;
         Ok(())
+    }
+}
+
+/// Moves the `n` ranges at `from` to `to` (the two may overlap), as far as
+/// both are in bounds: `copy_within()`, but with no bounds check that could
+/// panic behind `crash_exclude_mem_range()`.
+fn move_slots(slots: &mut [Range], from: usize, to: usize, n: usize) {
+    let mut step = |k: usize| {
+        let src = from.checked_add(k).and_then(|i| slots.get(i)).copied();
+        if let (Some(r), Some(d)) = (src, to.checked_add(k).and_then(|i| slots.get_mut(i))) {
+            *d = r;
+        }
+    };
+    // From the end when moving up, from the start when moving down, so
+    // that no range is overwritten before it has moved.
+    if to > from {
+        (0..n).rev().for_each(&mut step);
+    } else {
+        (0..n).for_each(&mut step);
     }
 }
 

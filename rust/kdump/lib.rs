@@ -56,14 +56,38 @@ fn u64_at(b: &[u8], off: usize) -> Option<u64> {
     bytes_at(b, off).map(u64::from_le_bytes)
 }
 
+/// Copies the first `min(dst.len(), src.len())` bytes of `src` to `dst` and
+/// returns how many.
+///
+/// What `copy_from_slice()` does, but with no length check that could
+/// panic: the code the kernel's C faces reach must not contain one, even
+/// one that cannot fail (the faces check reads the compiled kernel).
+///
+/// # Examples
+///
+/// ```
+/// let mut dst = [0u8; 4];
+/// assert_eq!(kdump::copy_bytes(&mut dst, b"ab"), 2);
+/// assert_eq!(kdump::copy_bytes(&mut dst[1..], b"xyzzy"), 3);
+/// assert_eq!(&dst, b"axyz");
+/// ```
+pub fn copy_bytes(dst: &mut [u8], src: &[u8]) -> usize {
+    let mut n = 0usize;
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+        n = n.wrapping_add(1);
+    }
+    n
+}
+
 /// Writes `fields` one after another at the start of `out`, as far as it
 /// reaches: how the ELF writers lay out their little-endian headers.
 fn put_fields(out: &mut [u8], fields: &[&[u8]]) {
-    let mut rest = out;
+    let mut at = 0usize;
     for f in fields {
-        let n = f.len().min(rest.len());
-        let (head, tail) = rest.split_at_mut(n);
-        head.copy_from_slice(f.get(..n).unwrap_or(&[]));
-        rest = tail;
+        let Some(rest) = out.get_mut(at..) else {
+            return;
+        };
+        at = at.wrapping_add(copy_bytes(rest, f));
     }
 }

@@ -203,12 +203,11 @@ impl Sha256 {
         if partial != 0 {
             let room = BLOCK_SIZE.saturating_sub(partial);
             let (head, rest) = data.split_at(room.min(data.len()));
-            if let Some(dst) = self
-                .buf
-                .get_mut(partial..partial.saturating_add(head.len()))
-            {
-                dst.copy_from_slice(head);
-            }
+            // Byte loops, not copy_from_slice(): this file is also built
+            // into purgatory, which must not contain a length check that
+            // could panic.
+            let dst = self.buf.get_mut(partial..).unwrap_or(&mut []);
+            dst.iter_mut().zip(head).for_each(|(d, s)| *d = *s);
             if head.len() < room {
                 return;
             }
@@ -217,9 +216,7 @@ impl Sha256 {
         }
         compress_blocks(&mut self.state, data);
         let tail = data.chunks_exact(BLOCK_SIZE).remainder();
-        if let Some(dst) = self.buf.get_mut(..tail.len()) {
-            dst.copy_from_slice(tail);
-        }
+        self.buf.iter_mut().zip(tail).for_each(|(d, s)| *d = *s);
     }
 
     /// Pads the message and returns its digest.
@@ -237,13 +234,14 @@ impl Sha256 {
         if let Some(first) = pad.first_mut() {
             *first = 0x80;
         }
-        if let Some(len) = pad.get_mut(pad_len.saturating_sub(8)..pad_len) {
-            len.copy_from_slice(&bits.to_be_bytes());
-        }
+        let len = pad.get_mut(pad_len.saturating_sub(8)..).unwrap_or(&mut []);
+        len.iter_mut()
+            .zip(bits.to_be_bytes())
+            .for_each(|(d, s)| *d = s);
         self.update(pad.get(..pad_len).unwrap_or(&[]));
         let mut out = [0u8; DIGEST_SIZE];
         for (o, s) in out.chunks_exact_mut(4).zip(self.state) {
-            o.copy_from_slice(&s.to_be_bytes());
+            o.iter_mut().zip(s.to_be_bytes()).for_each(|(d, b)| *d = b);
         }
         out
     }

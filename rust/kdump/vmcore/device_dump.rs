@@ -59,7 +59,7 @@ pub fn write_device_dump_header(
     name: &[u8],
     size: usize,
 ) -> Result<(), DeviceDumpError> {
-    if name.is_empty() || name.len() >= DEVICE_DUMP_NAME_MAX || name.contains(&0) {
+    if name.is_empty() || name.len() >= DEVICE_DUMP_NAME_MAX || name.iter().any(|&b| b == 0) {
         return Err(DeviceDumpError::Name);
     }
     let desc = size

@@ -291,7 +291,12 @@ pub struct NoteScan {
 /// `update_note_header_size_elf64()` computes, without reading past `seg`.
 pub fn scan_notes(seg: &[u8]) -> NoteScan {
     let mut notes = Notes::new(seg);
-    let count = notes.by_ref().count();
+    // Not `count()`: core's adds with an overflow check. A note takes at
+    // least NHDR_SIZE bytes of `seg`, so the count cannot wrap.
+    let mut count = 0usize;
+    for _ in notes.by_ref() {
+        count = count.wrapping_add(1);
+    }
     NoteScan {
         size: notes.offset(),
         count,

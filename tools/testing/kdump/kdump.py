@@ -65,6 +65,10 @@ def parser():
                     "(configs/btf.config, Debian trixie's pahole) into "
                     "build/out-ARCH-IMPL-btf, then check that crash_kexec "
                     "is a destructive BPF kfunc of its vmlinux")
+    debug_help = ("the debug kernel: configs/debug.config (KASAN, UBSAN, "
+                  "PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, DEBUG_VM) in "
+                  "build/out-ARCH-IMPL-debug")
+    bd.add_argument("--debug", action="store_true", help=debug_help)
     b = command("boot", cmd.cmd_boot, "boot the first kernel, run a shell "
                 "command in it, power off")
     b.add_argument("--mem", default="1G", help="guest memory (default 1G)")
@@ -103,6 +107,8 @@ def parser():
                    "vmcore with QEMU's copy of guest memory; in the capture "
                    "kernel (2 CPUs), vmcore_test and makedumpfile -d 31 "
                    "through mmap() and read()")
+    r.add_argument("--debug", action="store_true", help=debug_help +
+                   "; fails on any report on the consoles")
     f = command("refusal", cmd.cmd_refusal, "kexec -s -p, change a byte of a "
                 "loaded segment through QEMU's gdbstub, crash: purgatory "
                 "must refuse the jump")
@@ -113,6 +119,8 @@ def parser():
                 "ELF core headers at elfcorehdr=")
     h.add_argument("cases", nargs="*", metavar="CASE",
                    help="cases to boot (default: all; see kdump_headers.py)")
+    h.add_argument("--debug", action="store_true", help=debug_help +
+                   "; fails on any report on the consoles")
     command("crashkernel-table", cmd.cmd_crashkernel_table, "boot the "
             "crashkernel= table, compare C and Rust", both=True)
     rb = command("reboot", cmd.cmd_reboot, "kexec -s -l the kernel, kexec "
@@ -127,10 +135,20 @@ def parser():
     be.add_argument("--vmcore-mib", type=int, default=256,
                     help="MiB of old memory read each way for the "
                     "/proc/vmcore throughput bench; 0 skips it")
+    so = command("soak", cmd.cmd_soak, "many crash cycles mixing loaders, "
+                 "triggers, memory sizes, CPU counts and KASLR, every "
+                 "vmcore verified (a campaign, not in test)")
+    so.add_argument("--cycles", type=int, default=50,
+                    help="crash cycles (default 50)")
+    so.add_argument("--seed", type=int, default=1,
+                    help="seed of the settings' sequence (default 1)")
     fz = command("fuzz", cmd.cmd_fuzz, "run each libFuzzer target for a "
                  "while", impl=False)
     fz.add_argument("--seconds", type=int, default=60,
                     help="seconds per target (default 60)")
+    fz.add_argument("--runs", type=int,
+                    help="instead of --seconds: inputs per target (the "
+                    "campaign: 10000000); fails if a target ran fewer")
     se = command("series", cmd.cmd_series, "write the patch series we would "
                  "post (git format-patch, cover letter) onto the pinned "
                  "base; --check tests it", impl=False)

@@ -10,6 +10,7 @@ import kdump_arch
 from kdump_btf import build_btf_kernel, check_kfunc
 from kdump_build import build_kernel
 from kdump_common import BUILD, StageError, say
+from kdump_debug import build_debug_kernel, check_clean
 from kdump_cycle import BENCH_COLUMNS, CAPTURE_CPUS, refusal_cycle, run_cycle
 from kdump_headers import header_boots
 from kdump_host import run_fuzz
@@ -44,9 +45,13 @@ def cmd_apply(args):
 
 def cmd_build(args):
     tools = setup(arch_of(args))
+    if args.btf and args.debug:
+        raise StageError("build", "--btf and --debug are separate variants")
     if args.btf:
         k = build_btf_kernel(tools, args.impl)
         print(f"kfunc:   {check_kfunc(k, tools.src)}")
+    elif args.debug:
+        k = build_debug_kernel(tools, args.impl)
     else:
         k = build_kernel(tools, args.impl)
     print(f"image:   {k['image']}")
@@ -69,8 +74,8 @@ def cmd_boot(args):
 
 def cmd_run(args):
     tools = setup(arch_of(args))
-    k = build_kernel(tools, args.impl)
-    name = f"run-{args.impl}-{args.loader}"
+    k = (build_debug_kernel if args.debug else build_kernel)(tools, args.impl)
+    name = f"run-{k['variant']}-{args.loader}"
     if args.trigger != "sysrq":
         name += f"-{args.trigger}"
     out = Path(args.out or BUILD / f"{name}-{args.arch}").resolve()
@@ -83,6 +88,8 @@ def cmd_run(args):
     if not r["verified"]:
         raise StageError("verify", "; ".join(r["problems"]),
                          log=out / "console.log")
+    if args.debug:
+        print(f"debug:   {check_clean([out / 'console.log'])}")
     return 0
 
 
@@ -96,11 +103,13 @@ def cmd_refusal(args):
 
 def cmd_headers(args):
     tools = setup(arch_of(args))
-    k = build_kernel(tools, args.impl)
-    res = header_boots(k, BUILD / f"headers-{args.impl}-{args.arch}",
+    k = (build_debug_kernel if args.debug else build_kernel)(tools, args.impl)
+    res = header_boots(k, BUILD / f"headers-{k['variant']}-{args.arch}",
                        args.cases or None)
     for name, f in res.items():
         print(f"{name:<11} {f['errors'][0] if f['errors'] else f['outcome']}")
+    if args.debug:
+        print(f"debug: {check_clean([f['log'] for f in res.values()])}")
     return 0
 
 
@@ -179,8 +188,22 @@ def vmcore_bench(tools, kernels, mib):
 def cmd_fuzz(args):
     BUILD.mkdir(parents=True, exist_ok=True)
     setup(arch_of(args), need_build=False)
-    print(run_fuzz(args.seconds, arch_of(args)))
+    print("\n".join(run_fuzz(args.seconds, arch_of(args),
+                             args.runs).split("; ")))
     return 0
+
+
+def cmd_soak(args):
+    """N crash cycles of mixed settings, every vmcore verified."""
+    from kdump_soak import soak
+    tools = setup(arch_of(args))
+    k = build_kernel(tools, args.impl)
+    passed, failures, work = soak(tools, k, args.cycles, args.seed)
+    for f in failures:
+        print(f"FAILED {f}")
+    print(f"soak {args.arch} {k['variant']}: {passed}/{args.cycles} cycles "
+          f"verified (seed {args.seed}; {work}/summary.json)")
+    return 0 if not failures else 1
 
 
 def cmd_series(args):

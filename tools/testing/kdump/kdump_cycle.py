@@ -113,7 +113,7 @@ def save_memory(qmp_path, ranges, workdir):
 def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
               fault=None, smp=1, append_extra="", trigger="sysrq",
               makedumpfile=True, guest_checks=False, bench_mib=None,
-              capture_cpus=None):
+              capture_cpus=None, state=None):
     """One full kdump cycle of kernel k; returns the report dict (raises on
     failure).
 
@@ -121,7 +121,8 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
     capture kernel (on CAPTURE_CPUS CPUs), after the copy, vmcore_test (TAP)
     and makedumpfile -d 31 through mmap() and read(); on the host, every
     byte of old memory in the vmcore against QEMU's copy of guest memory.
-    bench_mib: then the read/mmap throughput bench over that many MiB."""
+    bench_mib: then the read/mmap throughput bench over that many MiB.
+    state: the guest sets it up around the load (kdump_states.STATES)."""
     arch = tools.arch
     trig = TRIGGERS[trigger]
     cpus = capture_cpus or (CAPTURE_CPUS if guest_checks else 1)
@@ -143,7 +144,7 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
     initrd = outdir / "initramfs.cpio"
     run_initramfs(arch, initrd, k["kexec_image"], loader, cap_append, trig["script"],
                   guest_checks=guest_checks, bench_mib=bench_mib,
-                  fill_mib=FILL_MIB if guest_checks else None)
+                  fill_mib=FILL_MIB if guest_checks else None, state=state)
     disk = outdir / "vmcore.disk"
     disk.unlink(missing_ok=True)
     with open(disk, "wb") as f:
@@ -160,6 +161,8 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
         t, _ = g.expect(r"KDUMP-STAGE: booted", 300, "boot")
         stages["boot"], last = round(t - last, 1), t
         t, _ = g.expect(r"KDUMP-STAGE: loaded", 120, "load")
+        if state:
+            t, _ = g.expect(r"KDUMP-STAGE: state-done", 300, "state")
         iomem = iomem_lines(g)
         stages["load"], last = round(t - last, 1), t
         say(f"{name}: capture kernel loaded, crashing")

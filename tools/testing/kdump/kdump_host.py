@@ -104,10 +104,12 @@ def kexec_elf_seed(big=False):
         bytes(range(256))
 
 
-def run_fuzz(seconds, arch=None):
-    """Each fuzz target for `seconds` (libFuzzer through cargo-fuzz, no
-    sanitizer: Debian's rustc ships no sanitizer runtime; the stable
-    toolchain takes cargo-fuzz's -Z flags with RUSTC_BOOTSTRAP=1)."""
+def run_fuzz(seconds, arch=None, runs=None):
+    """Each fuzz target for `seconds`, or (runs) until it has run that many
+    inputs (libFuzzer through cargo-fuzz, no sanitizer: Debian's rustc
+    ships no sanitizer runtime; the stable toolchain takes cargo-fuzz's -Z
+    flags with RUSTC_BOOTSTRAP=1). The corpora stay under build/ between
+    runs. Returns one line a target: runs, seconds, coverage."""
     log = BUILD / "logs/fuzz.log"
     ensure_cargo_tool("cargo-fuzz", BUILD / "logs/setup.log")
     env = host_env(RUSTC_BOOTSTRAP=1, CARGO_TARGET_DIR=BUILD / "fuzz-target")
@@ -134,16 +136,25 @@ def run_fuzz(seconds, arch=None):
                 with open(core, "rb") as f:
                     (corpus / f"seed-{core.parent.name}").write_bytes(
                         f.read(16384))
-        say(f"fuzzing {target} for {seconds}s (log: {log})")
+        say(f"fuzzing {target} " + (f"for {runs} runs" if runs else
+                                    f"for {seconds}s") + f" (log: {log})")
+        limit = [f"-runs={runs}"] if runs else [f"-max_total_time={seconds}"]
         run_logged([CARGO, "fuzz", "run", "--sanitizer", "none",
-                    "--fuzz-dir", FUZZ_DIR, target, corpus, "--",
-                    f"-max_total_time={seconds}",
+                    "--fuzz-dir", FUZZ_DIR, target, corpus, "--", *limit,
+                    "-print_final_stats=1",
                     f"-artifact_prefix={artifacts}/"], log, "host",
                    cwd=REPO, env=env)
-        runs = re.findall(r"Done (\d+) runs in (\d+) second",
-                          "\n".join(last_run(log)))
-        if not runs:
+        text = "\n".join(last_run(log))
+        did = re.findall(r"Done (\d+) runs in (\d+) second", text)
+        if not did:
             raise StageError("host", f"fuzz target {target}: no 'Done N "
                              f"runs' line", log=log)
-        done.append(f"{target}: {runs[-1][0]} runs, no failure")
+        if runs and int(did[-1][0]) < runs:
+            raise StageError("host", f"fuzz target {target}: {did[-1][0]} "
+                             f"runs, not {runs}", log=log)
+        cov = re.findall(r"DONE\s+cov: (\d+) ft: (\d+) corp: (\d+)", text)
+        done.append(f"{target}: {int(did[-1][0]):,} runs in {did[-1][1]} s, "
+                    f"no failure" + (f", coverage {cov[-1][0]} edges, "
+                                     f"{cov[-1][1]} features, corpus "
+                                     f"{cov[-1][2]} inputs" if cov else ""))
     return "; ".join(done)

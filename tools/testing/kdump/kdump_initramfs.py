@@ -145,11 +145,12 @@ def reboot_initramfs(arch, path, kernel, next_append):
 
 def run_initramfs(arch, path, kernel, loader, capture_append, trigger_script,
                   guest_checks=False, bench_mib=None, fill_mib=None,
-                  await_go=False):
+                  await_go=False, state=None):
     """mode run: load the capture kernel (loader load: kexec -p, file:
     kexec -s -p, syscall: kexec_file_load(2) from guest/kexec_file_load.c),
     optionally fill fill_mib MiB of memory with random pages and wait for
-    the host's go, then crash with trigger_script."""
+    the host's go, then crash with trigger_script. state: set one up
+    around the load (kdump_cycle.STATES)."""
     c = busybox_cpio(arch, "run")
     with_kexec(arch, c, kernel)
     if loader == "syscall":
@@ -164,4 +165,6 @@ def run_initramfs(arch, path, kernel, loader, capture_append, trigger_script,
         c.file("/etc/kdump/fill-mib", f"{fill_mib}\n".encode())
     if await_go:
         c.file("/etc/kdump/await-go", b"")
+    if state:
+        c.file("/etc/kdump/state", state.encode() + b"\n")
     Path(path).write_bytes(c.bytes())

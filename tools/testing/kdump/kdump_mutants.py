@@ -24,7 +24,7 @@ MUTANTS = HERE / "mutants"
 # The mutants one kernel carries together: each is caught by its own check.
 KERNEL_MUTANTS = ("purgatory-always-jumps", "vmcore-wrong-page",
                   "vmcore-dump-after-notes", "reserve-not-init",
-                  "handoff-core-atomics")
+                  "handoff-core-atomics", "memparse-face-slices")
 
 
 def tree_files():

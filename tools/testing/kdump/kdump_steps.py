@@ -34,6 +34,7 @@ from kdump_scenarios import boot_guest, \
     crashkernel_lines, crashkernel_table, image_checks, \
     panic_without_crash_kernel, reboot_cycle
 from kdump_setup import RUSTC, copy_overlay
+from kdump_steps_hardening import register_hardening
 from kdump_suite import Suite
 from kdump_verify import compare_core_layouts
 
@@ -552,10 +553,13 @@ for trigger, extra in (("panic", ""), ("bug", ""), ("exception", ""),
 def runner_offline(ctx):
     """The runner's own unit tests: its checks on saved objdump, nm and
     KTAP output and synthetic cores (kdump_tool_test.py), the series
-    generator's mapping (kdump_series_test.py), and the QEMU control
-    clients against a live QEMU (kdump_qemu_control_test.py)."""
+    generator's mapping (kdump_series_test.py), the faces and state
+    checks' (kdump_panicfree_test.py, kdump_states_test.py), and the QEMU
+    control clients against a live QEMU (kdump_qemu_control_test.py)."""
     ran = []
     for test, env in (("kdump_tool_test.py", {}), ("kdump_series_test.py", {}),
+                      ("kdump_panicfree_test.py", {}),
+                      ("kdump_states_test.py", {}),
                       ("kdump_qemu_control_test.py", {"KDUMP_QEMU_LIVE": "1"})):
         log = BUILD / f"logs/{test[:-3]}.log"
         run_logged([sys.executable, HERE / test, "-v"], log, "runner",
@@ -813,3 +817,8 @@ def mutant_btf_kfunc(ctx):
             raise StageError("runner", f"a check passed the mutant (it "
                              f"should have said {want!r})")
     return "red as it must be: " + " | ".join(caught)
+
+
+# The hardening steps (issue: debug kernels, states, panics behind every
+# face) live in their own module.
+register_hardening(step, IMPLS, drop_vmcore)

@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Debug kernels: the C or the Rust configuration plus configs/debug.config
+(KASAN, UBSAN, PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, DEBUG_VM) in build folder
+out-ARCH-IMPL-debug, and the scan of a console log for anything those
+checkers (or the kernel itself) report."""
+
+import re
+from pathlib import Path
+
+from kdump_build import build_kernel
+from kdump_common import HERE, StageError
+
+DEBUG_FRAGMENT = HERE / "configs/debug.config"
+
+# The first line of a report: the kernel's own (BUG, WARNING, Oops, a
+# general protection fault), KASAN's ("BUG: KASAN: ..."), UBSAN's, lockdep's
+# ("WARNING: possible circular locking dependency detected", "WARNING:
+# inconsistent lock state", "DEBUG_LOCKS_WARN_ON"), DEBUG_ATOMIC_SLEEP's
+# ("BUG: sleeping function called from invalid context"), DEBUG_VM's
+# ("page dumped because", "VM_BUG_ON"), and the hung and stall detectors.
+REPORT = re.compile(r"\b(BUG: .*|WARNING: .*|Oops: .*|kernel BUG at .*|"
+                    r"UBSAN: .*|general protection fault.*|"
+                    r"DEBUG_LOCKS_WARN_ON.*|page dumped because.*|"
+                    r"INFO: task .* blocked for more than.*|"
+                    r"rcu: INFO: .*stall.*|watchdog: BUG: .*)$")
+
+# Reports in base code that the C debug kernel prints too: name: (pattern,
+# why it is not ours). Each is reported upstream-style in the README. None
+# is known; a new one is added only after `kdump.py run --debug --impl c`
+# shows it.
+KNOWN_BASE = {}
+
+
+def build_debug_kernel(tools, impl, log=None):
+    """Build the debug variant of `impl`; returns build_kernel()'s facts
+    (variant IMPL-debug)."""
+    return build_kernel(tools, impl, variant=f"{impl}-debug",
+                        extra=[DEBUG_FRAGMENT])
+
+
+def reports(text):
+    """[(report line, known base name or None)] of a console log's text."""
+    out = []
+    for line in text.splitlines():
+        m = REPORT.search(line)
+        if not m:
+            continue
+        known = next((n for n, (rx, _) in KNOWN_BASE.items()
+                      if re.search(rx, m.group(1))), None)
+        out.append((m.group(1).strip(), known))
+    return out
+
+
+def check_clean(logs):
+    """Raise if any of the console logs (paths) has a report that is not a
+    KNOWN_BASE one; returns a one-line summary."""
+    bad, known = [], []
+    for log in logs:
+        for line, name in reports(Path(log).read_text(errors="replace")):
+            (known if name else bad).append(f"{Path(log).parent.name}: "
+                                            f"{line}")
+    if bad:
+        raise StageError("debug", f"{len(bad)} report(s) on the debug "
+                         f"kernel's consoles: " + "; ".join(bad[:10]),
+                         log=logs[0])
+    return (f"{len(logs)} console log(s) clean of BUG/WARNING/KASAN/UBSAN/"
+            f"lockdep reports" + (f" but {len(known)} known in base code"
+                                  if known else ""))

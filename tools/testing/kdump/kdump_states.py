@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: GPL-2.0
+"""States of the first kernel that the crash path must survive: a shrunk
+reservation, an unload and a new load, a second load over the first, a CPU
+taken offline and back after a kexec_file_load. Each is a full cycle
+(kdump_cycle.run_cycle) with the state set up around the load by the
+guest's init (/etc/kdump/state), and a check on the console and the vmcore
+of what the state must change."""
+
+import re
+
+from kdump_common import StageError
+from kdump_cycle import iomem_ranges
+from kdump_verify import PT_LOAD, PT_NOTE, subtract, vmcore_phdrs
+
+# The reservation is shrunk to this through /sys/kernel/kexec_crash_size
+# before the load (crashkernel=256M: 64 MiB go back to the system).
+SHRINK_TO = 192 << 20
+
+# name: (the guest's state word, loader, vCPUs, what it shows)
+STATES = {
+    "shrink": (f"shrink={SHRINK_TO}", "file", 1,
+               "kexec_crash_size shrunk from 256 to 192 MiB before "
+               "kexec -s -p: the freed 64 MiB are System RAM again and in "
+               "the dump, the rest of the reservation is not"),
+    "reload": ("reload", "file", 1,
+               "kexec -s -p, kexec -s -p -u (kexec_crash_loaded 0), "
+               "kexec -s -p again, then the crash"),
+    "load-twice": ("twice", "load", 1,
+                   "kexec -p twice, the second load replacing the first, "
+                   "then the crash"),
+    "cpu-hotplug": ("cpu-hotplug", "file", 2,
+                    "kexec -s -p on 2 CPUs, CPU 1 offline and online again "
+                    "(CRASH_HOTPLUG rebuilds the ELF core header in place), "
+                    "then the crash: both CPUs' notes in the dump"),
+}
+
+
+def console_lines(outdir):
+    return (outdir / "console.log").read_text(errors="replace").splitlines()
+
+
+def prefixed(lines, prefix):
+    return [l.split(prefix, 1)[1] for l in lines if prefix in l]
+
+
+def marks(lines, word):
+    return sum(1 for l in lines if re.search(rf"KDUMP-STAGE: {word}\b", l))
+
+
+def shrink_facts(lines, vmcore):
+    """The reservation before and after the shrink, from the console, and
+    the vmcore's PT_LOADs: the freed part must be dumped, the reservation
+    that is left must not be."""
+    before = iomem_ranges(prefixed(lines, "KDUMP-IOMEM-BEFORE: "),
+                          "Crash kernel")
+    after = iomem_ranges(prefixed(lines, "KDUMP-IOMEM: "), "Crash kernel")
+    if not before or not after:
+        raise StageError("state", f"no Crash kernel range on the console "
+                         f"(before {before}, after {after})")
+    size = sum(b - a for a, b in after)
+    if size != SHRINK_TO:
+        raise StageError("state", f"the reservation is {size:#x} bytes after "
+                         f"the shrink, not {SHRINK_TO:#x}")
+    freed = [p for r in before for p in subtract(r, after)]
+    loads = [(paddr, paddr + filesz) for kind, _, _, _, paddr, filesz, _
+             in vmcore_phdrs(vmcore) if kind == PT_LOAD and filesz]
+    missing = [p for r in freed for p in subtract(r, loads)]
+    if not freed or missing:
+        raise StageError("state", f"freed {freed}: not in the dump: "
+                         f"{missing}" if freed else "nothing was freed")
+    kept = [r for r in after if subtract(r, loads) != [r]]
+    if kept:
+        raise StageError("state", f"the dump covers the reservation that is "
+                         f"left: {kept}")
+    mib = sum(b - a for a, b in freed) >> 20
+    return f"{mib} MiB freed and dumped, {size >> 20} MiB reserved and not"
+
+
+def check_state(name, lines, vmcore, report):
+    """What state `name` must show on the console (`lines`) and in the
+    vmcore of a verified cycle; returns a one-line result."""
+    word = STATES[name][0]
+    if not any(f"KDUMP-STAGE: state-done {word}" in l for l in lines):
+        raise StageError("state", f"the guest never finished setting up "
+                         f"{word}")
+    loads = marks(lines, "loaded")
+    if name == "shrink":
+        return shrink_facts(lines, vmcore)
+    if name in ("reload", "load-twice"):
+        want = 2
+        if loads != want or (name == "reload" and marks(lines, "unloaded")
+                             != 1):
+            raise StageError("state", f"{loads} loads (want {want})")
+        return f"{loads} loads" + (", 1 unload" if name == "reload" else "")
+    online = prefixed(lines, "KDUMP-STAGE: cpu1 online=")
+    if online != ["0", "1"]:
+        raise StageError("state", f"cpu1 went {online}, not offline and "
+                         f"back")
+    hp = prefixed(lines, "KDUMP-STAGE: crash_hotplug=")
+    if hp != ["1"]:
+        raise StageError("state", f"/sys/devices/system/cpu/crash_hotplug "
+                         f"is {hp}: the loaded image is not updated on "
+                         f"hotplug")
+    # drgn unwinds a task running on another CPU from that CPU's PRSTATUS
+    # note: without the other CPU's note in the header, it cannot.
+    others = report.get("other_cpus", {})
+    if len(others) != 1 or any(not f or f[0].startswith("(")
+                               for f in others.values()):
+        raise StageError("state", f"drgn could not unwind the other CPU "
+                         f"from the dump: {others}")
+    (cpu, frames), = others.items()
+    return (f"cpu1 offline and online, crash_hotplug=1; CPU {cpu} (not "
+            f"the crashing one) unwound from its note: "
+            f"{' < '.join(frames[:4])}")
+
+
+def merge(ranges):
+    """Sorted [(start, end)] with touching or overlapping ranges joined."""
+    out = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def kaslr_layout(arch, lines, vmcore):
+    """What a KASLR boot's dump must say, whatever the random offsets: its
+    RAM PT_LOADs are exactly System RAM minus the crash kernel's ranges
+    (from the boot's /proc/iomem) and minus what the capture kernel reuses
+    (x86_64's first MiB, which its header leaves out), each at one
+    direct-map offset (vaddr - paddr), and the kernel text map lies at or
+    above text_base. Returns
+    (direct-map offset, text map (vaddr, paddr), RAM bytes, notes)."""
+    ram = iomem_ranges(prefixed(lines, "KDUMP-IOMEM: "), "System RAM")
+    crash = iomem_ranges(prefixed(lines, "KDUMP-IOMEM: "), "Crash kernel")
+    ph = vmcore_phdrs(vmcore)
+    loads = [t for t in ph if t[0] == PT_LOAD]
+    text = [(t[3], t[4]) for t in loads if t[3] >= arch.text_base]
+    ram_loads = [t for t in loads if t[3] < arch.text_base]
+    offsets = {t[3] - t[4] for t in ram_loads}
+    holes = crash + list(arch.capture_reuses)
+    want = merge(p for r in ram for p in subtract(r, holes))
+    got = merge((t[4], t[4] + t[5]) for t in ram_loads)
+    problems = []
+    if got != want:
+        problems.append(f"RAM PT_LOADs {[(hex(a), hex(b)) for a, b in got]} "
+                        f"are not System RAM minus the crash kernel and "
+                        f"what the capture kernel reuses "
+                        f"{[(hex(a), hex(b)) for a, b in want]}")
+    if len(offsets) != 1:
+        problems.append(f"RAM PT_LOADs at {len(offsets)} direct-map offsets")
+    if len(text) != 1:
+        problems.append(f"{len(text)} kernel text maps")
+    if problems:
+        raise StageError("verify", f"{vmcore}: " + "; ".join(problems))
+    return (offsets.pop(), text[0], sum(b - a for a, b in got),
+            sum(1 for t in ph if t[0] == PT_NOTE))
+
+
+def compare_kaslr(arch, c_dir, rust_dir):
+    """The C and the Rust kernel's dumps of KASLR boots: each must have
+    the layout kaslr_layout() checks, and they must cover the same amount
+    of RAM with as many notes; the random offsets differ, and are said."""
+    c = kaslr_layout(arch, console_lines(c_dir), c_dir / "vmcore")
+    r = kaslr_layout(arch, console_lines(rust_dir), rust_dir / "vmcore")
+    if (c[2], c[3]) != (r[2], r[3]):
+        raise StageError("verify", f"C dumps {c[2]} bytes of RAM with "
+                         f"{c[3]} PT_NOTE, Rust {r[2]} with {r[3]}")
+    return (f"both: RAM PT_LOADs = System RAM minus the crash kernel "
+            f"({c[2] >> 20} MiB), one direct-map offset, {c[3]} PT_NOTE; "
+            f"differ by KASLR: direct map C {c[0]:#x} vs Rust {r[0]:#x}, "
+            f"kernel text C {c[1][0]:#x}@{c[1][1]:#x} vs Rust "
+            f"{r[1][0]:#x}@{r[1][1]:#x}")

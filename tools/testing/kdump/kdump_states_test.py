@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Offline tests of the state checks (kdump_states.py) on synthetic
+console logs and cores. No kernel."""
+
+import struct
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from kdump_common import StageError  # noqa: E402
+import kdump_arch  # noqa: E402
+from kdump_soak import plan  # noqa: E402
+from kdump_states import SHRINK_TO, check_state, compare_kaslr  # noqa: E402
+
+MIB = 1 << 20
+# crashkernel=256M at 0x2f000000 in 1 GiB; the shrink keeps the start.
+CONSOLE = [
+    "KDUMP-STAGE: booted",
+    "KDUMP-IOMEM-BEFORE:   2f000000-3effffff : Crash kernel",
+    f"KDUMP-STAGE: shrunk kexec_crash_size={SHRINK_TO}",
+    "KDUMP-IOMEM: 00100000-3ffdffff : System RAM",
+    "KDUMP-IOMEM:   2f000000-3affffff : Crash kernel",
+    "KDUMP-STAGE: loaded",
+    f"KDUMP-STAGE: state-done shrink={SHRINK_TO}",
+]
+
+
+def core(path, loads):
+    """An ELF64 core with a PT_LOAD per (paddr, size[, vaddr]), no data."""
+    ph = b"".join(struct.pack("<IIQQQQQQ", 1, 7, 0x1000, (l + (l[0],))[2],
+                              l[0], l[1], l[1], 0) for l in loads)
+    eh = (b"\x7fELF\x02\x01\x01" + bytes(9) +
+          struct.pack("<HHIQQQIHHHHHH", 4, 62, 1, 0, 64, 0, 0, 64, 56,
+                      len(loads), 0, 0, 0))
+    Path(path).write_bytes(eh + ph)
+    return path
+
+
+class Shrink(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = Path(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_freed_memory_dumped_and_reservation_not(self):
+        vm = core(self.d / "ok", [(0x100000, 0x2f000000 - 0x100000),
+                                  (0x3b000000, 0x3ffe0000 - 0x3b000000)])
+        self.assertEqual(check_state("shrink", CONSOLE, vm, {}),
+                         "64 MiB freed and dumped, 192 MiB reserved and not")
+
+    def test_a_header_that_still_excludes_the_old_reservation(self):
+        # What a header built from the crashk_res of before the shrink
+        # would say: the freed 64 MiB are missing.
+        vm = core(self.d / "stale", [(0x100000, 0x2f000000 - 0x100000),
+                                     (0x3f000000, 0x3ffe0000 - 0x3f000000)])
+        with self.assertRaisesRegex(StageError, "not in the dump"):
+            check_state("shrink", CONSOLE, vm, {})
+
+    def test_a_header_that_dumps_the_reservation(self):
+        vm = core(self.d / "all", [(0x100000, 0x3ffe0000 - 0x100000)])
+        with self.assertRaisesRegex(StageError, "covers the reservation"):
+            check_state("shrink", CONSOLE, vm, {})
+
+    def test_a_shrink_that_did_not_take(self):
+        lines = [l.replace("3affffff", "3effffff") for l in CONSOLE]
+        vm = core(self.d / "x", [(0x100000, 0x2f000000 - 0x100000)])
+        with self.assertRaisesRegex(StageError, "after the shrink"):
+            check_state("shrink", lines, vm, {})
+
+
+class Loads(unittest.TestCase):
+    def test_reload_needs_an_unload_between_two_loads(self):
+        lines = ["KDUMP-STAGE: loaded", "KDUMP-STAGE: unloaded",
+                 "KDUMP-STAGE: loaded", "KDUMP-STAGE: state-done reload"]
+        self.assertEqual(check_state("reload", lines, None, {}),
+                         "2 loads, 1 unload")
+        with self.assertRaisesRegex(StageError, "1 loads"):
+            check_state("reload", lines[1:], None, {})
+        with self.assertRaisesRegex(StageError, "never finished"):
+            check_state("reload", lines[:3], None, {})
+
+    def test_twice(self):
+        lines = ["KDUMP-STAGE: loaded", "KDUMP-STAGE: loaded",
+                 "KDUMP-STAGE: state-done twice"]
+        self.assertEqual(check_state("load-twice", lines, None, {}),
+                         "2 loads")
+
+    def test_cpu_hotplug(self):
+        lines = ["KDUMP-STAGE: loaded", "KDUMP-STAGE: crash_hotplug=1",
+                 "KDUMP-STAGE: cpu1 online=0", "KDUMP-STAGE: cpu1 online=1",
+                 "KDUMP-STAGE: state-done cpu-hotplug"]
+        good = {"other_cpus": {"1": ["native_safe_halt", "default_idle"]}}
+        self.assertIn("CPU 1 (not the crashing one) unwound",
+                      check_state("cpu-hotplug", lines, None, good))
+        for bad in ({"other_cpus": {}},
+                    {"other_cpus": {"1": ["(no PRSTATUS note for CPU 1)"]}}):
+            with self.assertRaisesRegex(StageError, "could not unwind"):
+                check_state("cpu-hotplug", lines, None, bad)
+        with self.assertRaisesRegex(StageError, "not updated on hotplug"):
+            check_state("cpu-hotplug", [l.replace("=1", "=0") if
+                                        "crash_hotplug" in l else l
+                                        for l in lines], None, good)
+
+
+class Kaslr(unittest.TestCase):
+    IOMEM = ["KDUMP-IOMEM: 00001000-0009fbff : System RAM",
+             "KDUMP-IOMEM: 00100000-3ffdcfff : System RAM",
+             "KDUMP-IOMEM:   2f000000-3effffff : Crash kernel"]
+    TEXT = 0xffffffff80000000
+
+    def boot(self, d, dm, loads):
+        d.mkdir()
+        (d / "console.log").write_text("\n".join(self.IOMEM) + "\n")
+        core(d / "vmcore", [(a, n, a + dm) for a, n in loads] +
+             [(0x1000000, 0x1000000, self.TEXT + 0x1000000)])
+        return d
+
+    def test_offsets_differ_layout_holds(self):
+        x86 = kdump_arch.get("x86_64")
+        ram = [(0x100000, 0x2f000000 - 0x100000),
+               (0x3f000000, 0x3ffdd000 - 0x3f000000)]
+        with tempfile.TemporaryDirectory() as t:
+            c = self.boot(Path(t) / "c", 0xffff888000000000, ram)
+            r = self.boot(Path(t) / "r", 0xffff9a0000000000, ram)
+            self.assertIn("direct map C 0xffff888000000000 vs Rust "
+                          "0xffff9a0000000000", compare_kaslr(x86, c, r))
+            # A header that still dumps the crash kernel's memory.
+            bad = self.boot(Path(t) / "bad", 0xffff888000000000,
+                            [(0x100000, 0x3ffdd000 - 0x100000)])
+            with self.assertRaisesRegex(StageError, "not System RAM minus"):
+                compare_kaslr(x86, c, bad)
+
+
+class SoakPlan(unittest.TestCase):
+    def test_reproducible_mixed_and_runnable(self):
+        x86 = kdump_arch.get("x86_64")
+        p = plan(x86, 50, 7)
+        self.assertEqual(p, plan(x86, 50, 7))
+        self.assertNotEqual(p, plan(x86, 50, 8))
+        for i, what in enumerate(("loader", "trigger", "mem", "crashkernel",
+                                  "smp", "kaslr")):
+            self.assertGreater(len({c[i] for c in p}), 1, what)
+        # The two-CPU trigger always gets two CPUs.
+        self.assertTrue(all(c[4] >= 2 for c in p if c[1] == "two-cpus"))
+
+
+if __name__ == "__main__":
+    unittest.main()
