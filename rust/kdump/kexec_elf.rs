@@ -542,10 +542,15 @@ pub fn build(buf: &[u8]) -> Result<ElfImage<'_>, ElfError> {
         });
     }
     let image = ElfImage { buf, ehdr };
-    if let Some(index) = image.phdrs().position(|p| p.kind == PT_INTERP) {
-        // `position` counts at most `e_phnum` headers.
-        let index = u16::try_from(index).unwrap_or(u16::MAX);
-        return Err(ElfError::Interpreter { index });
+    // Counted by hand, not with `position()`, whose count carries an
+    // overflow check: there are at most `e_phnum` headers, so a u16 holds
+    // the index.
+    let mut index = 0u16;
+    for p in image.phdrs() {
+        if p.kind == PT_INTERP {
+            return Err(ElfError::Interpreter { index });
+        }
+        index = index.wrapping_add(1);
     }
     Ok(image)
 }
