@@ -90,8 +90,9 @@ def parser():
                    "build/run-IMPL-LOADER-ARCH)")
     r.add_argument("--mem", default="1G", help="guest memory (default 1G)")
     r.add_argument("--smp", type=int, default=1, help="guest CPUs")
-    r.add_argument("--crashkernel", default="256M",
-                   help="crashkernel= of the first kernel (default 256M)")
+    r.add_argument("--crashkernel",
+                   help="crashkernel= of the first kernel (default 256M; "
+                   "with --debug 512M)")
     r.add_argument("--append", default="",
                    help="first kernel command line additions (e.g. nokaslr)")
     r.add_argument("--trigger", choices=sorted(TRIGGERS), default="sysrq",

@@ -10,7 +10,7 @@ import kdump_arch
 from kdump_btf import build_btf_kernel, check_kfunc
 from kdump_build import build_kernel
 from kdump_common import BUILD, StageError, say
-from kdump_debug import build_debug_kernel, check_clean
+from kdump_debug import DEBUG_CRASHKERNEL, build_debug_kernel, check_clean
 from kdump_cycle import BENCH_COLUMNS, CAPTURE_CPUS, refusal_cycle, run_cycle
 from kdump_headers import header_boots
 from kdump_host import run_fuzz
@@ -79,7 +79,9 @@ def cmd_run(args):
     if args.trigger != "sysrq":
         name += f"-{args.trigger}"
     out = Path(args.out or BUILD / f"{name}-{args.arch}").resolve()
-    r = run_cycle(tools, k, out, args.mem, args.crashkernel, args.loader,
+    crashkernel = args.crashkernel or (DEBUG_CRASHKERNEL if args.debug
+                                       else "256M")
+    r = run_cycle(tools, k, out, args.mem, crashkernel, args.loader,
                   fault=args.fault_inject, smp=args.smp,
                   append_extra=args.append, trigger=args.trigger,
                   guest_checks=args.guest_checks)

@@ -11,6 +11,11 @@ from kdump_build import build_kernel
 from kdump_common import HERE, StageError
 
 DEBUG_FRAGMENT = HERE / "configs/debug.config"
+# crashkernel= of a debug kernel's cycles (in a 1 GiB guest): the dump of a
+# KASAN kernel holds its shadow (an eighth of its memory, which -d 31 does
+# not filter), and the capture kernel's own shadow and checkers take room
+# too: with 256M or 384M makedumpfile's dump finds no space in its tmpfs.
+DEBUG_CRASHKERNEL = "512M"
 
 # The first line of a report: the kernel's own (BUG, WARNING, Oops, a
 # general protection fault), KASAN's ("BUG: KASAN: ..."), UBSAN's, lockdep's

@@ -6,7 +6,7 @@ registers them after its own (they need its build steps)."""
 
 from kdump_common import StageError
 from kdump_cycle import run_cycle
-from kdump_debug import build_debug_kernel, check_clean
+from kdump_debug import DEBUG_CRASHKERNEL, build_debug_kernel, check_clean
 from kdump_headers import header_boots
 from kdump_panicfree import check_faces_panic_free
 from kdump_report import cycle_detail, print_report
@@ -85,6 +85,7 @@ def register_hardening(step, impls, drop_vmcore):
             the first or the capture kernel's console."""
             out = ctx.out(f"debug-run-rust-{loader}")
             r = run_cycle(ctx.tools, ctx.kernels["rust-debug"], out,
+                          crashkernel=DEBUG_CRASHKERNEL,
                           loader=loader, guest_checks=True,
                           append_extra="nokaslr" if loader == "file" else "")
             print_report(r)
