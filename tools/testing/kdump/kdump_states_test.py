@@ -14,6 +14,7 @@ sys.path.insert(0, str(HERE))
 
 from kdump_common import StageError  # noqa: E402
 import kdump_arch  # noqa: E402
+from kdump_debug import check_clean, reports  # noqa: E402
 from kdump_soak import plan  # noqa: E402
 from kdump_states import SHRINK_TO, check_state, compare_kaslr  # noqa: E402
 
@@ -136,6 +137,39 @@ class Kaslr(unittest.TestCase):
                             [(0x100000, 0x3ffdd000 - 0x100000)])
             with self.assertRaisesRegex(StageError, "not System RAM minus"):
                 compare_kaslr(x86, c, bad)
+
+
+class DebugReports(unittest.TestCase):
+    """The debug kernel's console scan: every checker's first line is a
+    report, a checker announcing itself is not."""
+    CLEAN = ["[    2.913] kasan: KernelAddressSanitizer initialized",
+             "[    3.643] rcu: \tRCU lockdep checking is enabled.",
+             "[    6.035] Kernel panic - not syncing: sysrq triggered crash",
+             "[    9.389] # kdump_crashkernel: pass:2 fail:0 skip:0 total:2"]
+    REPORTS = [
+        "[   12.1] BUG: KASAN: slab-out-of-bounds in vmcore_read+0x1c/0x90",
+        "[   12.1] UBSAN: array-index-out-of-bounds in fs/proc/vmcore.c:312",
+        "[   12.1] WARNING: possible circular locking dependency detected",
+        "[   12.1] BUG: sleeping function called from invalid context at "
+        "mm/vmalloc.c:3000",
+        "[   12.1] WARNING: CPU: 0 PID: 1 at mm/page_alloc.c:4700 x+0x1/0x2",
+        "[   12.1] Oops: general protection fault, probably for non-"
+        "canonical address 0xdffffc0000000001: 0000 [#1] SMP KASAN",
+        "[   12.1] DEBUG_LOCKS_WARN_ON(1)",
+    ]
+
+    def test_each_report_is_found_and_fails_the_log(self):
+        self.assertEqual(reports("\n".join(self.CLEAN)), [])
+        for line in self.REPORTS:
+            self.assertEqual(len(reports(line)), 1, line)
+        with tempfile.TemporaryDirectory() as t:
+            log = Path(t) / "run" / "console.log"
+            log.parent.mkdir()
+            log.write_text("\n".join(self.CLEAN) + "\n")
+            self.assertIn("1 console log(s) clean", check_clean([log]))
+            log.write_text("\n".join(self.CLEAN + self.REPORTS[:1]) + "\n")
+            with self.assertRaisesRegex(StageError, "BUG: KASAN"):
+                check_clean([log])
 
 
 class SoakPlan(unittest.TestCase):
