@@ -33,7 +33,8 @@ ALLOW_FILE = HERE / "panic-allow.toml"
 FACE_DIRS = ("kernel/", "arch/", "rust/kernel/")
 PURGATORY = re.compile(r"(^|/)purgatory(/|_main\.rs$)")
 NO_MANGLE = re.compile(r"#\[no_mangle\]\s*(?:#\[[^\]]*\]\s*|//[^\n]*\n\s*)*"
-                       r"pub\s+(?:unsafe\s+)?extern\s+\"C\"\s+fn\s+(\w+)")
+                       r"(?:pub(?:\([\w:]+\))?\s+)?(?:unsafe\s+)?"
+                       r"extern\s+\"C\"\s+fn\s+(\w+)")
 CALLBACK = re.compile(r"^\s*(?:pub(?:\([\w:]+\))?\s+)?(?:unsafe\s+)?"
                       r"extern\s+\"C\"\s+fn\s+(\w+)", re.M)
 

@@ -30,6 +30,9 @@ pub unsafe extern "C" fn boot_only() {}
 #[no_mangle]
 pub extern "C" fn safe_face() {}
 
+#[no_mangle]
+extern "C" fn private_face() {}
+
 fn helper() {}
 extern "C" {
     fn from_c();
@@ -49,7 +52,8 @@ class Faces(unittest.TestCase):
     def test_no_mangle_faces_with_attributes_and_comments(self):
         faces, callbacks = source_faces({"kernel/kdump/glue.rs": GLUE})
         self.assertEqual(faces, {n: ["kernel/kdump/glue.rs"] for n in
-                                 ("plain", "boot_only", "safe_face")})
+                                 ("plain", "boot_only", "safe_face",
+                                  "private_face")})
         self.assertEqual(callbacks, [])
 
     def test_callbacks_of_abstractions_and_what_is_not_a_face(self):
