@@ -52,6 +52,16 @@ pub fn device_dump_size(data: usize) -> Option<usize> {
     Some(size)
 }
 
+/// Whether `b` holds a NUL byte.
+///
+/// Not `b.contains(&0)`: that goes through core's `memchr`, whose
+/// arithmetic carries overflow checks, a panic reachable from the C face
+/// `kdump_vmcore_add_device_dump()` (step `faces-panic-free`).
+#[allow(clippy::manual_contains)]
+fn has_nul(b: &[u8]) -> bool {
+    b.iter().any(|&c| c == 0)
+}
+
 /// Writes the note header of a dump named `name` (without NUL) that
 /// spans `size` bytes ([`device_dump_size`]) into `out`.
 pub fn write_device_dump_header(
@@ -59,7 +69,7 @@ pub fn write_device_dump_header(
     name: &[u8],
     size: usize,
 ) -> Result<(), DeviceDumpError> {
-    if name.is_empty() || name.len() >= DEVICE_DUMP_NAME_MAX || name.iter().any(|&b| b == 0) {
+    if name.is_empty() || name.len() >= DEVICE_DUMP_NAME_MAX || has_nul(name) {
         return Err(DeviceDumpError::Name);
     }
     let desc = size
