@@ -2,6 +2,7 @@
 """What each kdump.py subcommand does, given its parsed arguments; returns
 the exit status or raises StageError."""
 
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -227,6 +228,9 @@ def cmd_series(args):
 
 
 def cmd_test(args):
+    if args.debug:
+        # The debug kernel's steps (kdump_steps_hardening) join the plan.
+        os.environ["KDUMP_TEST_DEBUG"] = "1"
     import kdump_steps
     arches = [kdump_arch.get(n) for n in
               (kdump_arch.ordered() if args.arch == "all" else [args.arch])]
