@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The hardening steps of `kdump.py test`: no Rust panic behind any of our
-C faces, the states the crash path must survive, and the debug kernel's
-cycles and planted headers with no checker report. kdump_steps.py
+C faces, the states the crash path must survive, and (test --debug) the
+debug kernel's cycles and planted headers with no checker report. kdump_steps.py
 registers them after its own (they need its build steps)."""
 
 import os
@@ -16,8 +16,8 @@ from kdump_states import STATES, check_state, compare_kaslr, console_lines
 
 
 def x86_64(arch):
-    """The states and the debug kernel run on x86_64 in `test` (the other
-    architectures' TCG cycles are several times slower): CPU hotplug
+    """The states (and, with --debug, the debug kernel) run on x86_64 (the
+    other architectures' TCG cycles are several times slower); CPU hotplug
     updates a loaded crash kernel's header on x86 only (6.12's
     ARCH_SUPPORTS_CRASH_HOTPLUG)."""
     return arch.name == "x86_64"
