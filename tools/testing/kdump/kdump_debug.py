@@ -36,7 +36,7 @@ REPORT = re.compile(r"\b(BUG: .*|WARNING: .*|Oops: .*|kernel BUG at .*|"
 KNOWN_BASE = {}
 
 
-def build_debug_kernel(tools, impl, log=None):
+def build_debug_kernel(tools, impl):
     """Build the debug variant of `impl`; returns build_kernel()'s facts
     (variant IMPL-debug)."""
     return build_kernel(tools, impl, variant=f"{impl}-debug",

@@ -83,11 +83,10 @@ def check_state(name, lines, vmcore, report):
     if not any(f"KDUMP-STAGE: state-done {word}" in l for l in lines):
         raise StageError("state", f"the guest never finished setting up "
                          f"{word}")
-    loads = marks(lines, "loaded")
     if name == "shrink":
         return shrink_facts(lines, vmcore)
     if name in ("reload", "load-twice"):
-        want = 2
+        loads, want = marks(lines, "loaded"), 2
         if loads != want or (name == "reload" and marks(lines, "unloaded")
                              != 1):
             raise StageError("state", f"{loads} loads (want {want})")
