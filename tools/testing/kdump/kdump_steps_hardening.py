@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """The hardening steps of `kdump.py test`: no Rust panic behind any of our
-C faces, the states the crash path must survive, and (test --debug) the
-debug kernel's cycles and planted headers with no checker report. kdump_steps.py
+C faces, the states the crash path must survive, and the debug kernel's
+cycles and planted headers with no checker report (x86_64; every
+architecture with test --debug). kdump_steps.py
 registers them after its own (they need its build steps)."""
 
 import os
@@ -16,18 +17,18 @@ from kdump_states import STATES, check_state, compare_kaslr, console_lines
 
 
 def x86_64(arch):
-    """The states (and, with --debug, the debug kernel) run on x86_64 (the
+    """The states and the debug kernel run on x86_64 (the
     other architectures' TCG cycles are several times slower); CPU hotplug
     updates a loaded crash kernel's header on x86 only (6.12's
     ARCH_SUPPORTS_CRASH_HOTPLUG)."""
     return arch.name == "x86_64"
 
 
-def debug_x86_64(arch):
-    """The debug kernel's steps: x86_64, with `test --debug` only. The
-    KASAN build (about 10 min on 2 cores) and its cycles and headers
-    (about 9 min) do not fit CI's 75 minutes beside the rest."""
-    return x86_64(arch) and os.environ.get("KDUMP_TEST_DEBUG") == "1"
+def debug_arch(arch):
+    """The debug kernel's steps: x86_64's in every run, the other
+    architectures' with `test --debug` (their TCG guests are several times
+    slower under KASAN; CI's time has no room for them)."""
+    return x86_64(arch) or os.environ.get("KDUMP_TEST_DEBUG") == "1"
 
 
 def register_hardening(step, impls, drop_vmcore):
@@ -76,8 +77,11 @@ def register_hardening(step, impls, drop_vmcore):
             for d in dirs:
                 drop_vmcore(d)
 
+    # Late: the KASAN build (about 10 min on 2 cores under load) comes
+    # after every architecture's builds and its steps after their steps,
+    # so that it holds none of them up.
     @step("build-rust-debug", needs=["build-rust"], timeout=3600,
-          when=debug_x86_64, lane="build")
+          when=debug_arch, lane="build", late=True)
     def build_debug(ctx):
         """The Rust kernel with configs/debug.config (KASAN, UBSAN,
         PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, DEBUG_VM) in its own build
@@ -87,7 +91,7 @@ def register_hardening(step, impls, drop_vmcore):
 
     for loader in ("load", "file"):
         @step(f"debug-cycle-rust-{loader}", needs=["build-rust-debug"],
-              timeout=3600, when=debug_x86_64)
+              timeout=3600, when=debug_arch, late=True)
         def debug_cycle(ctx, loader=loader):
             """A full cycle of the Rust debug kernel with --guest-checks:
             verified as cycle-rust-*, and no report from any checker on
@@ -104,7 +108,7 @@ def register_hardening(step, impls, drop_vmcore):
             return f"{check_clean([out / 'console.log'])}; {cycle_detail(r)}"
 
     @step("debug-headers-rust", needs=["build-rust-debug"], timeout=3600,
-          when=debug_x86_64)
+          when=debug_arch, late=True)
     def debug_headers(ctx):
         """Every planted ELF core header on the Rust debug kernel: handled
         as on the Rust kernel, and no checker report on any console."""

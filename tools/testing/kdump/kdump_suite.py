@@ -24,9 +24,10 @@ import threading
 import traceback
 
 import os
+from pathlib import Path
 
 from kdump_common import (SOURCE_LOCK, Clock, StageError, fail_report,
-                          kill_children, say, set_lane)
+                          kill_children, last_run, say, set_lane)
 
 # The build lane's nice value: its compilers yield the CPU to the guests.
 BUILD_NICE = 19
@@ -37,10 +38,12 @@ class Skip(Exception):
 
 
 class Step:
-    def __init__(self, name, fn, needs, timeout, doc, scope, when, lane):
+    def __init__(self, name, fn, needs, timeout, doc, scope, when, lane,
+                 late=False):
         self.name, self.fn, self.needs = name, fn, tuple(needs)
         self.timeout, self.doc = timeout, doc
         self.scope, self.when, self.lane = scope, when, lane
+        self.late = late
 
 
 class Task:
@@ -62,13 +65,15 @@ class Suite:
         self.steps = {}
 
     def step(self, name, needs=(), timeout=1800, scope="arch", when=None,
-             lane="main"):
+             lane="main", late=False):
         """Decorator: register fn as step `name`. scope: "arch" runs it on
         every architecture, "first" on the first one only (checks of the
         runner itself), "host" once with no architecture; `when(arch)`
         false leaves an architecture out (it lacks what the step checks);
         lane "build" runs it in the build lane (a kernel build: it may need
-        only build-lane steps)."""
+        only build-lane steps); late puts it after every architecture's
+        other steps (a long build and what uses it, so that they do not
+        hold up the next architecture)."""
         def add(fn):
             if name in self.steps:
                 raise ValueError(f"step {name} twice")
@@ -79,26 +84,34 @@ class Suite:
                 if scope == "host" and self.steps[n].scope != "host":
                     raise ValueError(f"host step {name} needs {n}, which "
                                      f"runs per architecture")
+                if self.steps[n].late and not late:
+                    raise ValueError(f"step {name} needs {n}, a late step: "
+                                     f"it must be late too")
                 if lane == "build" and self.steps[n].lane != "build":
                     raise ValueError(f"build step {name} needs {n}, which "
                                      f"is not in the build lane")
             doc = (fn.__doc__ or "").strip().split("\n\n")[0]
             self.steps[name] = Step(name, fn, needs, timeout,
-                                    " ".join(doc.split()), scope, when, lane)
+                                    " ".join(doc.split()), scope, when, lane,
+                                    late)
             return fn
         return add
 
     def plan(self, arches, patterns=None):
         """The tasks for `arches` (ArchConfigs, the first one first): the
-        host steps, then every architecture's steps in registration order.
+        host steps, then every architecture's steps in registration order,
+        then every architecture's late steps.
         With patterns, only the tasks whose name or step name matches a
         glob, and every task they need."""
         tasks = [Task(s, self.steps) for s in self.steps.values()
                  if s.scope == "host"]
-        for i, a in enumerate(arches):
-            tasks += [Task(s, self.steps, a.name) for s in self.steps.values()
-                      if (s.scope == "arch" or s.scope == "first" and i == 0)
-                      and (s.when is None or s.when(a))]
+        for late in (False, True):
+            for i, a in enumerate(arches):
+                tasks += [Task(s, self.steps, a.name)
+                          for s in self.steps.values()
+                          if s.late == late and
+                          (s.scope == "arch" or s.scope == "first" and i == 0)
+                          and (s.when is None or s.when(a))]
         if not patterns:
             return tasks
         by_name = {t.name: t for t in tasks}
@@ -209,8 +222,20 @@ class Suite:
             e = box["error"]
             fail_report(e)
             return {"status": "failed", "seconds": secs,
-                    "reason": f"{e.stage}: {e.message}"}
+                    "reason": f"{e.stage}: {e.message}",
+                    "log": str(e.log) if e.log else None,
+                    "tail": failure_tail(e)}
         return {"status": "passed", "seconds": secs, "reason": box["detail"]}
+
+
+def failure_tail(err, lines=12):
+    """The last lines of a failed stage's log (or its own tail), for the
+    summary's closing lines."""
+    if err.tail:
+        return [str(x) for x in err.tail[-lines:]]
+    if err.log and Path(err.log).exists():
+        return last_run(err.log)[-lines:]
+    return []
 
 
 def print_summary(report):
@@ -234,3 +259,12 @@ def print_summary(report):
     for s in steps:
         if s["status"] == "skipped":
             print(f"skipped {s['name']}: {s['reason']}")
+    # Failures last: CI shows the end of the output, so why a step failed
+    # must not scroll away with the table.
+    for s in steps:
+        if s["status"] == "failed":
+            print(f"FAILED {s['name']}: {s['reason']}")
+            for line in s.get("tail") or []:
+                print(f"  | {line}")
+            if s.get("log"):
+                print(f"  full log: {s['log']}")

@@ -760,6 +760,20 @@ class SuiteMachinery(unittest.TestCase):
             s.step("host-needs-arch", needs=["build"], scope="host")(
                 lambda ctx: "")
 
+    def test_late_steps_come_after_every_architecture(self):
+        s = kdump_suite.Suite()
+        s.step("build")(lambda ctx: "")
+        s.step("slow-build", needs=["build"], late=True)(lambda ctx: "")
+        s.step("use", needs=["build"])(lambda ctx: "")
+        s.step("use-slow", needs=["slow-build"], late=True,
+               when=lambda a: a.big)(lambda ctx: "")
+        self.assertEqual(self.plan(s, arches=self.ARCHES),
+                         ["one/build", "one/use", "two/build", "two/use",
+                          "one/slow-build", "one/use-slow", "two/slow-build"])
+        # A step that runs in order cannot wait for a late one.
+        with self.assertRaises(ValueError):
+            s.step("early", needs=["slow-build"])(lambda ctx: "")
+
     def test_failures_are_isolated_and_reported(self):
         s = self.suite()
         with tempfile.TemporaryDirectory() as tmp:
@@ -780,7 +794,26 @@ class SuiteMachinery(unittest.TestCase):
         self.assertEqual(steps["skips"]["reason"], "no input here")
         self.assertIn("ran out of its 1 s", steps["slow"]["reason"])
         for x in steps.values():
-            self.assertEqual(set(x), {"name", "status", "seconds", "reason"})
+            extra = {"log", "tail"} if x["status"] == "failed" else set()
+            self.assertEqual(set(x), {"name", "status", "seconds", "reason"}
+                             | extra)
+        # Why a step failed closes the summary (CI shows its end): the
+        # reason, then the last lines of its log or traceback.
+        tail = out.getvalue().split("2 passed, 2 failed, 2 skipped")[1]
+        self.assertIn("FAILED one/build-b: step: ValueError: broken", tail)
+        self.assertIn("  | ValueError: broken", tail)
+        self.assertIn("FAILED one/slow: timeout: one/slow ran out of its 1 s",
+                      tail)
+
+    def test_a_failure_shows_its_logs_last_lines(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            log = Path(tmp) / "console.log"
+            log.write_text("".join(f"line {i}\n" for i in range(40)))
+            err = kdump_common.StageError("boot", "no booted mark", log=log)
+            self.assertEqual(kdump_suite.failure_tail(err),
+                             [f"line {i}" for i in range(28, 40)])
+            err = kdump_common.StageError("x", "y", log=Path(tmp) / "none")
+            self.assertEqual(kdump_suite.failure_tail(err), [])
 
     def test_build_lane_runs_beside_the_main_lane(self):
         """A build-lane step runs while main-lane steps do, at the lowest
