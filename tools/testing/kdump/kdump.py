@@ -65,10 +65,14 @@ def parser():
                     "(configs/btf.config, Debian trixie's pahole) into "
                     "build/out-ARCH-IMPL-btf, then check that crash_kexec "
                     "is a destructive BPF kfunc of its vmlinux")
-    debug_help = ("the debug kernel: configs/debug.config (KASAN, UBSAN, "
-                  "PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, DEBUG_VM) in "
-                  "build/out-ARCH-IMPL-debug")
-    bd.add_argument("--debug", action="store_true", help=debug_help)
+    debug_help = ("the debug kernel: KIND kasan (the default) is "
+                  "configs/debug.config (KASAN, UBSAN, PROVE_LOCKING, "
+                  "DEBUG_ATOMIC_SLEEP, DEBUG_VM) in build/out-ARCH-IMPL-debug; "
+                  "kcsan adds configs/kcsan.config (KCSAN instead of KASAN) "
+                  "in build/out-ARCH-IMPL-kcsan")
+    debug_arg = dict(nargs="?", const="kasan", choices=("kasan", "kcsan"),
+                     metavar="KIND")
+    bd.add_argument("--debug", help=debug_help, **debug_arg)
     b = command("boot", cmd.cmd_boot, "boot the first kernel, run a shell "
                 "command in it, power off")
     b.add_argument("--mem", default="1G", help="guest memory (default 1G)")
@@ -108,8 +112,8 @@ def parser():
                    "vmcore with QEMU's copy of guest memory; in the capture "
                    "kernel (2 CPUs), vmcore_test and makedumpfile -d 31 "
                    "through mmap() and read()")
-    r.add_argument("--debug", action="store_true", help=debug_help +
-                   "; fails on any report on the consoles")
+    r.add_argument("--debug", help=debug_help +
+                   "; fails on any report on the consoles", **debug_arg)
     f = command("refusal", cmd.cmd_refusal, "kexec -s -p, change a byte of a "
                 "loaded segment through QEMU's gdbstub, crash: purgatory "
                 "must refuse the jump")
@@ -120,8 +124,8 @@ def parser():
                 "ELF core headers at elfcorehdr=")
     h.add_argument("cases", nargs="*", metavar="CASE",
                    help="cases to boot (default: all; see kdump_headers.py)")
-    h.add_argument("--debug", action="store_true", help=debug_help +
-                   "; fails on any report on the consoles")
+    h.add_argument("--debug", help=debug_help +
+                   "; fails on any report on the consoles", **debug_arg)
     command("crashkernel-table", cmd.cmd_crashkernel_table, "boot the "
             "crashkernel= table, compare C and Rust", both=True)
     rb = command("reboot", cmd.cmd_reboot, "kexec -s -l the kernel, kexec "
@@ -150,6 +154,8 @@ def parser():
     fz.add_argument("--runs", type=int,
                     help="instead of --seconds: inputs per target (the "
                     "campaign: 10000000); fails if a target ran fewer")
+    fz.add_argument("--target", action="append", metavar="NAME",
+                    help="only this target (repeatable; default: every one)")
     se = command("series", cmd.cmd_series, "write the patch series we would "
                  "post (git format-patch, cover letter) onto the pinned "
                  "base; --check tests it", impl=False)

@@ -44,6 +44,14 @@ def cmd_apply(args):
     return 0
 
 
+def debug_or_plain(tools, args):
+    """The kernel `run` and `headers` use: the debug kind of --debug, or
+    the plain build."""
+    if args.debug:
+        return build_debug_kernel(tools, args.impl, args.debug)
+    return build_kernel(tools, args.impl)
+
+
 def cmd_build(args):
     tools = setup(arch_of(args))
     if args.btf and args.debug:
@@ -52,7 +60,7 @@ def cmd_build(args):
         k = build_btf_kernel(tools, args.impl)
         print(f"kfunc:   {check_kfunc(k, tools.src)}")
     elif args.debug:
-        k = build_debug_kernel(tools, args.impl)
+        k = build_debug_kernel(tools, args.impl, args.debug)
     else:
         k = build_kernel(tools, args.impl)
     print(f"image:   {k['image']}")
@@ -75,7 +83,7 @@ def cmd_boot(args):
 
 def cmd_run(args):
     tools = setup(arch_of(args))
-    k = (build_debug_kernel if args.debug else build_kernel)(tools, args.impl)
+    k = debug_or_plain(tools, args)
     name = f"run-{k['variant']}-{args.loader}"
     if args.trigger != "sysrq":
         name += f"-{args.trigger}"
@@ -106,7 +114,7 @@ def cmd_refusal(args):
 
 def cmd_headers(args):
     tools = setup(arch_of(args))
-    k = (build_debug_kernel if args.debug else build_kernel)(tools, args.impl)
+    k = debug_or_plain(tools, args)
     res = header_boots(k, BUILD / f"headers-{k['variant']}-{args.arch}",
                        args.cases or None)
     for name, f in res.items():
@@ -191,8 +199,8 @@ def vmcore_bench(tools, kernels, mib):
 def cmd_fuzz(args):
     BUILD.mkdir(parents=True, exist_ok=True)
     setup(arch_of(args), need_build=False)
-    print("\n".join(run_fuzz(args.seconds, arch_of(args),
-                             args.runs).split("; ")))
+    print("\n".join(run_fuzz(args.seconds, arch_of(args), args.runs,
+                             args.target).split("; ")))
     return 0
 
 

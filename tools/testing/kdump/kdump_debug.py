@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Debug kernels: the C or the Rust configuration plus configs/debug.config
 (KASAN, UBSAN, PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, DEBUG_VM) in build folder
-out-ARCH-IMPL-debug, and the scan of a console log for anything those
+out-ARCH-IMPL-debug, or with configs/kcsan.config on top (KCSAN instead of
+KASAN) in out-ARCH-IMPL-kcsan, and the scan of a console log for anything those
 checkers (or the kernel itself) report."""
 
 import re
@@ -11,6 +12,11 @@ from kdump_build import build_kernel
 from kdump_common import HERE, StageError
 
 DEBUG_FRAGMENT = HERE / "configs/debug.config"
+# The debug kernels: --debug KIND -> (build variant suffix, fragments).
+DEBUG_KINDS = {
+    "kasan": ("debug", [DEBUG_FRAGMENT]),
+    "kcsan": ("kcsan", [DEBUG_FRAGMENT, HERE / "configs/kcsan.config"]),
+}
 # crashkernel= of a debug kernel's cycles (in a 1 GiB guest): the dump of a
 # KASAN kernel holds its shadow (an eighth of its memory, which -d 31 does
 # not filter), and the capture kernel's own shadow and checkers take room
@@ -36,11 +42,21 @@ REPORT = re.compile(r"\b(BUG: .*|WARNING: .*|Oops: .*|kernel BUG at .*|"
 KNOWN_BASE = {}
 
 
-def build_debug_kernel(tools, impl):
-    """Build the debug variant of `impl`; returns build_kernel()'s facts
-    (variant IMPL-debug)."""
-    return build_kernel(tools, impl, variant=f"{impl}-debug",
-                        extra=[DEBUG_FRAGMENT])
+def build_debug_kernel(tools, impl, kind="kasan"):
+    """Build the debug variant `kind` (DEBUG_KINDS) of `impl`; returns
+    build_kernel()'s facts (variant IMPL-debug or IMPL-kcsan), after
+    checking that the fragments' checkers made it into .config."""
+    suffix, fragments = DEBUG_KINDS[kind]
+    k = build_kernel(tools, impl, variant=f"{impl}-{suffix}",
+                     extra=fragments)
+    config = (k["out"] / ".config").read_text()
+    want = [f"CONFIG_{kind.upper()}=y", "CONFIG_PROVE_LOCKING=y"]
+    missing = [w for w in want if w not in config.splitlines()]
+    if missing:
+        raise StageError("build", f"the {kind} debug kernel's .config lacks "
+                         f"{', '.join(missing)} (a dependency is not met)",
+                         log=k["out"] / ".config")
+    return k
 
 
 def reports(text):

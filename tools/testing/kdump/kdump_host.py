@@ -104,20 +104,25 @@ def kexec_elf_seed(big=False):
         bytes(range(256))
 
 
-def run_fuzz(seconds, arch=None, runs=None):
-    """Each fuzz target for `seconds`, or (runs) until it has run that many
+def run_fuzz(seconds, arch=None, runs=None, targets=None):
+    """Each fuzz target (or those named in `targets`) for `seconds`, or
+    (runs) until it has run that many
     inputs (libFuzzer through cargo-fuzz, no sanitizer: Debian's rustc
     ships no sanitizer runtime; the stable toolchain takes cargo-fuzz's -Z
     flags with RUSTC_BOOTSTRAP=1). The corpora stay under build/ between
     runs. Returns one line a target: runs, seconds, coverage."""
     log = BUILD / "logs/fuzz.log"
+    unknown = sorted(set(targets or ()) - set(FUZZ_TARGETS))
+    if unknown:
+        raise StageError("host", f"no fuzz target {', '.join(unknown)} "
+                         f"(there are {', '.join(FUZZ_TARGETS)})")
     ensure_cargo_tool("cargo-fuzz", BUILD / "logs/setup.log")
     env = host_env(RUSTC_BOOTSTRAP=1, CARGO_TARGET_DIR=BUILD / "fuzz-target")
     # cargo fuzz has no --locked: fetching with it first fails if the fuzz
     # workspace's Cargo.lock would change, and cargo fuzz then builds from it.
     cargo(["fetch"], log, env=env, manifest=FUZZ_DIR / "Cargo.toml")
     done = []
-    for target in FUZZ_TARGETS:
+    for target in [t for t in FUZZ_TARGETS if not targets or t in targets]:
         corpus = BUILD / "fuzz-corpus" / target
         artifacts = BUILD / "fuzz-artifacts" / target
         corpus.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,8 @@ from kdump_common import BUILD, StageError, say
 from kdump_cycle import TRIGGERS, run_cycle
 
 # Guest memory and the crashkernel= that fits it.
-MEMORY = (("512M", "192M"), ("1G", "256M"), ("2G", "256M"))
+MEMORY = (("512M", "192M"), ("1G", "256M"), ("2G", "256M"), ("4G", "256M"),
+          ("8G", "256M"))
 CPUS = (1, 2)
 
 

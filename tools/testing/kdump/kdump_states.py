@@ -7,6 +7,7 @@ guest's init (/etc/kdump/state), and a check on the console and the vmcore
 of what the state must change."""
 
 import re
+import struct
 
 from kdump_common import StageError
 from kdump_cycle import iomem_ranges
@@ -16,19 +17,25 @@ from kdump_verify import PT_LOAD, PT_NOTE, subtract, vmcore_phdrs
 # before the load (crashkernel=256M: 64 MiB go back to the system).
 SHRINK_TO = 192 << 20
 
-# name: (the guest's state word, loader, vCPUs, what it shows)
+# name: (the guest's state word, loader, vCPUs, guest memory, what it
+# shows). The guests' sizes, CPU counts and loaders differ from state to
+# state, so that the states cover 512 MiB, 4 GiB and 8 GiB guests (beside
+# the cycles' 1 GiB), 1 and 2 CPUs and both loaders without cycles of their
+# own (the soak campaign mixes them all).
 STATES = {
-    "shrink": (f"shrink={SHRINK_TO}", "file", 1,
+    "shrink": (f"shrink={SHRINK_TO}", "file", 1, "512M",
                "kexec_crash_size shrunk from 256 to 192 MiB before "
-               "kexec -s -p: the freed 64 MiB are System RAM again and in "
-               "the dump, the rest of the reservation is not"),
-    "reload": ("reload", "file", 1,
+               "kexec -s -p in a 512 MiB guest: the freed 64 MiB are System "
+               "RAM again and in the dump, the rest of the reservation is "
+               "not"),
+    "reload": ("reload", "file", 2, "4G",
                "kexec -s -p, kexec -s -p -u (kexec_crash_loaded 0), "
-               "kexec -s -p again, then the crash"),
-    "load-twice": ("twice", "load", 1,
+               "kexec -s -p again, then the crash, in a 4 GiB guest on 2 "
+               "CPUs (RAM below and above 4 GiB)"),
+    "load-twice": ("twice", "load", 1, "8G",
                    "kexec -p twice, the second load replacing the first, "
-                   "then the crash"),
-    "cpu-hotplug": ("cpu-hotplug", "file", 2,
+                   "then the crash, in an 8 GiB guest"),
+    "cpu-hotplug": ("cpu-hotplug", "file", 2, "1G",
                     "kexec -s -p on 2 CPUs, CPU 1 offline and online again "
                     "(CRASH_HOTPLUG rebuilds the ELF core header in place), "
                     "then the crash: both CPUs' notes in the dump"),
@@ -158,12 +165,32 @@ def kaslr_layout(arch, lines, vmcore):
             sum(1 for t in ph if t[0] == PT_NOTE))
 
 
+# What elfcorehdr-kaslr-c-vs-rust reads of a reload state's dump: its ELF
+# header and program headers (the dump itself, up to 8 GiB, is dropped).
+HEADERS = "vmcore-headers"
+
+
+def keep_headers(outdir):
+    """Keep the ELF header and program headers of outdir/vmcore in
+    outdir/HEADERS and delete the vmcore."""
+    vmcore = outdir / "vmcore"
+    with open(vmcore, "rb") as f:
+        eh = f.read(64)
+        if eh[:4] != b"\x7fELF" or eh[4] != 2:
+            raise StageError("verify", f"{vmcore} is not an ELF64 file")
+        phoff, = struct.unpack_from("<Q", eh, 32)
+        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+        f.seek(0)
+        (outdir / HEADERS).write_bytes(f.read(phoff + phentsize * phnum))
+    vmcore.unlink()
+
+
 def compare_kaslr(arch, c_dir, rust_dir):
     """The C and the Rust kernel's dumps of KASLR boots: each must have
     the layout kaslr_layout() checks, and they must cover the same amount
     of RAM with as many notes; the random offsets differ, and are said."""
-    c = kaslr_layout(arch, console_lines(c_dir), c_dir / "vmcore")
-    r = kaslr_layout(arch, console_lines(rust_dir), rust_dir / "vmcore")
+    c = kaslr_layout(arch, console_lines(c_dir), c_dir / HEADERS)
+    r = kaslr_layout(arch, console_lines(rust_dir), rust_dir / HEADERS)
     if (c[2], c[3]) != (r[2], r[3]):
         raise StageError("verify", f"C dumps {c[2]} bytes of RAM with "
                          f"{c[3]} PT_NOTE, Rust {r[2]} with {r[3]}")

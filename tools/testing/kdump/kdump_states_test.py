@@ -16,7 +16,8 @@ from kdump_common import StageError  # noqa: E402
 import kdump_arch  # noqa: E402
 from kdump_debug import check_clean, reports  # noqa: E402
 from kdump_soak import plan  # noqa: E402
-from kdump_states import SHRINK_TO, check_state, compare_kaslr  # noqa: E402
+from kdump_states import HEADERS, SHRINK_TO, check_state, compare_kaslr, \
+    keep_headers  # noqa: E402
 
 MIB = 1 << 20
 # crashkernel=256M at 0x2f000000 in 1 GiB; the shrink keeps the start.
@@ -121,6 +122,13 @@ class Kaslr(unittest.TestCase):
         (d / "console.log").write_text("\n".join(self.IOMEM) + "\n")
         core(d / "vmcore", [(a, n, a + dm) for a, n in loads] +
              [(0x1000000, 0x1000000, self.TEXT + 0x1000000)])
+        # The step keeps the headers only; the dump's data must not matter.
+        with open(d / "vmcore", "ab") as f:
+            f.write(b"\xa5" * 8192)
+        size = (d / "vmcore").stat().st_size
+        keep_headers(d)
+        self.assertFalse((d / "vmcore").exists())
+        self.assertLess((d / HEADERS).stat().st_size, size)
         return d
 
     def test_offsets_differ_layout_holds(self):

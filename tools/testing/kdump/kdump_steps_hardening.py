@@ -13,7 +13,8 @@ from kdump_debug import DEBUG_CRASHKERNEL, build_debug_kernel, check_clean
 from kdump_headers import header_boots
 from kdump_panicfree import check_faces_panic_free
 from kdump_report import cycle_detail, print_report
-from kdump_states import STATES, check_state, compare_kaslr, console_lines
+from kdump_states import STATES, check_state, compare_kaslr, console_lines, \
+    keep_headers
 
 
 def x86_64(arch):
@@ -70,12 +71,8 @@ def register_hardening(step, impls, drop_vmcore):
         Rust: each one's RAM PT_LOADs are System RAM minus the crash
         kernel at one direct-map offset, both cover as much RAM with as
         many notes; what KASLR moves is printed."""
-        dirs = [ctx.out(f"state-reload-{impl}") for impl in impls]
-        try:
-            return compare_kaslr(ctx.arch, *dirs)
-        finally:
-            for d in dirs:
-                drop_vmcore(d)
+        return compare_kaslr(ctx.arch, *[ctx.out(f"state-reload-{impl}")
+                                         for impl in impls])
 
     # Late: the KASAN build (about 10 min on 2 cores under load) comes
     # after every architecture's builds and its steps after their steps,
@@ -121,17 +118,19 @@ def register_hardening(step, impls, drop_vmcore):
 def state_step(step, state, impl, drop_vmcore):
     """Register step state-STATE-IMPL: a full cycle after a state the crash
     path must survive (kdump_states.STATES)."""
-    word, loader, smp, doc = STATES[state]
+    word, loader, smp, mem, doc = STATES[state]
 
     def state_cycle(ctx):
         out = ctx.out(f"state-{state}-{impl}")
         r = run_cycle(ctx.tools, ctx.kernels[impl], out, loader=loader,
-                      smp=smp, state=word)
+                      smp=smp, mem=mem, state=word)
         if not r["verified"]:
             raise StageError("verify", "; ".join(r["problems"]))
         res = check_state(state, console_lines(out), out / "vmcore", r)
-        if state != "reload":
-            # elfcorehdr-kaslr-c-vs-rust reads the reload dumps.
+        if state == "reload":
+            # elfcorehdr-kaslr-c-vs-rust reads the reload dumps' headers.
+            keep_headers(out)
+        else:
             drop_vmcore(out)
         return f"{res}; {cycle_detail(r)}"
     state_cycle.__doc__ = (f"A full cycle, the dump verified by drgn and "
