@@ -24,7 +24,8 @@ DEBUG_KINDS = {
 DEBUG_CRASHKERNEL = "512M"
 
 # The first line of a report: the kernel's own (BUG, WARNING, Oops, a
-# general protection fault), KASAN's ("BUG: KASAN: ..."), UBSAN's, lockdep's
+# general protection fault), KASAN's ("BUG: KASAN: ..."), KCSAN's ("BUG:
+# KCSAN: data-race in ..."), UBSAN's, lockdep's
 # ("WARNING: possible circular locking dependency detected", "WARNING:
 # inconsistent lock state", "DEBUG_LOCKS_WARN_ON"), DEBUG_ATOMIC_SLEEP's
 # ("BUG: sleeping function called from invalid context"), DEBUG_VM's
@@ -84,6 +85,6 @@ def check_clean(logs):
         raise StageError("debug", f"{len(bad)} report(s) on the debug "
                          f"kernel's consoles: " + "; ".join(bad[:10]),
                          log=logs[0])
-    return (f"{len(logs)} console log(s) clean of BUG/WARNING/KASAN/UBSAN/"
-            f"lockdep reports" + (f" but {len(known)} known in base code"
+    return (f"{len(logs)} console log(s) clean of BUG/WARNING/KASAN/KCSAN/"
+            f"UBSAN/lockdep reports" + (f" but {len(known)} known in base code"
                                   if known else ""))

@@ -153,7 +153,9 @@ class DebugReports(unittest.TestCase):
     CLEAN = ["[    2.913] kasan: KernelAddressSanitizer initialized",
              "[    3.643] rcu: \tRCU lockdep checking is enabled.",
              "[    6.035] Kernel panic - not syncing: sysrq triggered crash",
-             "[    9.389] # kdump_crashkernel: pass:2 fail:0 skip:0 total:2"]
+             "[    9.389] # kdump_crashkernel: pass:2 fail:0 skip:0 total:2",
+             "[    3.371] kcsan: enabled early",
+             "[    4.764] kcsan: selftest: 3/3 tests passed"]
     REPORTS = [
         "[   12.1] BUG: KASAN: slab-out-of-bounds in vmcore_read+0x1c/0x90",
         "[   12.1] UBSAN: array-index-out-of-bounds in fs/proc/vmcore.c:312",
@@ -164,6 +166,7 @@ class DebugReports(unittest.TestCase):
         "[   12.1] Oops: general protection fault, probably for non-"
         "canonical address 0xdffffc0000000001: 0000 [#1] SMP KASAN",
         "[   12.1] DEBUG_LOCKS_WARN_ON(1)",
+        "[   12.1] BUG: KCSAN: data-race in vmcore_read / vmcore_mmap",
     ]
 
     def test_each_report_is_found_and_fails_the_log(self):
