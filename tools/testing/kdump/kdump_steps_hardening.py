@@ -2,8 +2,8 @@
 """The hardening steps of `kdump.py test`: no Rust panic behind any of our
 C faces, the states the crash path must survive, and the debug kernel's
 cycles and planted headers with no checker report (x86_64; every
-architecture with test --debug). kdump_steps.py
-registers them after its own (they need its build steps)."""
+architecture with test --debug). kdump_steps.py registers them after its
+own (they need its build steps)."""
 
 import os
 
@@ -18,8 +18,8 @@ from kdump_states import STATES, check_state, compare_kaslr, console_lines, \
 
 
 def x86_64(arch):
-    """The states and the debug kernel run on x86_64 (the
-    other architectures' TCG cycles are several times slower); CPU hotplug
+    """The states and the debug kernel run on x86_64 (the other
+    architectures' TCG cycles are several times slower); CPU hotplug
     updates a loaded crash kernel's header on x86 only (6.12's
     ARCH_SUPPORTS_CRASH_HOTPLUG)."""
     return arch.name == "x86_64"
