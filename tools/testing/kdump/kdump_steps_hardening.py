@@ -74,9 +74,10 @@ def register_hardening(step, impls, drop_vmcore):
         return compare_kaslr(ctx.arch, *[ctx.out(f"state-reload-{impl}")
                                          for impl in impls])
 
-    # Late: the KASAN build (about 10 min on 2 cores under load) comes
-    # after every architecture's builds and its steps after their steps,
-    # so that it holds none of them up.
+    # Late, and all in the build lane: the KASAN build (about 10 min on 2
+    # cores under load) comes after every architecture's builds, and its
+    # cycles and headers (about 9 min) run there too, on the core the
+    # builds leave free, beside the main lane's other architectures.
     @step("build-rust-debug", needs=["build-rust"], timeout=3600,
           when=debug_arch, lane="build", late=True)
     def build_debug(ctx):
@@ -88,7 +89,7 @@ def register_hardening(step, impls, drop_vmcore):
 
     for loader in ("load", "file"):
         @step(f"debug-cycle-rust-{loader}", needs=["build-rust-debug"],
-              timeout=3600, when=debug_arch, late=True)
+              timeout=3600, when=debug_arch, late=True, lane="build")
         def debug_cycle(ctx, loader=loader):
             """A full cycle of the Rust debug kernel with --guest-checks:
             verified as cycle-rust-*, and no report from any checker on
@@ -105,7 +106,7 @@ def register_hardening(step, impls, drop_vmcore):
             return f"{check_clean([out / 'console.log'])}; {cycle_detail(r)}"
 
     @step("debug-headers-rust", needs=["build-rust-debug"], timeout=3600,
-          when=debug_arch, late=True)
+          when=debug_arch, late=True, lane="build")
     def debug_headers(ctx):
         """Every planted ELF core header on the Rust debug kernel: handled
         as on the Rust kernel, and no checker report on any console."""

@@ -11,12 +11,14 @@ needs did not pass. It runs in a thread; at its time limit the child
 processes it started are killed, which ends it.
 
 Steps run in two lanes at once. The build lane takes the kernel builds
-(steps registered with lane="build"), one after the other in plan order, at
-the lowest CPU priority and holding SOURCE_LOCK (they read, and the mutant
-build rewrites, the one source tree); the main lane runs every other step
-in plan order, each once the steps it needs have ended. So the builds of
-the next architectures use what CPU the guests of this one leave idle,
-and a guest hardly feels them."""
+and the late steps that need only builds (steps registered with
+lane="build": the debug kernel's cycles), one after the other in plan
+order, at the lowest CPU priority and holding SOURCE_LOCK (they read, and
+the mutant build rewrites, the one source tree); the main lane runs every
+other step in plan order, each once the steps it needs have ended. So the
+builds of the next architectures use what CPU the guests of this one leave
+idle, and a guest hardly feels them; once the builds are done, the debug
+kernel's guests take that CPU."""
 
 import fnmatch
 import json
@@ -70,8 +72,8 @@ class Suite:
         every architecture, "first" on the first one only (checks of the
         runner itself), "host" once with no architecture; `when(arch)`
         false leaves an architecture out (it lacks what the step checks);
-        lane "build" runs it in the build lane (a kernel build: it may need
-        only build-lane steps); late puts it after every architecture's
+        lane "build" runs it in the build lane (a kernel build, or a late
+        step that needs only builds: it may need only build-lane steps); late puts it after every architecture's
         other steps (a long build and what uses it, so that they do not
         hold up the next architecture)."""
         def add(fn):
