@@ -7,11 +7,11 @@ guest's init (/etc/kdump/state), and a check on the console and the vmcore
 of what the state must change."""
 
 import re
-import struct
 
 from kdump_common import StageError
 from kdump_cycle import iomem_ranges
-from kdump_verify import PT_LOAD, PT_NOTE, subtract, vmcore_phdrs
+from kdump_verify import PT_LOAD, PT_NOTE, subtract, vmcore_headers, \
+    vmcore_phdrs
 
 # The reservation is shrunk to this through /sys/kernel/kexec_crash_size
 # before the load (crashkernel=256M: 64 MiB go back to the system).
@@ -174,14 +174,7 @@ def keep_headers(outdir):
     """Keep the ELF header and program headers of outdir/vmcore in
     outdir/HEADERS and delete the vmcore."""
     vmcore = outdir / "vmcore"
-    with open(vmcore, "rb") as f:
-        eh = f.read(64)
-        if eh[:4] != b"\x7fELF" or eh[4] != 2:
-            raise StageError("verify", f"{vmcore} is not an ELF64 file")
-        phoff, = struct.unpack_from("<Q", eh, 32)
-        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
-        f.seek(0)
-        (outdir / HEADERS).write_bytes(f.read(phoff + phentsize * phnum))
+    (outdir / HEADERS).write_bytes(vmcore_headers(vmcore))
     vmcore.unlink()
 
 

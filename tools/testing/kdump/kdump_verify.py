@@ -131,18 +131,26 @@ def demangled(facts):
         lambda m: json.dumps(table[m.group(0)])[1:-1], text))
 
 
-def vmcore_phdrs(vmcore):
-    """Program headers of an ELF64 core file: [(type, flags, offset,
-    vaddr, paddr, filesz, memsz)]."""
+def vmcore_headers(vmcore):
+    """The bytes of an ELF64 core file from its start to the end of its
+    program header table."""
     with open(vmcore, "rb") as f:
         eh = f.read(64)
         if eh[:4] != b"\x7fELF" or eh[4] != 2:
             raise StageError("verify", f"{vmcore} is not an ELF64 file")
         phoff, = struct.unpack_from("<Q", eh, 32)
         phentsize, phnum = struct.unpack_from("<HH", eh, 54)
-        f.seek(phoff)
-        table = f.read(phentsize * phnum)
-    return [struct.unpack_from("<IIQQQQQ", table, i * phentsize)
+        f.seek(0)
+        return f.read(phoff + phentsize * phnum)
+
+
+def vmcore_phdrs(vmcore):
+    """Program headers of an ELF64 core file: [(type, flags, offset,
+    vaddr, paddr, filesz, memsz)]."""
+    data = vmcore_headers(vmcore)
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    return [struct.unpack_from("<IIQQQQQ", data, phoff + i * phentsize)
             for i in range(phnum)]
 
 
