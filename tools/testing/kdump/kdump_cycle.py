@@ -113,7 +113,7 @@ def save_memory(qmp_path, ranges, workdir):
 def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
               fault=None, smp=1, append_extra="", trigger="sysrq",
               makedumpfile=True, guest_checks=False, bench_mib=None,
-              capture_cpus=None, state=None):
+              capture_cpus=None, state=None, host=None):
     """One full kdump cycle of kernel k; returns the report dict (raises on
     failure).
 
@@ -122,7 +122,9 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
     and makedumpfile -d 31 through mmap() and read(); on the host, every
     byte of old memory in the vmcore against QEMU's copy of guest memory.
     bench_mib: then the read/mmap throughput bench over that many MiB.
-    state: the guest sets it up around the load (kdump_states.STATES)."""
+    state: the guest sets it up around the load (kdump_states.STATES);
+    host: the host's half of it (kdump_states.HOST: its QEMU devices and
+    kernel arguments, and act(guest) once the capture kernel is loaded)."""
     arch = tools.arch
     trig = TRIGGERS[trigger]
     cpus = capture_cpus or (CAPTURE_CPUS if guest_checks else 1)
@@ -130,6 +132,9 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
     # entered from a CPU other than the boot CPU cannot use the boot CPU.
     smp = max(smp, trig["smp"], cpus + 1 if cpus > 1 else 1)
     append_extra = f"{trig['append']} {append_extra}".strip()
+    qemu_mem, extra, grow = host.qemu(mem) if host else (mem, [], 0)
+    if host:
+        append_extra = f"{append_extra} {host.append}".strip()
     stages = {"build": k["seconds"]}
     outdir.mkdir(parents=True, exist_ok=True)
     for stale in ("vmcore", "report.json", "dumpfile"):
@@ -148,19 +153,22 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
     disk = outdir / "vmcore.disk"
     disk.unlink(missing_ok=True)
     with open(disk, "wb") as f:
-        f.truncate(parse_size(mem) + (64 << 20))
+        f.truncate(parse_size(mem) + grow + (64 << 20))
     append = console_append(arch, f"crashkernel={crashkernel}", append_extra)
     name = f"run {k['variant']}/{loader}"
     say(f"{name}: booting ({mem}, {smp} CPU, crashkernel={crashkernel}, "
         f"trigger {trigger})")
     g = Guest(arch, k["image"], initrd, append, outdir / "console.log",
-              mem=mem, smp=smp, disk=disk, control=guest_checks)
+              mem=qemu_mem, smp=smp, disk=disk, extra=extra,
+              control=guest_checks or host is not None)
     last = 0.0
     saved = []
     try:
         t, _ = g.expect(r"KDUMP-STAGE: booted", 300, "boot")
         stages["boot"], last = round(t - last, 1), t
         t, _ = g.expect(r"KDUMP-STAGE: loaded", 120, "load")
+        if host:
+            host.act(g)
         if state:
             t, _ = g.expect(r"KDUMP-STAGE: state-done", 300, "state")
         iomem = iomem_lines(g)

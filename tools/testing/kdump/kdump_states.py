@@ -1,21 +1,29 @@
 # SPDX-License-Identifier: GPL-2.0
 """States of the first kernel that the crash path must survive: a shrunk
 reservation, an unload and a new load, a second load over the first, a CPU
-taken offline and back after a kexec_file_load. Each is a full cycle
-(kdump_cycle.run_cycle) with the state set up around the load by the
-guest's init (/etc/kdump/state), and a check on the console and the vmcore
-of what the state must change."""
+taken offline and back and memory hot-added after a kexec_file_load. Each
+is a full cycle (kdump_cycle.run_cycle) with the state set up around the
+load by the guest's init (/etc/kdump/state) and, for the hot-add, by the
+host (HOST), and a check on the console and the vmcore of what the state
+must change."""
 
 import re
 
-from kdump_common import StageError
+from kdump_common import StageError, parse_size
 from kdump_cycle import iomem_ranges
+from kdump_qemu_control import Qmp
 from kdump_verify import PT_LOAD, PT_NOTE, subtract, vmcore_headers, \
     vmcore_phdrs
 
 # The reservation is shrunk to this through /sys/kernel/kexec_crash_size
 # before the load (crashkernel=256M: 64 MiB go back to the system).
 SHRINK_TO = 192 << 20
+
+# Memory hot-add: the guest boots with a virtio-mem device of HOTADD_REGION
+# bytes, none of it plugged (the x86_64 guests have no ACPI, which pc-dimm
+# needs); after kexec -s -p the host plugs HOTADD_SIZE of it.
+HOTADD_REGION = 512 << 20
+HOTADD_SIZE = 256 << 20
 
 # name: (the guest's state word, loader, vCPUs, guest memory, what it
 # shows). The guests' sizes, CPU counts and loaders differ from state to
@@ -39,7 +47,46 @@ STATES = {
                     "kexec -s -p on 2 CPUs, CPU 1 offline and online again "
                     "(CRASH_HOTPLUG rebuilds the ELF core header in place), "
                     "then the crash: both CPUs' notes in the dump"),
+    "mem-hotplug": (f"mem-hotplug={HOTADD_SIZE}", "file", 1, "1G",
+                    "kexec -s -p in a 1 GiB guest, then 256 MiB of a "
+                    "virtio-mem device plugged and onlined (CRASH_HOTPLUG "
+                    "rebuilds the ELF core header in place), then the "
+                    "crash: the new memory in the dump"),
 }
+
+
+class HotAdd:
+    """The host's half of the mem-hotplug state: the guest's virtio-mem
+    device (qemu()), and the plug once the guest is loaded (act())."""
+    device = "vm0"
+    # The hot-added blocks are onlined as they come (the crash hotplug
+    # notifier runs on MEM_ONLINE).
+    append = "memhp_default_state=online"
+
+    def __init__(self, region=HOTADD_REGION, size=HOTADD_SIZE):
+        self.region, self.size = region, size
+
+    def qemu(self, mem):
+        """(QEMU's -m argument for boot memory `mem`, the device's
+        arguments, the bytes the dump can grow by)."""
+        maxmem = (parse_size(mem) + self.region) >> 20
+        return (f"{mem},maxmem={maxmem}M",
+                ["-object", f"memory-backend-ram,id=vmem0,"
+                 f"size={self.region >> 20}M",
+                 "-device", f"virtio-mem-pci,id={self.device},"
+                 f"memdev=vmem0,requested-size=0"],
+                self.region)
+
+    def act(self, g):
+        """Once guest g says hot-add-ready, plug `size` bytes (QMP)."""
+        g.expect(r"KDUMP-STAGE: hot-add-ready", 120, "state")
+        with Qmp(g.qmp_path) as q:
+            q.command("qom-set", path=f"/machine/peripheral/{self.device}",
+                      property="requested-size", value=self.size)
+
+
+# What the host does for a state, beside the guest (run_cycle's host=).
+HOST = {"mem-hotplug": HotAdd()}
 
 
 def console_lines(outdir):
@@ -83,15 +130,52 @@ def shrink_facts(lines, vmcore):
     return f"{mib} MiB freed and dumped, {size >> 20} MiB reserved and not"
 
 
-def check_state(name, lines, vmcore, report):
+def hotplug_facts(arch, lines, vmcore):
+    """The memory hot-add: the crash hotplug support said so, HOTADD_SIZE
+    bytes of System RAM (virtio_mem) came online after the load, and the
+    dump's RAM PT_LOADs are System RAM after the hot-add minus the crash
+    kernel and what the capture kernel reuses, the new memory included."""
+    after = prefixed(lines, "KDUMP-IOMEM-AFTER: ")
+    added = iomem_ranges(after, "System RAM (virtio_mem)")
+    size = sum(b - a for a, b in added)
+    if size != HOTADD_SIZE:
+        raise StageError("state", f"{size:#x} bytes of System RAM "
+                         f"(virtio_mem) after the hot-add, not "
+                         f"{HOTADD_SIZE:#x}")
+    ram = merge(iomem_ranges(after, "System RAM") + added)
+    crash = iomem_ranges(prefixed(lines, "KDUMP-IOMEM: "), "Crash kernel")
+    _, got, problem = ram_loads(arch, ram, crash, vmcore_phdrs(vmcore))
+    missing = [(hex(a), hex(b)) for r in added for a, b in subtract(r, got)]
+    if missing:
+        raise StageError("state", f"hot-added memory not in the dump: "
+                         f"{missing}")
+    if problem:
+        raise StageError("state", problem)
+    # After the dump (which runner-mutant-stale-header turns red): the
+    # kernel said it would update the loaded header.
+    hp = prefixed(lines, "KDUMP-STAGE: memory crash_hotplug=")
+    if hp != ["1"]:
+        raise StageError("state", f"/sys/devices/system/memory/crash_hotplug "
+                         f"is {hp}: the loaded image is not updated on "
+                         f"hotplug")
+    where = ", ".join(f"{a:#x}-{b - 1:#x}" for a, b in added)
+    return (f"{size >> 20} MiB hot-added after the load ({where}) and "
+            f"dumped; RAM PT_LOADs = System RAM minus the crash kernel "
+            f"({sum(b - a for a, b in got) >> 20} MiB)")
+
+
+def check_state(name, lines, vmcore, report, arch=None):
     """What state `name` must show on the console (`lines`) and in the
-    vmcore of a verified cycle; returns a one-line result."""
+    vmcore of a verified cycle (of architecture `arch`); returns a one-line
+    result."""
     word = STATES[name][0]
     if not any(f"KDUMP-STAGE: state-done {word}" in l for l in lines):
         raise StageError("state", f"the guest never finished setting up "
                          f"{word}")
     if name == "shrink":
         return shrink_facts(lines, vmcore)
+    if name == "mem-hotplug":
+        return hotplug_facts(arch, lines, vmcore)
     if name in ("reload", "load-twice"):
         loads, want = marks(lines, "loaded"), 2
         if loads != want or (name == "reload" and marks(lines, "unloaded")
@@ -131,6 +215,25 @@ def merge(ranges):
     return out
 
 
+def ram_loads(arch, ram, crash, ph):
+    """The RAM PT_LOADs of program headers `ph` (those below the kernel
+    text map), their merged ranges, and a problem (or None) if those are
+    not System RAM `ram` minus the crash kernel `crash` and what the
+    capture kernel reuses (x86_64's first MiB, which its header leaves
+    out)."""
+    loads = [t for t in ph if t[0] == PT_LOAD and t[3] < arch.text_base]
+    want = merge(p for r in ram
+                 for p in subtract(r, crash + list(arch.capture_reuses)))
+    got = merge((t[4], t[4] + t[5]) for t in loads)
+    problem = None
+    if got != want:
+        problem = (f"RAM PT_LOADs {[(hex(a), hex(b)) for a, b in got]} "
+                   f"are not System RAM minus the crash kernel and what "
+                   f"the capture kernel reuses "
+                   f"{[(hex(a), hex(b)) for a, b in want]}")
+    return loads, got, problem
+
+
 def kaslr_layout(arch, lines, vmcore):
     """What a KASLR boot's dump must say, whatever the random offsets: its
     RAM PT_LOADs are exactly System RAM minus the crash kernel's ranges
@@ -142,19 +245,11 @@ def kaslr_layout(arch, lines, vmcore):
     ram = iomem_ranges(prefixed(lines, "KDUMP-IOMEM: "), "System RAM")
     crash = iomem_ranges(prefixed(lines, "KDUMP-IOMEM: "), "Crash kernel")
     ph = vmcore_phdrs(vmcore)
-    loads = [t for t in ph if t[0] == PT_LOAD]
-    text = [(t[3], t[4]) for t in loads if t[3] >= arch.text_base]
-    ram_loads = [t for t in loads if t[3] < arch.text_base]
-    offsets = {t[3] - t[4] for t in ram_loads}
-    holes = crash + list(arch.capture_reuses)
-    want = merge(p for r in ram for p in subtract(r, holes))
-    got = merge((t[4], t[4] + t[5]) for t in ram_loads)
-    problems = []
-    if got != want:
-        problems.append(f"RAM PT_LOADs {[(hex(a), hex(b)) for a, b in got]} "
-                        f"are not System RAM minus the crash kernel and "
-                        f"what the capture kernel reuses "
-                        f"{[(hex(a), hex(b)) for a, b in want]}")
+    text = [(t[3], t[4]) for t in ph
+            if t[0] == PT_LOAD and t[3] >= arch.text_base]
+    loads, got, problem = ram_loads(arch, ram, crash, ph)
+    offsets = {t[3] - t[4] for t in loads}
+    problems = [problem] if problem else []
     if len(offsets) != 1:
         problems.append(f"RAM PT_LOADs at {len(offsets)} direct-map offsets")
     if len(text) != 1:

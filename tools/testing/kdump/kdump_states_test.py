@@ -16,8 +16,8 @@ from kdump_common import StageError  # noqa: E402
 import kdump_arch  # noqa: E402
 from kdump_debug import check_clean, reports  # noqa: E402
 from kdump_soak import plan  # noqa: E402
-from kdump_states import HEADERS, SHRINK_TO, check_state, compare_kaslr, \
-    keep_headers  # noqa: E402
+from kdump_states import HEADERS, HOTADD_SIZE, SHRINK_TO, HotAdd, \
+    check_state, compare_kaslr, keep_headers  # noqa: E402
 
 MIB = 1 << 20
 # crashkernel=256M at 0x2f000000 in 1 GiB; the shrink keeps the start.
@@ -109,6 +109,71 @@ class Loads(unittest.TestCase):
             check_state("cpu-hotplug", [l.replace("=1", "=0") if
                                         "crash_hotplug" in l else l
                                         for l in lines], None, good)
+
+
+class MemHotplug(unittest.TestCase):
+    """256 MiB of virtio-mem at 4 GiB, plugged after the load of a 1 GiB
+    guest whose crash kernel is at 0x2f000000."""
+    LINES = ["KDUMP-IOMEM: 00001000-0009fbff : System RAM",
+             "KDUMP-IOMEM: 00100000-3ffdffff : System RAM",
+             "KDUMP-IOMEM:   2f000000-3effffff : Crash kernel",
+             "KDUMP-STAGE: loaded",
+             "KDUMP-STAGE: memory crash_hotplug=1",
+             "KDUMP-STAGE: hot-add-ready",
+             "KDUMP-IOMEM-AFTER: 00001000-0009fbff : System RAM",
+             "KDUMP-IOMEM-AFTER: 00100000-3ffdffff : System RAM",
+             "KDUMP-IOMEM-AFTER:   100000000-10fffffff : System RAM "
+             "(virtio_mem)",
+             f"KDUMP-STAGE: state-done mem-hotplug={HOTADD_SIZE}"]
+    BOOT = [(0x100000, 0x2f000000 - 0x100000),
+            (0x3f000000, 0x3ffe0000 - 0x3f000000)]
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = Path(self.tmp.name)
+        self.x86 = kdump_arch.get("x86_64")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def check(self, lines, loads):
+        return check_state("mem-hotplug", lines, core(self.d / "vm", loads),
+                           {}, self.x86)
+
+    def test_the_new_memory_is_dumped(self):
+        self.assertEqual(
+            self.check(self.LINES, self.BOOT + [(0x100000000, 256 * MIB)]),
+            "256 MiB hot-added after the load (0x100000000-0x10fffffff) and "
+            "dumped; RAM PT_LOADs = System RAM minus the crash kernel "
+            "(1022 MiB)")
+
+    def test_a_header_from_before_the_hot_add(self):
+        # What the header loaded by kexec -s -p says if nothing rebuilds
+        # it on MEM_ONLINE.
+        with self.assertRaisesRegex(StageError, "hot-added memory not in "
+                                    "the dump: .*0x100000000"):
+            self.check(self.LINES, self.BOOT)
+
+    def test_a_header_that_dumps_the_crash_kernel_too(self):
+        with self.assertRaisesRegex(StageError, "are not System RAM minus"):
+            self.check(self.LINES, [(0x100000, 0x3ffe0000 - 0x100000),
+                                    (0x100000000, 256 * MIB)])
+
+    def test_no_hot_add_or_no_hotplug_support(self):
+        loads = self.BOOT + [(0x100000000, 256 * MIB)]
+        with self.assertRaisesRegex(StageError, "0x0 bytes of System RAM "
+                                    r"\(virtio_mem\)"):
+            self.check([l for l in self.LINES if "AFTER: " not in l
+                        or "virtio" not in l], loads)
+        with self.assertRaisesRegex(StageError, "not updated on hotplug"):
+            self.check([l.replace("crash_hotplug=1", "crash_hotplug=0")
+                        for l in self.LINES], loads)
+
+    def test_the_guests_device(self):
+        mem, extra, grow = HotAdd().qemu("1G")
+        self.assertEqual((mem, grow), ("1G,maxmem=1536M", 512 * MIB))
+        self.assertIn("virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0",
+                      extra)
 
 
 class Kaslr(unittest.TestCase):

@@ -13,8 +13,8 @@ from kdump_debug import DEBUG_CRASHKERNEL, build_debug_kernel, check_clean
 from kdump_headers import header_boots
 from kdump_panicfree import check_faces_panic_free
 from kdump_report import cycle_detail, print_report
-from kdump_states import STATES, check_state, compare_kaslr, console_lines, \
-    keep_headers
+from kdump_states import HOST, STATES, check_state, compare_kaslr, \
+    console_lines, keep_headers
 
 
 def x86_64(arch):
@@ -62,6 +62,31 @@ def register_hardening(step, impls, drop_vmcore):
     for state in STATES:
         for impl in impls:
             state_step(step, state, impl, drop_vmcore)
+
+    @step("runner-mutant-stale-header", needs=["build-c"], timeout=1800,
+          when=x86_64, scope="first")
+    def mutant_stale_header(ctx):
+        """The mem-hotplug state with kexec_load (kexec -p, without
+        --hotplug): the kernel keeps the header loaded before the hot-add,
+        as a kernel whose MEM_ONLINE rebuild did nothing would, and the
+        state's check must fail on the dump."""
+        out = ctx.out("mutant-stale-header")
+        word, _, smp, mem, _ = STATES["mem-hotplug"]
+        r = run_cycle(ctx.tools, ctx.kernels["c"], out, loader="load",
+                      smp=smp, mem=mem, state=word, host=HOST["mem-hotplug"])
+        try:
+            if not r["verified"]:
+                raise StageError("verify", "; ".join(r["problems"]))
+            check_state("mem-hotplug", console_lines(out), out / "vmcore", r,
+                        ctx.arch)
+        except StageError as e:
+            if "hot-added memory not in the dump" in e.message:
+                return "red as it must be: " + e.message[:300]
+            raise
+        finally:
+            drop_vmcore(out)
+        raise StageError("runner", "the mem-hotplug check passed a header "
+                         "loaded before the hot-add")
 
     @step("elfcorehdr-kaslr-c-vs-rust",
           needs=["state-reload-c", "state-reload-rust"], timeout=120,
@@ -124,10 +149,11 @@ def state_step(step, state, impl, drop_vmcore):
     def state_cycle(ctx):
         out = ctx.out(f"state-{state}-{impl}")
         r = run_cycle(ctx.tools, ctx.kernels[impl], out, loader=loader,
-                      smp=smp, mem=mem, state=word)
+                      smp=smp, mem=mem, state=word, host=HOST.get(state))
         if not r["verified"]:
             raise StageError("verify", "; ".join(r["problems"]))
-        res = check_state(state, console_lines(out), out / "vmcore", r)
+        res = check_state(state, console_lines(out), out / "vmcore", r,
+                          ctx.arch)
         if state == "reload":
             # elfcorehdr-kaslr-c-vs-rust reads the reload dumps' headers.
             keep_headers(out)
