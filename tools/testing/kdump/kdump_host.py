@@ -7,6 +7,7 @@ import re
 import shutil
 import struct
 
+import kdump_arch
 from kdump_common import BUILD, REPO, StageError, last_run, run_logged, say
 from kdump_setup import CARGO, ensure_cargo_tool, host_env
 
@@ -127,9 +128,12 @@ def run_fuzz(seconds, arch=None, runs=None, targets=None):
         artifacts = BUILD / "fuzz-artifacts" / target
         corpus.mkdir(parents=True, exist_ok=True)
         artifacts.mkdir(parents=True, exist_ok=True)
-        if target == "purgatory_reloc" and arch and arch.purgatory_ro:
-            # Real objects make the best seeds, when a kernel was built.
-            for ro in BUILD.glob(f"out-*/{arch.purgatory_ro}"):
+        # Real objects make the best seeds, when a kernel was built:
+        # purgatory_reloc takes --arch's purgatory.ro, riscv_reloc riscv64's.
+        seed_ro = {"purgatory_reloc": arch and arch.purgatory_ro,
+                   "riscv_reloc": kdump_arch.get("riscv64").purgatory_ro}
+        if seed_ro.get(target):
+            for ro in BUILD.glob(f"out-*/{seed_ro[target]}"):
                 shutil.copyfile(ro, corpus / f"seed-{ro.relative_to(BUILD).parts[0]}.ro")
         if target == "kexec_elf":
             (corpus / "seed-riscv-le").write_bytes(kexec_elf_seed())
