@@ -57,32 +57,30 @@ STATES = {
 
 class HotAdd:
     """The host's half of the mem-hotplug state: the guest's virtio-mem
-    device (qemu()), and the plug once the guest is loaded (act())."""
+    device of HOTADD_REGION bytes (qemu()), and the plug of HOTADD_SIZE
+    (what the guest's state word waits for) once it is loaded (act())."""
     device = "vm0"
     # The hot-added blocks are onlined as they come (the crash hotplug
     # notifier runs on MEM_ONLINE).
     append = "memhp_default_state=online"
 
-    def __init__(self, region=HOTADD_REGION, size=HOTADD_SIZE):
-        self.region, self.size = region, size
-
     def qemu(self, mem):
         """(QEMU's -m argument for boot memory `mem`, the device's
         arguments, the bytes the dump can grow by)."""
-        maxmem = (parse_size(mem) + self.region) >> 20
+        maxmem = (parse_size(mem) + HOTADD_REGION) >> 20
         return (f"{mem},maxmem={maxmem}M",
                 ["-object", f"memory-backend-ram,id=vmem0,"
-                 f"size={self.region >> 20}M",
+                 f"size={HOTADD_REGION >> 20}M",
                  "-device", f"virtio-mem-pci,id={self.device},"
                  f"memdev=vmem0,requested-size=0"],
-                self.region)
+                HOTADD_REGION)
 
     def act(self, g):
-        """Once guest g says hot-add-ready, plug `size` bytes (QMP)."""
+        """Once guest g says hot-add-ready, plug HOTADD_SIZE bytes (QMP)."""
         g.expect(r"KDUMP-STAGE: hot-add-ready", 120, "state")
         with Qmp(g.qmp_path) as q:
             q.command("qom-set", path=f"/machine/peripheral/{self.device}",
-                      property="requested-size", value=self.size)
+                      property="requested-size", value=HOTADD_SIZE)
 
 
 # What the host does for a state, beside the guest (run_cycle's host=).
