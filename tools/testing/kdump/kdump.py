@@ -98,7 +98,8 @@ def parser():
                    help="crashkernel= of the first kernel (default 256M; "
                    "with --debug 512M)")
     r.add_argument("--append", default="",
-                   help="first kernel command line additions (e.g. nokaslr)")
+                   help="first kernel command line additions (e.g. nokaslr; "
+                   "with --debug nokaslr unless it names kaslr)")
     r.add_argument("--trigger", choices=sorted(TRIGGERS), default="sysrq",
                    help="how the first kernel crashes: sysrq (echo c > "
                    "/proc/sysrq-trigger), LKDTM panic, bug and exception "
@@ -137,6 +138,9 @@ def parser():
     be.add_argument("--runs", type=int, default=5,
                     help="crashes per kernel (the median is compared); 0 "
                     "skips the latency bench")
+    be.add_argument("--breakdown", type=int, default=0, metavar="RUNS",
+                    help="then RUNS crashes per kernel again, with gdb timing "
+                    "each part of the handoff (x86_64; default 0: none)")
     be.add_argument("--vmcore-mib", type=int, default=256,
                     help="MiB of old memory read each way for the "
                     "/proc/vmcore throughput bench; 0 skips it")

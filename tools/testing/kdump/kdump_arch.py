@@ -116,6 +116,11 @@ class ArchConfig:
         """QEMU arguments choosing the firmware. Default: QEMU's own."""
         return []
 
+    def machine_args(self, append):
+        """The machine arguments (qemu_args) of a guest booted with kernel
+        command line `append`. Default: qemu_args whatever it says."""
+        return list(self.qemu_args)
+
     def cmd_out_args(self, path):
         """QEMU arguments connecting cmd_tty to the file path (None: to
         nothing). Default: the second serial port."""

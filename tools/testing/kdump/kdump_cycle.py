@@ -99,6 +99,50 @@ def iomem_lines(g):
             if "KDUMP-IOMEM: " in l]
 
 
+# The bench's makedumpfile runs in the capture kernel (guest/init): name,
+# and what it is.
+MD_RUNS = (("d31", "-d 31 (the common filter)"),
+           ("d0-mmap", "-d 0 through mmap()"),
+           ("d0-read", "-d 0 --non-mmap (read())"))
+
+
+def makedumpfile_bench(g):
+    """{name: [(real, user, sys) seconds]} of the bench's makedumpfile
+    runs (BENCH-MD lines); raises if one failed or is missing."""
+    runs = {name: [] for name, _ in MD_RUNS}
+    for _, line in g.seen:
+        m = re.match(r"BENCH-MD (\S+) rc=(\d+) real ([\d.]+) user ([\d.]+) "
+                     r"sys ([\d.]+)", line)
+        if not m:
+            continue
+        if m.group(2) != "0" or m.group(1) not in runs:
+            raise StageError("bench", f"makedumpfile bench: {line.strip()}",
+                             log=g.log_path)
+        runs[m.group(1)].append(tuple(float(x) for x in m.groups()[2:]))
+    if not all(runs.values()):
+        raise StageError("bench", f"makedumpfile bench: no result for "
+                         f"{[n for n, v in runs.items() if not v]}",
+                         log=g.log_path, tail=g.tail())
+    return runs
+
+
+def unreserved(g):
+    """If the first kernel reserved no crash kernel (no `Crash kernel` in
+    its /proc/iomem), why, in the kernel's words; else None."""
+    if any("Crash kernel" in l for l in iomem_lines(g)):
+        return None
+    why = []
+    # The reservation is made in setup_arch(), before start_kernel() prints
+    # the command line again (later lines are KUnit's parser cases).
+    for _, l in g.seen:
+        if "Kernel command line:" in l:
+            break
+        if re.search(r"crash ?kernel", l, re.I) and \
+                "Command line:" not in l and not l.startswith("$ "):
+            why.append(l.strip())
+    return "; ".join(why) or "the kernel said nothing about crashkernel="
+
+
 def save_memory(qmp_path, ranges, workdir):
     """QEMU saves guest physical memory `ranges`; returns [(start, path)]."""
     saved = []
@@ -166,7 +210,15 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
     try:
         t, _ = g.expect(r"KDUMP-STAGE: booted", 300, "boot")
         stages["boot"], last = round(t - last, 1), t
-        t, _ = g.expect(r"KDUMP-STAGE: loaded", 120, "load")
+        try:
+            t, _ = g.expect(r"KDUMP-STAGE: loaded", 120, "load")
+        except StageError as e:
+            # A load fails first of all when boot reserved nothing: say so.
+            if (why := unreserved(g)) is not None:
+                e.message += (f" (crashkernel={crashkernel} was not "
+                              f"reserved at boot: {why})")
+                e.args = (e.message,)
+            raise
         if host:
             host.act(g)
         if state:
@@ -253,6 +305,7 @@ def run_cycle(tools, k, outdir, mem="1G", crashkernel="256M", loader="load",
             raise StageError("bench", f"vmcore_test bench failed "
                              f"(rc {guest['bench_rc']})", log=g.log_path,
                              tail=g.tail())
+        guest["makedumpfile"] = makedumpfile_bench(g)
     # Exactly one crash kernel came up: no second handoff, no second boot.
     boots = sum(1 for _, l in g.seen if "Linux version" in l)
     captures = sum(1 for _, l in g.seen if "KDUMP-STAGE: capture-kernel" in l)

@@ -103,7 +103,7 @@ def capture_cpio(arch, guest_checks=False, bench_mib=None):
     if guest_checks or bench_mib:
         c.file("/bin/vmcore_test", vmcore_test_binary(arch).read_bytes(),
                0o755)
-    if guest_checks:
+    if guest_checks or bench_mib:
         c.program("/sbin/makedumpfile", userspace(arch), "makedumpfile")
     if bench_mib:
         c.file("/etc/kdump/bench", f"{bench_mib}\n".encode())

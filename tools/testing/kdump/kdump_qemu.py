@@ -38,7 +38,7 @@ class Guest:
                  disk=None, cmd_out=None, extra=(), control=False):
         self.log_path = Path(log)
         self.log = open(self.log_path, "w")
-        args = [arch.qemu, "-accel", accel(), *arch.qemu_args,
+        args = [arch.qemu, "-accel", accel(), *arch.machine_args(append),
                 *arch.firmware_args(), "-m", mem,
                 *arch.smp_args(smp), "-nodefaults", "-display", "none",
                 "-no-reboot", "-kernel", str(kernel), "-initrd", str(initrd),

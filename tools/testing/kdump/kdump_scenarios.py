@@ -187,30 +187,38 @@ def crashkernel_table(kernels):
     return rows
 
 
-def handoff_latency(k, outdir, runs, mem="1G", crashkernel="256M"):
-    """Seconds from the crash's first console line to the capture kernel's
-    first line (host clock), for `runs` crashes of kernel `k` (kexec -s -p,
-    echo c > /proc/sysrq-trigger). The guest is killed once the capture
-    kernel speaks: only the handoff is timed."""
-    arch = k["arch"]
-    outdir.mkdir(parents=True, exist_ok=True)
-    initrd = outdir / "initramfs.cpio"
-    run_initramfs(arch, initrd, k["kexec_image"], "file", capture_append(arch),
-                  "echo c > /proc/sysrq-trigger\n")
-    append = console_append(arch, f"crashkernel={crashkernel}", "nokaslr")
-    samples = []
+def handoff_latency(kernels, workdir, runs, mem="1G", crashkernel="256M"):
+    """{name: [seconds]}: from the crash's first console line to the
+    capture kernel's first line (host clock), for `runs` crashes of each
+    kernel in `kernels` ({name: build}; kexec -s -p, echo c >
+    /proc/sysrq-trigger). The kernels take turns, crash by crash, so that
+    a change in the host's load falls on all of them alike. The guest is
+    killed once the capture kernel speaks: only the handoff is timed."""
+    setups = {}
+    for name, k in kernels.items():
+        arch = k["arch"]
+        outdir = workdir / f"bench-{name}-{arch.name}"
+        outdir.mkdir(parents=True, exist_ok=True)
+        initrd = outdir / "initramfs.cpio"
+        run_initramfs(arch, initrd, k["kexec_image"], "file",
+                      capture_append(arch), "echo c > /proc/sysrq-trigger\n")
+        setups[name] = (outdir, initrd, console_append(
+            arch, f"crashkernel={crashkernel}", "nokaslr"))
+    samples = {name: [] for name in kernels}
     for i in range(runs):
-        g = Guest(arch, k["image"], initrd, append,
-                  outdir / f"console-{i}.log", mem=mem)
-        try:
-            g.expect(r"KDUMP-STAGE: loaded", 300, "load")
-            g.expect(CRASH_MARK, 60, "crash")
-            t0, _ = g.expect(CRASH_LINE, 120, "crash")
-            t1, _ = g.expect(r"Linux version", 300, "capture")
-        finally:
-            g.stop(grace=0)  # kills it: only the handoff is timed
-        samples.append(t1 - t0)
-        say(f"bench {k['impl']}: handoff {i + 1}/{runs}: {t1 - t0:.3f}s")
+        for name, k in kernels.items():
+            outdir, initrd, append = setups[name]
+            g = Guest(k["arch"], k["image"], initrd, append,
+                      outdir / f"console-{i}.log", mem=mem)
+            try:
+                g.expect(r"KDUMP-STAGE: loaded", 300, "load")
+                g.expect(CRASH_MARK, 60, "crash")
+                t0, _ = g.expect(CRASH_LINE, 120, "crash")
+                t1, _ = g.expect(r"Linux version", 300, "capture")
+            finally:
+                g.stop(grace=0)  # kills it: only the handoff is timed
+            samples[name].append(t1 - t0)
+            say(f"bench {name}: handoff {i + 1}/{runs}: {t1 - t0:.3f}s")
     return samples
 
 

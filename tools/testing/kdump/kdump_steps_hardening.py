@@ -9,7 +9,8 @@ import os
 
 from kdump_common import StageError
 from kdump_cycle import run_cycle
-from kdump_debug import DEBUG_CRASHKERNEL, build_debug_kernel, check_clean
+from kdump_debug import (DEBUG_APPEND, DEBUG_CRASHKERNEL,
+                         build_debug_kernel, check_clean)
 from kdump_headers import header_boots
 from kdump_panicfree import check_faces_panic_free
 from kdump_report import cycle_detail, print_report
@@ -134,7 +135,7 @@ def register_hardening(step, impls, drop_vmcore):
             r = run_cycle(ctx.tools, ctx.kernels["rust-debug"], out,
                           crashkernel=DEBUG_CRASHKERNEL,
                           loader=loader, guest_checks=True,
-                          append_extra="nokaslr" if loader == "file" else "")
+                          append_extra=DEBUG_APPEND)
             print_report(r)
             drop_vmcore(out)
             if not r["verified"]:

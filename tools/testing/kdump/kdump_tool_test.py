@@ -134,6 +134,55 @@ class HandoffCheckArm64(HandoffCheck, unittest.TestCase):
     ATOMIC = "casa\tw8, w9, [x0]"
 
 
+class MakedumpfileBench(unittest.TestCase):
+    """The bench's BENCH-MD lines (guest/init) become timings; a failed
+    or missing run fails the bench."""
+
+    LINES = ["BENCH-MD d31 rc=0 real 1.20 user 0.31 sys 0.52 ",
+             "BENCH-MD d0-mmap rc=0 real 0.78 user 0.20 sys 0.50 ",
+             "BENCH-MD d0-read rc=0 real 1.91 user 0.25 sys 1.60 ",
+             "BENCH-MD d0-mmap rc=0 real 0.80 user 0.21 sys 0.51 "]
+
+    def guest(self, lines):
+        return types.SimpleNamespace(seen=[(0.0, l) for l in lines],
+                                     log_path="console.log",
+                                     tail=lambda: lines[-3:])
+
+    def test_timings(self):
+        runs = kdump_cycle.makedumpfile_bench(self.guest(self.LINES))
+        self.assertEqual(runs["d0-mmap"], [(0.78, 0.20, 0.50),
+                                           (0.80, 0.21, 0.51)])
+        self.assertEqual(runs["d0-read"], [(1.91, 0.25, 1.60)])
+
+    def test_a_failed_or_missing_run_fails(self):
+        failed = self.LINES[:1] + ["BENCH-MD d0-mmap rc=1 real 0.01 user "
+                                   "0.00 sys 0.01 "] + self.LINES[2:]
+        for bad in (failed, self.LINES[:2]):
+            with self.assertRaises(StageError):
+                kdump_cycle.makedumpfile_bench(self.guest(bad))
+
+
+class MachineArgs(unittest.TestCase):
+    """arm64 guests booted with nokaslr get no random device tree nodes
+    (kexec-tools refuses kexec_load while a kaslr-seed is left); the
+    others keep QEMU's defaults."""
+
+    def test_arm64_nokaslr_drops_the_seed(self):
+        arm64 = kdump_arch.get("arm64")
+        self.assertEqual(arm64.machine_args("console=ttyAMA0 nokaslr")[:2],
+                         ["-M", "virt,dtb-randomness=off"])
+        self.assertEqual(arm64.machine_args("console=ttyAMA0"),
+                         list(arm64.qemu_args))
+        # A word that merely contains it is not the option.
+        self.assertEqual(arm64.machine_args("xnokaslr"),
+                         list(arm64.qemu_args))
+
+    def test_other_architectures_unchanged(self):
+        for name in ("x86_64", "riscv64"):
+            a = kdump_arch.get(name)
+            self.assertEqual(a.machine_args("nokaslr"), list(a.qemu_args))
+
+
 class RiscvCallPairs(unittest.TestCase):
     """kdump_disasm turns riscv's auipc/jalr pairs into named calls (a
     negative 20-bit immediate, as llvm-objdump prints it unsigned), a
@@ -327,6 +376,17 @@ class SavedConsole(unittest.TestCase):
         self.assertEqual(kdump_cycle.iomem_ranges(
             kdump_cycle.iomem_lines(g), "Crash kernel"),
             [(0x2f000000, 0x3f000000)])
+
+    def test_unreserved_says_why_in_the_kernels_words(self):
+        g = self.Guest(self.text)
+        self.assertIsNone(kdump_cycle.unreserved(g))
+        # The debug kernel's boot where KASLR left no 512M window.
+        bad = "\n".join(
+            "cannot allocate crashkernel (size:0x20000000)"
+            if "crashkernel: reserved:" in l else l
+            for l in self.text.splitlines() if "Crash kernel" not in l)
+        self.assertEqual(kdump_cycle.unreserved(self.Guest(bad)),
+                         "cannot allocate crashkernel (size:0x20000000)")
 
     def test_guest_checks_pass_and_a_failed_line_fails(self):
         facts = kdump_verify.check_guest(self.Guest(self.text))

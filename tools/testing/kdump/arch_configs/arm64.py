@@ -7,6 +7,19 @@ from kdump_arch import ArchConfig, virtio_console_args
 
 
 class Arm64(ArchConfig):
+    def machine_args(self, append):
+        # QEMU's virt puts a random /chosen/kaslr-seed in the device tree.
+        # A kernel booted with nokaslr leaves it there (one with KASLR
+        # zeroes it once used), and kexec-tools' arm64 kexec_load path
+        # (setup_2nd_dtb(), 2.0.25) then refuses to load, on C and Rust
+        # kernels alike: "kexec: setup_2nd_dtb failed." So a nokaslr guest
+        # gets a device tree without random nodes, as from firmware that
+        # provides no seed; a KASLR one keeps them (its randomness).
+        if "nokaslr" not in append.split():
+            return list(self.qemu_args)
+        return [a.replace("virt", "virt,dtb-randomness=off")
+                if a == "virt" else a for a in self.qemu_args]
+
     def cmd_out_args(self, path):
         # virt has one PL011.
         return virtio_console_args(path)
