@@ -70,16 +70,22 @@ def one_crash(k, outdir, i, initrd, append):
     if not out.exists():
         raise StageError("bench", f"gdb timed no handoff (log: "
                          f"{outdir / f'breakdown-{i}.gdb.log'})")
-    points = {p: t - g.t0 - t0 for p, t in json.loads(out.read_text()).items()}
+    got = json.loads(out.read_text())
+    points = {p: t - g.t0 - t0 for p, t in got["times"].items()}
     points["banner"] = t1 - t0
-    return points
+    # Purgatory hashes every segment but its own (the one holding its
+    # entry point), each for its memsz (the rest of bufsz as zeros).
+    hashed = sum(memsz for mem, _, memsz in got["segments"]
+                 if not mem <= got["start"] < mem + memsz)
+    return points, hashed
 
 
 def handoff_breakdown(kernels, workdir, runs, mem="1G", crashkernel="256M"):
-    """{name: {part: [seconds]}} over `runs` crashes of each kernel, taking
-    turns as handoff_latency does; the capture kernel runs with nokaslr
-    (gdb's breakpoints need its addresses)."""
-    setups, res = {}, {}
+    """({name: {part: [seconds]}}, {name: bytes purgatory hashes}) over
+    `runs` crashes of each kernel, taking turns as handoff_latency does;
+    the capture kernel runs with nokaslr (gdb's breakpoints need its
+    addresses)."""
+    setups, res, hashed = {}, {}, {}
     for name, k in kernels.items():
         if k["arch"].name != "x86_64":
             raise StageError("bench", "the handoff breakdown knows x86_64's "
@@ -96,18 +102,20 @@ def handoff_breakdown(kernels, workdir, runs, mem="1G", crashkernel="256M"):
     for i in range(runs):
         for name, k in kernels.items():
             outdir, initrd, append = setups[name]
-            points = one_crash(k, outdir, i, initrd, append)
+            points, hashed[name] = one_crash(k, outdir, i, initrd, append)
             last = 0.0
             for part, point, _ in PARTS:
                 res[name][part].append(points[point] - last)
                 last = points[point]
             say(f"breakdown {name} {i + 1}/{runs}: " + ", ".join(
                 f"{p} {res[name][p][-1]:.3f}s" for p, _, _ in PARTS))
-    return res
+    return res, hashed
 
 
-def print_breakdown(res, runs):
-    """The medians side by side, with Rust's ratio to each C kernel."""
+def print_breakdown(result, runs):
+    """The medians side by side, with Rust's ratio to each C kernel, and
+    the bytes purgatory hashes with its rate."""
+    res, hashed = result
     names = list(res)
     print(f"\n=== kdump bench: where the handoff time goes, median of "
           f"{runs} crashes each (gdb stops add a few ms to each part) ===")
@@ -123,3 +131,9 @@ def print_breakdown(res, runs):
               "".join(f"{med['rust'] / med[n]:>12.2f}" for n in names
                       if n != "rust" and med[n] > 0) + f"  {what}")
     print(f"{'sum':<12}" + "".join(f"{total[n]:>9.3f}s" for n in names))
+    print(f"{'hashed MiB':<12}" + "".join(f"{hashed[n] / 2**20:>10.2f}"
+                                          for n in names) +
+          "  what purgatory hashes: every segment's memsz but its own")
+    print(f"{'MB/s':<12}" + "".join(
+        f"{hashed[n] / 1e6 / statistics.median(res[n]['purgatory']):>10.1f}"
+        for n in names) + "  purgatory's SHA-256 rate")

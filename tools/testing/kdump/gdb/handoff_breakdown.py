@@ -2,7 +2,9 @@
 """gdb command `kdump-handoff-breakdown SOCKET KERNEL_BUFSZ OUT`: the times
 (host CLOCK_MONOTONIC) at which an x86_64 guest, started paused (-S) with
 its gdbstub on unix socket SOCKET, reaches each point of the crash handoff.
-Writes {point: seconds} as JSON to OUT and lets the guest run on.
+Writes {"times": {point: seconds}, "segments": [[mem, bufsz, memsz]],
+"start": purgatory's entry} (the crash image's segments, purgatory's
+included) as JSON to OUT and lets the guest run on.
 
 The points, in order:
     machine_kexec   the crashed kernel enters machine_kexec() (virtual)
@@ -58,13 +60,18 @@ class HandoffBreakdown(gdb.Command):
         if len(kernel) != 1:
             raise gdb.GdbError(f"{len(kernel)} segments of {bufsz} bytes: "
                                f"{[(hex(int(s['mem'])), int(s['bufsz'])) for s in segs]}")
-        self.stop_at(f"*{int(image['start']):#x}", times, "purgatory")
+        # Read now: the crashed kernel's memory is out of reach later.
+        table = [[int(s["mem"]), int(s["bufsz"]), int(s["memsz"])]
+                 for s in segs]
+        start = int(image["start"])
+        self.stop_at(f"*{start:#x}", times, "purgatory")
         self.stop_at(f"*{kernel[0] + 0x200:#x}", times, "kernel_entry")
         self.stop_at(f"*{kernel[0]:#x}", times, "decompressed")
         self.stop_at("start_kernel", times, "start_kernel")
         gdb.execute("delete", to_string=True)
         with open(out, "w") as f:
-            json.dump(times, f)
+            json.dump({"times": times, "segments": table, "start": start},
+                      f)
         gdb.execute("detach", to_string=True)
 
 
