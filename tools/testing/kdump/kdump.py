@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import kdump_arch  # noqa: E402
+import kdump_bench  # noqa: E402
 import kdump_commands as cmd  # noqa: E402
 from kdump_common import StageError, fail_report, kill_children  # noqa: E402
 from kdump_cycle import TRIGGERS  # noqa: E402
@@ -132,7 +133,7 @@ def parser():
     rb = command("reboot", cmd.cmd_reboot, "kexec -s -l the kernel, kexec "
                  "-e, wait for the second kernel's init")
     rb.add_argument("--mem", default="1G", help="guest memory (default 1G)")
-    be = command("bench", cmd.cmd_bench, "C vs Rust side by side: panic to "
+    be = command("bench", kdump_bench.cmd_bench, "C vs Rust side by side: panic to "
                  "capture kernel latency, /proc/vmcore throughput (a "
                  "benchmark, not a test)", impl=False)
     be.add_argument("--runs", type=int, default=5,

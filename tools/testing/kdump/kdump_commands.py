@@ -3,7 +3,6 @@
 the exit status or raises StageError."""
 
 import os
-import statistics
 import sys
 from pathlib import Path
 
@@ -13,14 +12,12 @@ from kdump_build import build_kernel
 from kdump_common import BUILD, StageError, say
 from kdump_debug import (DEBUG_APPEND, DEBUG_CRASHKERNEL,
                          build_debug_kernel, check_clean)
-from kdump_cycle import BENCH_COLUMNS, CAPTURE_CPUS, MD_RUNS, \
-    refusal_cycle, run_cycle
+from kdump_cycle import refusal_cycle, run_cycle
 from kdump_headers import header_boots
 from kdump_host import run_fuzz
-from kdump_qemu import accel
 from kdump_report import print_report
 from kdump_scenarios import boot_guest, \
-    crashkernel_lines, crashkernel_table, handoff_latency, \
+    crashkernel_lines, crashkernel_table, \
     reboot_cycle
 from kdump_setup import apply_patches, base_version, copy_overlay, setup
 
@@ -155,91 +152,6 @@ def cmd_crashkernel_table(args):
         for w in warns:
             print(f"    rust: {w}")
     return 0
-
-
-FAIR_FRAGMENT = Path(__file__).resolve().parent / "configs/fair.config"
-
-
-def cmd_bench(args):
-    """C and Rust side by side in one run; a benchmark, not a test."""
-    tools = setup(arch_of(args))
-    kernels = {impl: build_kernel(tools, impl) for impl in ("c", "rust")}
-    # The fair baseline: C plus what the Rust kernel carries besides our
-    # components (configs/fair.config).
-    timed = dict(kernels)
-    if args.runs > 0 or args.breakdown > 0:
-        timed["c-fair"] = build_kernel(tools, "c", variant="c-fair",
-                                       extra=[FAIR_FRAGMENT])
-    if args.runs > 0:
-        lat = handoff_latency(timed, BUILD, args.runs)
-        med = {name: statistics.median(v) for name, v in lat.items()}
-        print(f"\n=== kdump bench: panic to capture kernel, {args.runs} "
-              f"crashes each (host clock, serial console, QEMU {accel()}) ===")
-        print(f"{'kernel':<8}{'median':>10}{'min':>10}{'max':>10}"
-              f"{'image':>12}")
-        for name, v in lat.items():
-            size = timed[name]["image"].stat().st_size
-            print(f"{name:<8}{med[name]:>9.3f}s{min(v):>9.3f}s"
-                  f"{max(v):>9.3f}s{size:>12}")
-        print(f"Rust/C median time: {med['rust'] / med['c']:.2f}")
-        print(f"Rust/C-fair median time: {med['rust'] / med['c-fair']:.2f} "
-              f"(C with RUST=y, doctests and the sample: configs/fair.config)")
-    if args.breakdown > 0:
-        from kdump_breakdown import handoff_breakdown, print_breakdown
-        print_breakdown(handoff_breakdown(timed, BUILD, args.breakdown),
-                        args.breakdown)
-    if args.vmcore_mib:
-        vmcore_bench(tools, kernels, args.vmcore_mib)
-    return 0
-
-
-def vmcore_bench(tools, kernels, mib):
-    """/proc/vmcore throughput in each capture kernel (on CAPTURE_CPUS
-    CPUs): read() with 4 KiB and 1 MiB blocks, mmap() in 64 MiB windows,
-    read() with 1 MiB blocks by 2 and by 4 readers at once, and a tmpfs
-    file read with 1 MiB blocks in the same guest as the ceiling
-    (vmcore_test bench)."""
-    res, md, size = {}, {}, {}
-    for impl, k in kernels.items():
-        r = run_cycle(tools, k, BUILD / f"bench-vmcore-{impl}-{tools.arch.name}",
-                      loader="file", append_extra="nokaslr",
-                      makedumpfile=False, bench_mib=mib,
-                      capture_cpus=CAPTURE_CPUS)
-        res[impl] = r["guest"]["bench"]
-        md[impl], size[impl] = r["guest"]["makedumpfile"], r["vmcore_bytes"]
-    cols = BENCH_COLUMNS
-    print(f"\n=== kdump bench: /proc/vmcore throughput, MB/s over "
-          f"{int(res['c']['bytes']) >> 20} MiB of old memory in the capture "
-          f"kernel (QEMU {accel()}) ===")
-    print(f"{'impl':<8}" + "".join(f"{c:>12}" for c in cols))
-    for impl, b in res.items():
-        print(f"{impl:<8}" + "".join(f"{b[c]:>12.1f}" for c in cols))
-    print(f"{'Rust/C':<8}" + "".join(f"{res['rust'][c] / res['c'][c]:>12.2f}"
-                                     for c in cols))
-    print_makedumpfile(md, size)
-
-
-def print_makedumpfile(md, size):
-    """The makedumpfile table of the bench: medians of its runs, wall
-    time, user and system time, MB/s of /proc/vmcore, and Rust's speed
-    relative to C's (C's wall time over Rust's)."""
-    n = len(next(iter(md["c"].values())))
-    print(f"\n=== kdump bench: makedumpfile -F in the capture kernel, all of "
-          f"/proc/vmcore ({size['c'] >> 20} MiB) to a pipe, median of {n} "
-          f"runs (time -p: 10 ms steps) ===")
-    print(f"{'run':<9}" + "".join(
-        f"{impl + ' ' + what:>12}" for impl in md
-        for what in ("real", "user", "sys", "MB/s")) + f"{'Rust/C':>9}  what")
-    for name, what in MD_RUNS:
-        row, real = f"{name:<9}", {}
-        for impl, runs in md.items():
-            med = [statistics.median(r[i] for r in runs[name])
-                   for i in range(3)]
-            real[impl] = med[0]
-            mbs = size[impl] / 1e6 / med[0] if med[0] > 0 else float("inf")
-            row += "".join(f"{x:>11.2f}s" for x in med) + f"{mbs:>12.1f}"
-        speed = real["c"] / real["rust"] if real["rust"] > 0 else float("inf")
-        print(f"{row}{speed:>9.2f}  {what}")
 
 
 def cmd_fuzz(args):

@@ -162,6 +162,23 @@ class MakedumpfileBench(unittest.TestCase):
                 kdump_cycle.makedumpfile_bench(self.guest(bad))
 
 
+class BenchSummary(unittest.TestCase):
+    """The cover-letter table: a cell for each kernel measured, Rust's
+    ratio to each C kernel that was."""
+
+    def test_table(self):
+        import kdump_bench
+        s = kdump_bench.Summary()
+        s.add("image size", {"c": 1000, "c-fair": 1250, "rust": 1500},
+              "bytes")
+        s.add("mmap", {"c": 800.0, "rust": 1200.0}, "MB/s")
+        rows = s.markdown().splitlines()
+        self.assertEqual(rows[2], "| image size (bytes) | 1,000 | 1,250 | "
+                         "1,500 | 1.50 | 1.20 |")
+        self.assertEqual(rows[3], "| mmap (MB/s) | 800.0 |  | 1,200.0 | "
+                         "1.50 |  |")
+
+
 class MachineArgs(unittest.TestCase):
     """arm64 guests booted with nokaslr get no random device tree nodes
     (kexec-tools refuses kexec_load while a kaslr-seed is left); the
