@@ -75,7 +75,7 @@ def cmd_bench(args):
     if args.breakdown > 0:
         from kdump_breakdown import handoff_breakdown, print_breakdown
         res, hashed = handoff_breakdown(timed, BUILD, args.breakdown)
-        print_breakdown((res, hashed), args.breakdown)
+        print_breakdown(res, hashed, args.breakdown)
         summary.add(f"of which purgatory, median of {args.breakdown}",
                     {n: statistics.median(r["purgatory"])
                      for n, r in res.items()}, "s")

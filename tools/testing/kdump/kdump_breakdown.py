@@ -11,9 +11,9 @@ import subprocess
 import time
 
 from kdump_common import HERE, StageError, say
-from kdump_cycle import CRASH_LINE, CRASH_MARK, capture_append, console_append
-from kdump_initramfs import run_initramfs
+from kdump_cycle import CRASH_LINE, CRASH_MARK
 from kdump_qemu import Guest
+from kdump_scenarios import crash_setups
 
 SCRIPT = HERE / "gdb/handoff_breakdown.py"
 # The parts, each from the point before it: (name, point, what it is).
@@ -36,10 +36,12 @@ def kernel_bufsz(image):
     return len(data) - (data[0x1f1] + 1) * 512
 
 
-def one_crash(k, outdir, i, initrd, append):
-    """{point: seconds from the crash line} of one crash of kernel k."""
+def one_crash(k, outdir, i, initrd, append, mem):
+    """({point: seconds from the crash line}, bytes purgatory hashes) of
+    one crash of kernel k in a guest of `mem`."""
     g = Guest(k["arch"], k["image"], initrd, append,
-              outdir / f"breakdown-{i}.log", control=True, extra=["-S"])
+              outdir / f"breakdown-{i}.log", mem=mem, control=True,
+              extra=["-S"])
     out = outdir / f"breakdown-{i}.json"
     out.unlink(missing_ok=True)
     try:
@@ -85,24 +87,19 @@ def handoff_breakdown(kernels, workdir, runs, mem="1G", crashkernel="256M"):
     `runs` crashes of each kernel, taking turns as handoff_latency does;
     the capture kernel runs with nokaslr (gdb's breakpoints need its
     addresses)."""
-    setups, res, hashed = {}, {}, {}
-    for name, k in kernels.items():
+    for k in kernels.values():
         if k["arch"].name != "x86_64":
             raise StageError("bench", "the handoff breakdown knows x86_64's "
                              "entry points only")
-        outdir = workdir / f"bench-{name}-{k['arch'].name}"
-        outdir.mkdir(parents=True, exist_ok=True)
-        initrd = outdir / "initramfs-breakdown.cpio"
-        run_initramfs(k["arch"], initrd, k["kexec_image"], "file",
-                      capture_append(k["arch"], 1, "nokaslr"),
-                      "echo c > /proc/sysrq-trigger\n")
-        setups[name] = (outdir, initrd, console_append(
-            k["arch"], f"crashkernel={crashkernel}", "nokaslr"))
-        res[name] = {part: [] for part, _, _ in PARTS}
+    setups = crash_setups(kernels, workdir, "initramfs-breakdown.cpio",
+                          crashkernel, "nokaslr")
+    res = {name: {part: [] for part, _, _ in PARTS} for name in kernels}
+    hashed = {}
     for i in range(runs):
         for name, k in kernels.items():
             outdir, initrd, append = setups[name]
-            points, hashed[name] = one_crash(k, outdir, i, initrd, append)
+            points, hashed[name] = one_crash(k, outdir, i, initrd, append,
+                                             mem)
             last = 0.0
             for part, point, _ in PARTS:
                 res[name][part].append(points[point] - last)
@@ -112,10 +109,9 @@ def handoff_breakdown(kernels, workdir, runs, mem="1G", crashkernel="256M"):
     return res, hashed
 
 
-def print_breakdown(result, runs):
+def print_breakdown(res, hashed, runs):
     """The medians side by side, with Rust's ratio to each C kernel, and
     the bytes purgatory hashes with its rate."""
-    res, hashed = result
     names = list(res)
     print(f"\n=== kdump bench: where the handoff time goes, median of "
           f"{runs} crashes each (gdb stops add a few ms to each part) ===")

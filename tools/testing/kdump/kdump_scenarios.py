@@ -187,6 +187,25 @@ def crashkernel_table(kernels):
     return rows
 
 
+def crash_setups(kernels, workdir, initrd_name, crashkernel, *capture):
+    """{name: (folder, initramfs, kernel command line)} of the benches'
+    crashes of each kernel in `kernels` (kexec -s -p, then echo c >
+    /proc/sysrq-trigger; nokaslr), in workdir/bench-NAME-ARCH; `capture`
+    goes on the capture kernel's command line."""
+    setups = {}
+    for name, k in kernels.items():
+        arch = k["arch"]
+        outdir = workdir / f"bench-{name}-{arch.name}"
+        outdir.mkdir(parents=True, exist_ok=True)
+        initrd = outdir / initrd_name
+        run_initramfs(arch, initrd, k["kexec_image"], "file",
+                      capture_append(arch, 1, *capture),
+                      "echo c > /proc/sysrq-trigger\n")
+        setups[name] = (outdir, initrd, console_append(
+            arch, f"crashkernel={crashkernel}", "nokaslr"))
+    return setups
+
+
 def handoff_latency(kernels, workdir, runs, mem="1G", crashkernel="256M"):
     """{name: [seconds]}: from the crash's first console line to the
     capture kernel's first line (host clock), for `runs` crashes of each
@@ -194,16 +213,7 @@ def handoff_latency(kernels, workdir, runs, mem="1G", crashkernel="256M"):
     /proc/sysrq-trigger). The kernels take turns, crash by crash, so that
     a change in the host's load falls on all of them alike. The guest is
     killed once the capture kernel speaks: only the handoff is timed."""
-    setups = {}
-    for name, k in kernels.items():
-        arch = k["arch"]
-        outdir = workdir / f"bench-{name}-{arch.name}"
-        outdir.mkdir(parents=True, exist_ok=True)
-        initrd = outdir / "initramfs.cpio"
-        run_initramfs(arch, initrd, k["kexec_image"], "file",
-                      capture_append(arch), "echo c > /proc/sysrq-trigger\n")
-        setups[name] = (outdir, initrd, console_append(
-            arch, f"crashkernel={crashkernel}", "nokaslr"))
+    setups = crash_setups(kernels, workdir, "initramfs.cpio", crashkernel)
     samples = {name: [] for name in kernels}
     for i in range(runs):
         for name, k in kernels.items():

@@ -55,14 +55,14 @@ class HandoffBreakdown(gdb.Command):
         times = {}
         self.stop_at("machine_kexec", times, "machine_kexec")
         image = gdb.parse_and_eval("kexec_crash_image").dereference()
-        segs = [image["segment"][i] for i in range(int(image["nr_segments"]))]
-        kernel = [int(s["mem"]) for s in segs if int(s["bufsz"]) == bufsz]
-        if len(kernel) != 1:
-            raise gdb.GdbError(f"{len(kernel)} segments of {bufsz} bytes: "
-                               f"{[(hex(int(s['mem'])), int(s['bufsz'])) for s in segs]}")
         # Read now: the crashed kernel's memory is out of reach later.
         table = [[int(s["mem"]), int(s["bufsz"]), int(s["memsz"])]
-                 for s in segs]
+                 for s in (image["segment"][i]
+                           for i in range(int(image["nr_segments"])))]
+        kernel = [mem for mem, size, _ in table if size == bufsz]
+        if len(kernel) != 1:
+            raise gdb.GdbError(f"{len(kernel)} segments of {bufsz} bytes: "
+                               f"{[(hex(m), b) for m, b, _ in table]}")
         start = int(image["start"])
         self.stop_at(f"*{start:#x}", times, "purgatory")
         self.stop_at(f"*{kernel[0] + 0x200:#x}", times, "kernel_entry")
