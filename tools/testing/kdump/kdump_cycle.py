@@ -126,9 +126,17 @@ def makedumpfile_bench(g):
     return runs
 
 
+# The boot's own word that the reservation was made: C's reserve code
+# prints "crashkernel reserved: 0x...", ours (pr_fmt "crashkernel: ")
+# "crashkernel: reserved: 0x...".
+RESERVED = re.compile(r"crashkernel:? reserved: 0x")
+
+
 def unreserved(g):
-    """If the first kernel reserved no crash kernel (no `Crash kernel` in
-    its /proc/iomem), why, in the kernel's words; else None."""
+    """If the first kernel reserved no crash kernel, why, in the kernel's
+    words; else None. Reserved means a `Crash kernel` range in its
+    /proc/iomem or, when the guest did not get to list it all (a slow
+    kernel killed at a timeout), the reservation's message at boot."""
     if any("Crash kernel" in l for l in iomem_lines(g)):
         return None
     why = []
@@ -137,6 +145,8 @@ def unreserved(g):
     for _, l in g.seen:
         if "Kernel command line:" in l:
             break
+        if RESERVED.search(l):
+            return None
         if re.search(r"crash ?kernel", l, re.I) and \
                 "Command line:" not in l and not l.startswith("$ "):
             why.append(l.strip())

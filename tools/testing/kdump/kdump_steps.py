@@ -555,12 +555,14 @@ for trigger, extra in (("panic", ""), ("bug", ""), ("exception", ""),
 def runner_offline(ctx):
     """The runner's own unit tests: its checks on saved objdump, nm and
     KTAP output and synthetic cores (kdump_tool_test.py), the bench's
-    parsing and tables (kdump_bench_test.py), the series
+    parsing and tables (kdump_bench_test.py), the device dump check
+    (kdump_devdump_test.py), the series
     generator's mapping (kdump_series_test.py), the faces and state
     checks' (kdump_panicfree_test.py, kdump_states_test.py), and the QEMU
     control clients against a live QEMU (kdump_qemu_control_test.py)."""
     ran = []
     for test, env in (("kdump_tool_test.py", {}), ("kdump_bench_test.py", {}),
+                      ("kdump_devdump_test.py", {}),
                       ("kdump_series_test.py", {}),
                       ("kdump_panicfree_test.py", {}),
                       ("kdump_states_test.py", {}),
