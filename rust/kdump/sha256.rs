@@ -143,6 +143,16 @@ fn compress(state: &mut [u32; 8], block: &[u8; BLOCK_SIZE]) {
 ///
 /// The one out-of-line copy of `compress`: `update` reaches it from two
 /// places, and one copy keeps purgatory small and the hot loop in cache.
+///
+/// In purgatory (built with `--cfg kdump_purgatory`, in a crate that enables
+/// `fn_align`) the function starts a page, so that its loop (about 3.2 KiB
+/// on x86_64 and riscv64) never straddles two: QEMU's TCG does not chain
+/// translated blocks across a page, and every back edge of a loop that
+/// straddles one goes through a lookup instead. With the loop across a
+/// page, x86_64 purgatory hashed 16.5 MiB in 0.318 s under TCG, against
+/// 0.247 s for C; starting a page, in 0.214 s. Elsewhere (the kernel, host
+/// tests) nothing changes.
+#[cfg_attr(kdump_purgatory, rustc_align(4096))]
 #[inline(never)]
 fn compress_blocks(state: &mut [u32; 8], data: &[u8]) {
     for block in data.chunks_exact(BLOCK_SIZE) {

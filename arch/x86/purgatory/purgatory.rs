@@ -21,6 +21,11 @@
 //! `core::panicking` symbol.
 
 #![no_std]
+// The SHA-256 block loop starts a page in purgatory (rust/kdump/sha256.rs,
+// `kdump_purgatory`): rustc_align needs fn_align, which this object's
+// rustc command (Makefile.rust) may enable, as it is outside the kernel's
+// -Zallow-features list.
+#![feature(fn_align)]
 #![deny(clippy::indexing_slicing)]
 #![deny(clippy::unwrap_used)]
 #![deny(clippy::expect_used)]

@@ -53,13 +53,15 @@ def purgatory_problems(arch, impl, nm_text, relocs_text):
     undefined symbol, a Rust panic symbol, a relocation type the loader
     refuses, Rust symbols in the C one or none in the Rust one. Returns
     (problems, symbols, relocation types)."""
-    problems, syms = [], {}
+    problems, syms, addrs = [], {}, {}
     for line in nm_text.splitlines():
         f = line.split()
         if len(f) < 2:
             continue
         name, kind = f[-1], f[-2]
         syms[name] = int(f[1], 16) if len(f) == 4 else None
+        if len(f) == 4:
+            addrs[name] = int(f[0], 16)
         if kind == "U":
             problems.append(f"undefined symbol {name}")
         if PANIC_SYMBOL.search(name):
@@ -72,11 +74,30 @@ def purgatory_problems(arch, impl, nm_text, relocs_text):
     types = re.findall(r"\b(R_[A-Z0-9]+_\w+)", relocs_text)
     for t in sorted(set(types) - arch.purgatory_relocs):
         problems.append(f"relocation type {t} (the loader refuses it)")
+    if impl == "rust":
+        problems += sha_loop_problems(syms, addrs)
     rust_syms = sum(1 for n in syms if n.startswith("_R"))
     if (impl == "rust") != (rust_syms > 0):
         problems.append(f"{rust_syms} Rust (v0-mangled) symbols in the "
                         f"{impl} purgatory")
     return problems, syms, types
+
+
+def sha_loop_problems(sizes, addrs):
+    """The Rust purgatory's SHA-256 block function must lie within one 4 KiB
+    page (rust/kdump/sha256.rs: TCG does not chain translated blocks across
+    pages). Its address in purgatory.ro is its offset in .text, the first
+    section the loader places, at the start of a page-aligned buffer."""
+    name = next((n for n in sizes if n.endswith("sha25615compress_blocks")),
+                None)
+    if name is None or sizes[name] is None:
+        return ["the SHA-256 block function (sha256::compress_blocks) is "
+                "missing"]
+    start, size = addrs[name], sizes[name]
+    if start % 4096 + size > 4096:
+        return [f"sha256::compress_blocks (0x{start:x}, {size} bytes) "
+                f"straddles a 4 KiB page"]
+    return []
 
 
 def check_purgatory(k):
@@ -93,7 +114,8 @@ def check_purgatory(k):
     rust = sum(1 for n in syms if n.startswith("_R"))
     return (f"{len(syms)} symbols ({rust} Rust), {len(types)} relocations "
             f"of types {', '.join(sorted(set(types)))}; no undefined or "
-            f"panic symbol")
+            f"panic symbol" + ("; the SHA-256 block loop within one page"
+                               if k["impl"] == "rust" else ""))
 
 
 def objdump(obj, arch=None):

@@ -216,6 +216,10 @@ class PurgatoryCheck(unittest.TestCase):
                       self.problems(nm, self.relocs))
         self.assertTrue(any("Rust (v0-mangled) symbols in the c purgatory" in p
                             for p in self.problems(self.nm, self.relocs, "c")))
+        # Where the block loop was before it started a page (0x570).
+        nm = re.sub(r"^0+1000 (\S+ t \S+compress_blocks)$", r"0000000000000570 \1",
+                    self.nm, flags=re.M)
+        self.assertIn("straddles a 4 KiB page", " ".join(self.problems(nm, self.relocs)))
 
 
 class Tap(unittest.TestCase):
