@@ -51,7 +51,8 @@ def purgatory_problems(arch, impl, nm_text, relocs_text):
     """Problems of a purgatory.ro from `llvm-nm -S` and `llvm-readelf -r`
     output: a missing or wrongly sized symbol the loader looks up, an
     undefined symbol, a Rust panic symbol, a relocation type the loader
-    refuses, Rust symbols in the C one or none in the Rust one. Returns
+    refuses, Rust symbols in the C one or none in the Rust one, the Rust
+    one's SHA-256 block function missing or across a page. Returns
     (problems, symbols, relocation types)."""
     problems, syms, addrs = [], {}, {}
     for line in nm_text.splitlines():

@@ -220,6 +220,9 @@ class PurgatoryCheck(unittest.TestCase):
         nm = re.sub(r"^0+1000 (\S+ t \S+compress_blocks)$", r"0000000000000570 \1",
                     self.nm, flags=re.M)
         self.assertIn("straddles a 4 KiB page", " ".join(self.problems(nm, self.relocs)))
+        nm = re.sub(r"^.*compress_blocks\n", "", self.nm, flags=re.M)
+        self.assertIn("block function (sha256::compress_blocks) is missing",
+                      " ".join(self.problems(nm, self.relocs)))
 
 
 class Tap(unittest.TestCase):
