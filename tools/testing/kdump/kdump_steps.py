@@ -204,7 +204,7 @@ def crashkernel_table_step(ctx):
     each malformed line explained by the Rust kernel in one warning."""
     # C and Rust only, in a dict of its own: the build lane adds the debug
     # kernel to ctx.kernels while this step runs (a RuntimeError in CI).
-    rows = crashkernel_table({i: ctx.kernels[i] for i in ("c", "rust")})
+    rows = crashkernel_table({i: ctx.kernels[i] for i in IMPLS})
     return (f"{len(rows)} of {len(crashkernel_lines(ctx.arch))} lines "
             f"identical")
 
